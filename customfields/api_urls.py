@@ -1,0 +1,2 @@
+"""API routes of customfields (mounted under /api/v1/)."""
+urlpatterns: list = []

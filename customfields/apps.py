@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CustomfieldsConfig(AppConfig):
+    name = "customfields"
+    default_auto_field = "django.db.models.BigAutoField"

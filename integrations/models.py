@@ -1,0 +1,42 @@
+"""The tenant's connection to its Kustomer org (R-A3)."""
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+
+class KustomerConnection(models.Model):
+    class VerifyState(models.TextChoices):
+        NEVER = "never", "Not verified yet"
+        PENDING = "pending", "Verifying"
+        OK = "ok", "Verified"
+        FAILED = "failed", "Failed"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="kustomer_connection")
+    # Normalised org API base without the /v1 suffix, e.g. https://acme.api.kustomerapp.com
+    base_url = models.URLField(max_length=300)
+    # Fernet token (portal.crypto); the plain key is never stored, shown or logged.
+    api_key_encrypted = models.TextField()
+    api_key_set_at = models.DateTimeField(default=timezone.now)
+    # The org's request budget per minute (Kustomer plan: 1,000 Enterprise, 2,000 Ultimate,
+    # 500 or 300 on older plans), shared by every worker that talks to this org.
+    rate_limit_per_minute = models.PositiveIntegerField(default=1000)
+
+    verify_state = models.CharField(max_length=10, choices=VerifyState.choices, default=VerifyState.NEVER)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    kustomer_user_id = models.CharField(max_length=64, blank=True)
+    kustomer_user_name = models.CharField(max_length=200, blank=True)
+    kustomer_org_id = models.CharField(max_length=64, blank=True)
+    # Latest error from Kustomer for this connection (verify or sync), shown in the portal.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Kustomer connection of {self.tenant}"
+
+    @property
+    def org_key(self) -> str:
+        """Key of the org's shared rate budget: the org's API host (one budget per org,
+        whatever tenant or key uses it)."""
+        return self.kustomer_org_id or self.base_url

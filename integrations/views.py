@@ -1,0 +1,42 @@
+"""Portal pages of the Kustomer integration."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from integrations import services
+from integrations.models import KustomerConnection
+from integrations.tasks import kustomer_connection_verify_task
+from portal.errors import ApplicationError
+from portal.pages import form_errors_from, tenant_page
+from integrations.forms import KustomerConnectionForm
+
+
+@tenant_page
+def connection(request):
+    current = KustomerConnection.objects.filter(tenant=request.tenant).first()
+    initial = {"base_url": current.base_url, "rate_limit_per_minute": current.rate_limit_per_minute} if current else {}
+    form = KustomerConnectionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.kustomer_connection_save(tenant=request.tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, "Connection saved. Verifying it with Kustomer now; this page shows the result.")
+            return redirect("integrations:connection")
+    return render(request, "integrations/connection.html", {"form": form, "connection": current})
+
+
+@tenant_page
+@require_POST
+def connection_verify(request):
+    current = KustomerConnection.objects.filter(tenant=request.tenant).first()
+    if current is None:
+        messages.error(request, "Save a connection first.")
+    else:
+        KustomerConnection.objects.filter(pk=current.pk).update(verify_state=KustomerConnection.VerifyState.PENDING)
+        kustomer_connection_verify_task.delay(current.pk)
+        messages.success(request, "Verification queued.")
+    return redirect("integrations:connection")

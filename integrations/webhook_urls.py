@@ -1,0 +1,2 @@
+"""Kustomer → us webhook routes (mounted under /webhooks/)."""
+urlpatterns: list = []

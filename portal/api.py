@@ -1,0 +1,145 @@
+"""Cross-cutting API glue: the contract's error body, tenant resolution and scopes.
+
+Every error answers `{"detail": "...", "errors": {field: [...]}}` (CONTRACT.md).
+A request acts on exactly one tenant: an API key's own, a tenant admin's own, or, for
+support staff, the one they name (`X-Tenant: <slug>` or the tenant chosen in the portal).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import ApplicationError
+from tenants.authentication import ApiClient
+from tenants.models import Tenant
+from tenants.selectors import SESSION_ACTING_TENANT
+
+
+
+def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF nests errors like its serializers; the contract names fields with dots
+    (`session.channel`, `data.files.0.url`)."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key in ("non_field_errors",) and prefix:
+                name = prefix
+            for k, v in _flatten(value, name).items():
+                flat.setdefault(k, []).extend(v)
+    elif isinstance(errors, list):
+        if all(not isinstance(item, (dict, list)) for item in errors):
+            flat[prefix or "non_field_errors"] = [str(item) for item in errors]
+        else:
+            for index, item in enumerate(errors):
+                if item:
+                    for k, v in _flatten(item, f"{prefix}.{index}" if prefix else str(index)).items():
+                        flat.setdefault(k, []).extend(v)
+    else:
+        flat[prefix or "non_field_errors"] = [str(errors)]
+    return flat
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    if not errors:
+        return "Invalid input."
+    field, messages = next(iter(errors.items()))
+    first = f"{field}: {messages[0]}" if field != "non_field_errors" else messages[0]
+    more = len(errors) - 1
+    return f"Invalid input. {first}" + (f" (and {more} more field{'s' if more > 1 else ''})" if more else "")
+
+
+def error_response(detail: str, *, errors: dict | None = None, status_code: int = 400, headers: dict | None = None) -> Response:
+    return Response({"detail": detail, "errors": errors or {}}, status=status_code, headers=headers)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return error_response(exc.message, errors=exc.errors, status_code=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("Request body too large.", status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        response.data = {"detail": _summary(errors), "errors": errors}
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        response.data = {"detail": str(detail or exc), "errors": {}}
+    return response
+
+
+def request_tenant(request) -> Tenant:
+    """The tenant this request acts on (R-A1). Raises 404 for a tenant the caller may not
+    see and 400 when support staff did not name one."""
+    user = request.user
+    if isinstance(user, ApiClient):
+        return user.tenant
+    if getattr(user, "is_support", False):
+        slug = request.headers.get("X-Tenant") or request.query_params.get("tenant")
+        if slug:
+            tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is None:
+                raise exceptions.NotFound("No such tenant.")
+            return tenant
+        tenant_id = request.session.get(SESSION_ACTING_TENANT)
+        tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
+        if tenant is None:
+            raise ApplicationError("Support staff name the tenant to act on with the X-Tenant header.", field="X-Tenant")
+        return tenant
+    if getattr(user, "tenant_id", None):
+        return user.tenant
+    raise exceptions.PermissionDenied("This account belongs to no tenant.")
+
+
+class HasScope(permissions.BasePermission):
+    """API keys need the view's scope for the method (`read_scope` for safe methods,
+    `write_scope` otherwise). People signed in to the portal act with their role."""
+
+    message = "This API key lacks the scope this endpoint needs."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if not isinstance(user, ApiClient):
+            return True
+        scope = view.read_scope if request.method in permissions.SAFE_METHODS else view.write_scope
+        if scope is None:
+            return False
+        if scope not in user.scopes:
+            self.message = f"This API key lacks the '{scope}' scope."
+            return False
+        return True
+
+
+class IsSupportStaff(permissions.BasePermission):
+    message = "Only support staff can do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and getattr(request.user, "is_support", False))
+
+
+class TenantApiMixin:
+    """Base of tenant-scoped API views: authenticated, scoped, and `self.tenant`."""
+
+    permission_classes = [HasScope]
+    read_scope: str | None = "config:read"
+    write_scope: str | None = "config:write"
+
+    @property
+    def tenant(self) -> Tenant:
+        if not hasattr(self, "_tenant"):
+            self._tenant = request_tenant(self.request)
+        return self._tenant

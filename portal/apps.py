@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """Cross-cutting pieces: static files, the stack runner and demo set-up commands."""
+
+    name = "portal"
+    default_auto_field = "django.db.models.BigAutoField"

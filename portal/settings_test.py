@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings, made fast and deterministic.
+
+Tasks run eagerly unless a test starts a real worker (end-to-end tests set
+CELERY_TASK_ALWAYS_EAGER=0 for that worker's process).
+"""
+import os
+
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+from portal.settings import *  # noqa: E402,F403
+from portal.settings import VAR_DIR, env  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Tests of the log-in lock-out turn it on by themselves.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+KUSTOMER_RATE_LIMIT_URL = env.str("KUSTOMER_RATE_LIMIT_URL", default=f"sqlite:///{VAR_DIR / 'test-ratelimit.sqlite3'}")

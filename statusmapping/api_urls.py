@@ -1,0 +1,2 @@
+"""API routes of statusmapping (mounted under /api/v1/)."""
+urlpatterns: list = []

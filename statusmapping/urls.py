@@ -1,0 +1,4 @@
+"""Portal pages of statusmapping (mounted at the site root)."""
+app_name = "statusmapping"
+
+urlpatterns: list = []

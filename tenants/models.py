@@ -1,0 +1,83 @@
+"""Tenants, the people who configure them and the machine clients that call the API.
+
+R-A1: every object of the product belongs to one tenant. R-A2: roles are platform
+support staff (cross-tenant), tenant admins (their tenant only) and API clients (a key
+bound to one tenant with scopes).
+"""
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Phone numbers sent without a country code are read in this region (ISO 3166 alpha-2).
+    default_region = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO country code, e.g. US.")],
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        TENANT_ADMIN = "tenant_admin", "Tenant admin"
+        SUPPORT = "support", "Support staff"
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.TENANT_ADMIN)
+    # Tenant admins belong to exactly one tenant; support staff to none (they act on all).
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="tenant_admin_has_tenant",
+                condition=~models.Q(role="tenant_admin") | models.Q(tenant__isnull=False) | models.Q(is_superuser=True),
+            )
+        ]
+
+    @property
+    def is_support(self) -> bool:
+        return self.role == self.Role.SUPPORT or self.is_superuser
+
+
+class ApiKeyScope(models.TextChoices):
+    EVENTS_WRITE = "events:write", "Send contact-center events and agent status"
+    CONFIG_READ = "config:read", "Read configuration"
+    CONFIG_WRITE = "config:write", "Change configuration"
+
+
+class ApiKey(models.Model):
+    """A tenant's machine credential. Only a SHA-256 digest of the secret is stored: the
+    secret is 32 random bytes, so a fast hash is as strong as a slow one here, and it
+    keeps authentication off the request's critical path."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    # Public, unique part of the key (shown in lists) used to find the row in one lookup.
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,50 @@
+"""Reads of tenants, users and API keys."""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from tenants.models import ApiKey, Tenant, User
+
+
+def tenant_list_for_user(*, user: User) -> QuerySet[Tenant]:
+    """Tenants a person may act on: all for support staff, their own for a tenant admin."""
+    if user.is_support:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(pk=user.tenant_id)
+
+
+def tenant_get_for_user(*, user: User, slug: str) -> Tenant:
+    """R-A1: a tenant the person may not see answers 404, never 403."""
+    tenant = tenant_list_for_user(user=user).filter(slug=slug).first()
+    if tenant is None:
+        raise Http404("No such tenant.")
+    return tenant
+
+
+def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(tenant=tenant).select_related("created_by")
+
+
+def api_key_get(*, tenant: Tenant, key_id: int) -> ApiKey:
+    key = ApiKey.objects.filter(tenant=tenant, pk=key_id).first()
+    if key is None:
+        raise Http404("No such API key.")
+    return key
+
+
+SESSION_ACTING_TENANT = "acting_tenant_id"
+
+
+def portal_tenant(request) -> Tenant | None:
+    """The tenant a signed-in person is working on in the portal: a tenant admin's own,
+    or the one support staff opened from Support › Tenants."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    if not getattr(user, "is_support", False):
+        return user.tenant
+    if not hasattr(request, "_portal_tenant"):
+        tenant_id = request.session.get(SESSION_ACTING_TENANT)
+        request._portal_tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
+    return request._portal_tenant
