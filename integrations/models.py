@@ -36,7 +36,7 @@ class KustomerConnection(models.Model):
         return f"Kustomer connection of {self.tenant}"
 
     @property
-    def org_key(self) -> str:
-        """Key of the org's shared rate budget: the org's API host (one budget per org,
-        whatever tenant or key uses it)."""
-        return self.kustomer_org_id or self.base_url
+    def org_key(self) -> str | None:
+        """Key of the org's shared rate budget once Kustomer told us the org id (every key
+        of an org shares one budget); before that the client derives one from the host."""
+        return f"org:{self.kustomer_org_id}" if self.kustomer_org_id else None

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("integrations.api_urls")),
     path("", include("customfields.api_urls")),
     path("", include("statusmapping.api_urls")),
+    path("", include("conversations.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("customfields.urls")),
     path("", include("statusmapping.urls")),
+    path("", include("conversations.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

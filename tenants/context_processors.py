@@ -15,7 +15,7 @@ NAVIGATION = [
     ("Developer settings", "Status mapping › Set and manage", "statusmapping:mapping"),
     ("Developer settings", "Agents", "statusmapping:agents"),
     ("Developer settings", "API keys", "tenants:api_keys"),
-    ("Sync", "Events", "integrations:events"),
+    ("Sync", "Events", "conversations:events"),
 ]
 SUPPORT_NAVIGATION = [("Support", "Tenants", "tenants:support_tenants")]
 

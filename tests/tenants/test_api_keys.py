@@ -1,0 +1,87 @@
+"""R-A2: machine clients authenticate with a tenant API key that has scopes."""
+import pytest
+from rest_framework.test import APIClient
+
+from tenants import services
+from tenants.models import ApiKey
+from tests.conftest import api_client_with_scopes
+from tests.tenants.factories import make_api_key
+
+URL = "/api/v1/kustomer-connection"
+
+
+def _client(header=None):
+    client = APIClient()
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer ccp_nope_nope", "Bearer not-a-key", "Token abc", "Bearer ccp_a_b extra"],
+    ids=["missing", "empty", "unknown", "malformed", "wrong-scheme", "too-many-parts"],
+)
+def test_requests_without_a_valid_key_are_refused_with_401(tenant, header):
+    response = _client(header).get(URL)
+    assert response.status_code == 401
+    assert set(response.json()) == {"detail", "errors"}
+    assert response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_wrong_secret_with_a_real_prefix_is_refused(tenant):
+    key, plain = make_api_key(tenant)
+    forged = plain[: -4] + ("aaaa" if not plain.endswith("aaaa") else "bbbb")
+    assert _client(f"Bearer {forged}").get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_revoked_key_is_refused(tenant):
+    key, plain = make_api_key(tenant)
+    assert _client(f"Bearer {plain}").get(URL).status_code == 404  # authenticated: no connection yet
+    services.api_key_revoke(key=key)
+    response = _client(f"Bearer {plain}").get(URL)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_key_without_the_scope_is_refused_with_403_naming_the_scope(tenant):
+    reader = api_client_with_scopes(tenant, "config:read")
+    response = reader.put(URL, {"base_url": "https://acme.api.kustomerapp.com", "api_key": "k"}, format="json")
+    assert response.status_code == 403
+    assert "config:write" in response.json()["detail"]
+    events_only = api_client_with_scopes(tenant, "events:write")
+    assert events_only.get(URL).status_code == 403
+
+
+@pytest.mark.django_db
+def test_only_a_hash_of_the_key_is_stored(tenant):
+    key, plain = make_api_key(tenant)
+    stored = ApiKey.objects.values().get(pk=key.pk)
+    secret = plain.split("_", 2)[2]
+    assert all(secret not in str(value) for value in stored.values())
+    assert plain.startswith(f"ccp_{key.prefix}_")
+
+
+@pytest.mark.django_db
+def test_unknown_scopes_are_refused_with_the_field_named(tenant):
+    from portal.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as exc:
+        services.api_key_create(tenant=tenant, name="x", scopes=["config:read", "everything"])
+    assert "everything" in exc.value.errors["scopes"][0]
+
+
+@pytest.mark.django_db
+def test_the_portal_shows_a_new_key_once(admin_client, tenant):
+    response = admin_client.post("/settings/api-keys/", {"name": "Telephony", "scopes": ["events:write"]})
+    assert response.status_code == 200
+    plain = response.context["new_key"]
+    assert plain and plain in response.content.decode()
+    again = admin_client.get("/settings/api-keys/").content.decode()
+    assert plain not in again
+    assert "Telephony" in again
+    assert _client(f"Bearer {plain}").get(URL).status_code == 403  # valid key, lacks config:read
