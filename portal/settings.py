@@ -203,7 +203,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # longest task plus its countdown, or a slow task would run twice at once.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its apps.ready()
+CELERY_BEAT_SCHEDULE: dict = {}  # plus each app's <app>/schedule.py (portal/celery.py)
 
 # --- Kustomer -------------------------------------------------------------------------
 # Where the per-org request budget lives: shared by every worker on every machine.
