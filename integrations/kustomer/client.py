@@ -161,6 +161,9 @@ class KustomerClient:
     ``org_key``: the budget's key; by default the per-org host name, or for a regional
     host a hash of the API key (pass the tenant's Kustomer org id to share one budget
     between several keys of an org). ``timeout``: seconds for every call.
+    ``rate_limit_per_minute``: the org's plan budget (default 1,000).
+    ``rate_limit_wait``: longest wait for a budget slot before raising
+    ``KustomerRateLimitedError`` (``local=True``).
     """
 
     def __init__(
@@ -172,7 +175,7 @@ class KustomerClient:
         org_key: str | None = None,
         timeout: float = 10.0,
         session: requests.Session | None = None,
-        limit_per_minute: int = DEFAULT_LIMIT_PER_MINUTE,
+        rate_limit_per_minute: int | None = None,
         rate_limit_wait: float = 30.0,
         inline_retry_max: float = 2.0,
         upload_timeout: float = 60.0,
@@ -197,7 +200,7 @@ class KustomerClient:
             self.org_key = f"host:{parts.netloc.lower()}"
         self.timeout = float(timeout)
         self.upload_timeout = float(upload_timeout)
-        self.limit_per_minute = int(limit_per_minute)
+        self.rate_limit_per_minute = int(rate_limit_per_minute or DEFAULT_LIMIT_PER_MINUTE)
         self.rate_limit_wait = rate_limit_wait
         self.inline_retry_max = inline_retry_max
         self._sleep = sleep
@@ -266,7 +269,7 @@ class KustomerClient:
               params: Mapping[str, Any] | None, json_body: Any) -> requests.Response:
         if self.rate_limiter is not None:
             self.rate_limiter.acquire(
-                self.org_key, limit_per_minute=self.limit_per_minute, timeout=self.rate_limit_wait
+                self.org_key, limit_per_minute=self.rate_limit_per_minute, timeout=self.rate_limit_wait
             )
         started = time.monotonic()
         try:

@@ -291,6 +291,7 @@ class User:
     display_name: str | None
     email: str | None
     user_type: str | None  # "user" | "machine" ...
+    org_id: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -302,6 +303,7 @@ class User:
             display_name=_str(a.get("displayName")),
             email=_str(a.get("email")),
             user_type=_str(a.get("userType")),
+            org_id=_rel_id(res, "org") or _str(a.get("org")),
             raw=dict(res),
         )
 
