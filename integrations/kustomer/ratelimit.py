@@ -80,12 +80,16 @@ class RateLimiter(abc.ABC):
         self,
         *,
         safety: float = DEFAULT_SAFETY,
+        window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not 0 < safety <= 1:
             raise ValueError("safety must be in (0, 1]")
+        if window <= 0:
+            raise ValueError("window must be positive")
         self.safety = safety
+        self.window = float(window)
         self._clock = clock
         self._sleep = sleep
 
@@ -535,7 +539,8 @@ def build_rate_limiter(url: str, *, key_prefix: str | None = None, **kwargs: Any
       as absolute),
     - ``memory://``.
 
-    Extra keyword arguments (``safety``, ``clock``, ``sleep``) go to the limiter.
+    Extra keyword arguments (``safety``, ``window``, ``clock``, ``sleep``) go to the
+    limiter (``window`` other than 60 s is for tests).
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
