@@ -74,7 +74,10 @@ def kustomer_connection_save(
 
 
 def kustomer_connection_verify(*, connection_id: int) -> KustomerConnection:
-    """Check the key with GET /v1/users/current and record the outcome (R-A3)."""
+    """Check the key with GET /v1/users/current and record the outcome (R-A3).
+
+    A permanent failure (bad key, wrong host) marks the connection failed with Kustomer's
+    answer; a transient one is recorded and re-raised for the task to retry."""
     connection = KustomerConnection.objects.select_related("tenant").get(pk=connection_id)
     try:
         user = kustomer_client_for(connection=connection).get_current_user()
@@ -82,21 +85,25 @@ def kustomer_connection_verify(*, connection_id: int) -> KustomerConnection:
         if exc.retryable:
             kustomer_connection_record_error(connection=connection, error=str(exc))
             raise
-        KustomerConnection.objects.filter(pk=connection.pk).update(
-            verify_state=KustomerConnection.VerifyState.FAILED, last_error=str(exc), last_error_at=timezone.now()
-        )
+        kustomer_connection_mark_failed(connection_id=connection.pk, error=str(exc))
         logger.info("kustomer connection %s failed verification: %s", connection.pk, exc)
     else:
         KustomerConnection.objects.filter(pk=connection.pk).update(
             verify_state=KustomerConnection.VerifyState.OK,
             verified_at=timezone.now(),
             kustomer_user_id=user.id,
-            kustomer_user_name=user.name or user.email or "",
+            kustomer_user_name=user.display_name or user.name or user.email or "",
             kustomer_org_id=user.org_id or "",
             last_error="",
         )
     connection.refresh_from_db()
     return connection
+
+
+def kustomer_connection_mark_failed(*, connection_id: int, error: str) -> None:
+    KustomerConnection.objects.filter(pk=connection_id).update(
+        verify_state=KustomerConnection.VerifyState.FAILED, last_error=error[:2000], last_error_at=timezone.now()
+    )
 
 
 def kustomer_connection_record_error(*, connection: KustomerConnection, error: str) -> None:

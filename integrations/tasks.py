@@ -1,12 +1,16 @@
 """Celery tasks of the Kustomer integration: take ids, call a service, own retries."""
 from __future__ import annotations
 
+import logging
 import random
 
 from celery import shared_task
 
 from integrations import services
 from integrations.kustomer.errors import KustomerError
+from integrations.models import KustomerConnection
+
+logger = logging.getLogger(__name__)
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -14,12 +18,20 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
     return random.uniform(0, min(cap, base * (2**attempt)))
 
 
+def retry_countdown(exc: KustomerError, attempt: int) -> float:
+    """How long to wait before retrying after a retryable Kustomer error: at least the
+    wait Kustomer named on a 429, else backoff with jitter."""
+    return max(getattr(exc, "retry_after", 0) or 0, backoff_seconds(attempt))
+
+
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def kustomer_connection_verify_task(self, connection_id: int) -> None:
     try:
         services.kustomer_connection_verify(connection_id=connection_id)
+    except KustomerConnection.DoesNotExist:
+        logger.info("kustomer connection %s is gone; nothing to verify", connection_id)
     except KustomerError as exc:
-        if not exc.retryable:
-            raise
-        countdown = max(getattr(exc, "retry_after", 0) or 0, backoff_seconds(self.request.retries))
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        if not exc.retryable or self.request.retries >= self.max_retries:
+            services.kustomer_connection_mark_failed(connection_id=connection_id, error=str(exc))
+            return
+        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
