@@ -1,0 +1,78 @@
+"""Kustomer's rate limits.
+
+- One budget per org per 60 s window, shared by every key: a fixed window that starts at
+  the first request and resets 60 s later. Every authenticated `/v1/` answer carries
+  `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`, where *reset is
+  the number of whole seconds until the window resets* (the docs leave "epoch or
+  seconds" open; the sandbox picks seconds, and sends `Retry-After` with the same value
+  on every 429 so clients that read either header behave).
+- Creating conversations, messages or notes: 120 per customer per minute (sliding).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from .errors import rate_limited
+from .store import RATE_WINDOW_SECONDS, Org
+
+
+@dataclass
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-remaining": str(self.remaining),
+            "x-ratelimit-reset": str(self.reset_seconds),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_seconds))
+        return headers
+
+
+def org_rate_take(org: Org, now: float | None = None) -> RateDecision:
+    """Count one request against the org's window (caller holds the state lock)."""
+    now = time.monotonic() if now is None else now
+    window = org.rate_window
+    if window.count == 0 or window.seconds_left(now) <= 0:
+        window.started_at, window.count = now, 0
+    limit = org.rate_limit_per_minute
+    reset = math.ceil(window.seconds_left(now))
+    if window.count >= limit:
+        return RateDecision(False, limit, 0, reset)
+    window.count += 1
+    return RateDecision(True, limit, limit - window.count, reset)
+
+
+def org_rate_peek(org: Org, now: float | None = None) -> RateDecision:
+    """The org's budget without counting a request (for answers the limiter did not count)."""
+    now = time.monotonic() if now is None else now
+    window = org.rate_window
+    if window.count == 0 or window.seconds_left(now) <= 0:
+        return RateDecision(True, org.rate_limit_per_minute, org.rate_limit_per_minute, int(RATE_WINDOW_SECONDS))
+    remaining = max(0, org.rate_limit_per_minute - window.count)
+    return RateDecision(True, org.rate_limit_per_minute, remaining, math.ceil(window.seconds_left(now)))
+
+
+def customer_create_take(org: Org, customer_id: str, now: float | None = None) -> None:
+    """Count a conversation/message/note create for a customer, or raise 429."""
+    now = time.monotonic() if now is None else now
+    recent = org.customer_creates.setdefault(customer_id, deque())
+    while recent and now - recent[0] >= RATE_WINDOW_SECONDS:
+        recent.popleft()
+    if len(recent) >= org.customer_create_limit_per_minute:
+        wait = math.ceil(RATE_WINDOW_SECONDS - (now - recent[0]))
+        error = rate_limited(
+            f"more than {org.customer_create_limit_per_minute} conversations, messages or notes "
+            f"for customer {customer_id} in one minute"
+        )
+        error.headers["Retry-After"] = str(max(1, wait))
+        raise error
+    recent.append(now)

@@ -1,0 +1,45 @@
+"""`python manage.py kustomer_sandbox --port 8765 [--host 127.0.0.1] [--demo]`
+
+Runs the Kustomer sandbox (integrations.kustomer.sandbox) in the foreground until
+Ctrl-C. A thin wrapper: all behaviour lives in the standalone sandbox package.
+"""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.kustomer.sandbox import SandboxServer
+from integrations.kustomer.sandbox.webhooks import DEFAULT_RETRY_DELAYS
+
+
+class Command(BaseCommand):
+    help = "Run the Kustomer sandbox API server in the foreground (Ctrl-C stops it)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--demo", action="store_true", help="seed a demo org (agents, teams, statuses, queues)")
+        parser.add_argument("--demo-api-key", default="sandbox-demo-key")
+        parser.add_argument("--demo-org-name", default="Sandbox Demo")
+        parser.add_argument(
+            "--webhook-retry-scale", type=float, default=1.0,
+            help="multiply Kustomer's webhook retry delays (1,1,2,5,10,15,30 min), e.g. 0.01 for demos",
+        )
+
+    def handle(self, *args, **options):
+        if options["webhook_retry_scale"] <= 0:
+            raise CommandError("--webhook-retry-scale must be positive")
+        delays = [delay * options["webhook_retry_scale"] for delay in DEFAULT_RETRY_DELAYS]
+        try:
+            server = SandboxServer(options["host"], options["port"], webhook_retry_delays=delays)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
+        if options["demo"]:
+            org = server.seed_demo_org(name=options["demo_org_name"], api_key=options["demo_api_key"])
+            self.stdout.write(f"Demo org {org.name} ({org.id}), API key: {options['demo_api_key']}")
+        self.stdout.write(f"Kustomer sandbox on {server.url}  (API {server.url}/v1/, pages {server.url}/__sandbox/)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping the Kustomer sandbox.")
+        finally:
+            server.stop()
