@@ -1,1 +1,242 @@
-from django.db import models  # noqa: F401
+"""Agent status inheritance (SPEC §3): agents, CC statuses, Kustomer statuses, the
+Kustomer → CC map, the tenant's inheritance settings and every status change attempt.
+
+Rows only hold state; every decision is made in `rules.py` and every write goes
+through `services.py`.
+"""
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+
+class Priority(models.TextChoices):
+    LATEST_WINS = "LATEST_WINS", "The latest change from the CRM or the contact center applies"
+    CRM_OVERRIDES = "CRM_OVERRIDES", "The CRM always overrides the agent's next status"
+
+
+class Direction(models.TextChoices):
+    ONE_WAY = "ONE_WAY", "One-way (Kustomer → contact center)"
+    TWO_WAY = "TWO_WAY", "Two-way (also contact center → Kustomer)"
+
+
+class Activity(models.TextChoices):
+    """What a CC status says about the agent's work: the engine holds Kustomer changes
+    while the agent is on a call or in wrap-up (R-S12)."""
+
+    NONE = "none", "No call"
+    CALL = "call", "On a call"
+    WRAP_UP = "wrap_up", "In wrap-up"
+
+
+class CCStatus(models.Model):
+    """A contact-center agent status of a tenant (defaults plus the admin's own)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="cc_statuses")
+    name = models.CharField(max_length=60)
+    # Routable: the contact center offers the agent new calls and chats.
+    routable = models.BooleanField(default=False)
+    activity = models.CharField(max_length=10, choices=Activity.choices, default=Activity.NONE)
+    is_default = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=100)
+    # R-S9 two-way: the one Kustomer status this CC status is pushed as (the map is
+    # many-to-one the other way, so the reverse needs its own choice). Kustomer's id.
+    push_kustomer_status_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "tenant", name="sm_ccstatus_unique_name_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KustomerStatus(models.Model):
+    """A Kustomer routing status of the tenant's org, as last read from `GET
+    /v1/routing/statuses`, and the CC status it maps to (R-S2, R-S3: many-to-one)."""
+
+    class StatusType(models.TextChoices):
+        AVAILABLE = "available", "available"
+        BUSY = "busy", "busy"
+        UNAVAILABLE = "unavailable", "unavailable"
+        OFFLINE = "offline", "offline"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="kustomer_statuses")
+    kustomer_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    status_type = models.CharField(max_length=20, blank=True)
+    system = models.BooleanField(default=False)
+    cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.SET_NULL, related_name="kustomer_statuses")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    # Set when a refresh no longer finds it in Kustomer: kept (the map and the history
+    # name it) and shown as gone rather than silently dropped (R-S2).
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kustomer_id"], name="sm_kstatus_unique_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
+
+
+class StatusInheritanceSettings(models.Model):
+    """A tenant's inheritance settings (R-S1, R-S7, R-S8, R-S9)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="status_inheritance")
+    # R-S1 step 1, support staff only.
+    available = models.BooleanField(default=False)
+    available_changed_at = models.DateTimeField(null=True, blank=True)
+    available_changed_by = models.CharField(max_length=150, blank=True)
+    # R-S1 step 2, the tenant admin.
+    enabled = models.BooleanField(default=False)
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.LATEST_WINS)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.ONE_WAY)
+    inherit_on_login = models.BooleanField(default=False)
+    # R-S9: outcome of the last prerequisite check, shown on the settings page.
+    two_way_checked_at = models.DateTimeField(null=True, blank=True)
+    two_way_checks = models.JSONField(default=list, blank=True)
+    # Kustomer statuses: when they were last read, and the last error reading them.
+    statuses_refreshed_at = models.DateTimeField(null=True, blank=True)
+    statuses_refresh_error = models.TextField(blank=True)
+    # The watcher (second feed): how often, when it last read, its last error.
+    watch_interval_seconds = models.PositiveIntegerField(default=5)
+    watched_at = models.DateTimeField(null=True, blank=True)
+    watch_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Status inheritance of {self.tenant}"
+
+    @property
+    def active(self) -> bool:
+        return self.available and self.enabled
+
+
+class Agent(models.Model):
+    """A contact-center agent, matched to their Kustomer user by email (R-S5)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="agents")
+    # Stored lower-cased (services normalise), so lookups by email are exact matches.
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    # Kustomer's user id, blank until resolved by email.
+    kustomer_user_id = models.CharField(max_length=64, blank=True, db_index=True)
+    kustomer_user_checked_at = models.DateTimeField(null=True, blank=True)
+    kustomer_user_error = models.CharField(max_length=300, blank=True)
+    kustomer_work_session_id = models.CharField(max_length=64, blank=True)
+
+    # The agent's current CC status and when the change that set it happened.
+    cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cc_status_at = models.DateTimeField(null=True, blank=True)
+    # The agent's current Kustomer status (Kustomer's id) and when it changed in Kustomer.
+    kustomer_status_id = models.CharField(max_length=64, blank=True)
+    kustomer_status_at = models.DateTimeField(null=True, blank=True)
+    # R-S12: a Kustomer change held while the agent is on a call or in wrap-up.
+    held_cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    held_kustomer_status_id = models.CharField(max_length=64, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    # R-S9: the Kustomer status the agent's latest CC status should be pushed as. Pushes
+    # collapse: the push task always sends this latest value, never an older one.
+    push_kustomer_status_id = models.CharField(max_length=64, blank=True)
+    push_requested_at = models.DateTimeField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    push_error = models.CharField(max_length=500, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="sm_agent_unique_email_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class AdapterInstance(models.Model):
+    """One open adapter (Kustomer tab or computer) of an agent, seen by its heartbeats
+    (R-S6). Gone once unseen for `ADAPTER_INSTANCE_TTL` seconds."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="adapter_instances")
+    instance_id = models.CharField(max_length=100)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "instance_id"], name="sm_instance_unique_per_agent"),
+        ]
+
+
+class AgentPush(models.Model):
+    """Serialises an agent's outbound pushes (R-S9): the push task locks this row, so two
+    pushes of one agent never cross on the wire and the last one sent is the latest."""
+
+    agent = models.OneToOneField(Agent, on_delete=models.CASCADE, related_name="push_lock")
+
+
+class Source(models.TextChoices):
+    KUSTOMER = "kustomer", "Kustomer"
+    CONTACT_CENTER = "contact_center", "Contact center"
+
+
+class Feed(models.TextChoices):
+    ADAPTER = "adapter", "Adapter event"
+    API = "api", "API event"
+    WATCHER = "watcher", "Work-session watcher"
+    LOGIN = "login", "Sign-in to the contact center"
+
+
+class Kind(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    SYSTEM_NEXT = "system_next", "System (next status)"
+
+
+class StatusChange(models.Model):
+    """R-S11: one status change attempt and its decision; also the idempotency record of
+    `POST /api/v1/agent-status/events` (a repeated id answers this row's decision)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="status_changes")
+    # The sender's event id; for the watcher and sign-in a deterministic one of ours.
+    event_id = models.CharField(max_length=200)
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes")
+    agent_email = models.CharField(max_length=254)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    feed = models.CharField(max_length=20, choices=Feed.choices, default=Feed.API)
+    kind = models.CharField(max_length=20, choices=Kind.choices, blank=True)
+    instance_id = models.CharField(max_length=100, blank=True)
+    kustomer_status_id = models.CharField(max_length=64, blank=True)
+    kustomer_status_name = models.CharField(max_length=200, blank=True)
+    # The CC status a contact_center event asked for (by name, as sent).
+    requested_status = models.CharField(max_length=60, blank=True)
+    from_status = models.CharField(max_length=60, blank=True)
+    to_status = models.CharField(max_length=60, blank=True)
+    decision = models.CharField(max_length=30)
+    reason = models.CharField(max_length=300, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    # R-S9: whether this change was pushed to Kustomer ("" when not pushed).
+    pushed_kustomer_status_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "event_id"], name="sm_change_unique_event_per_tenant"),
+        ]
+        indexes = [models.Index(fields=["agent", "-received_at"], name="sm_change_agent_recent")]
