@@ -752,20 +752,24 @@ class KustomerClient:
         *,
         conversation_id: str,
         channel: str,
-        direction: str,
-        app: str | None = None,
+        app: str,
+        direction: str | None = None,
         preview: str | None = None,
         external_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         custom: Mapping[str, Any] | None = None,
-        attachments: Sequence[str | Mapping[str, Any]] | None = None,
+        attachments: Sequence[str | AttachmentUpload | Mapping[str, Any]] | None = None,
         queue: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Message:
         """``POST /v1/conversations/{id}/messages``: records a message on the timeline
-        (sends nothing to the customer). ``attachments``: attachment ids (or objects)."""
-        if direction not in DIRECTIONS:
+        (sends nothing to the customer). ``channel`` (voice, chat, sms, ...) and ``app``
+        are required by Kustomer. ``attachments``: attachment ids, ``AttachmentUpload``s
+        or ``{_id, name, contentType, contentLength}`` objects."""
+        if direction is not None and direction not in DIRECTIONS:
             raise ValueError("direction must be 'in' or 'out'")
+        if not channel or not app:
+            raise ValueError("channel and app are required")
         body = _compact({
             "channel": channel,
             "app": app,
@@ -774,7 +778,7 @@ class KustomerClient:
             "externalId": external_id,
             "meta": dict(meta) if meta is not None else None,
             "custom": dict(custom) if custom is not None else None,
-            "attachments": list(attachments) if attachments is not None else None,
+            "attachments": _attachment_items(attachments, ids_allowed=True),
             "queue": dict(queue) if queue is not None else None,
         })
         body.update(extra or {})
@@ -807,12 +811,12 @@ class KustomerClient:
         conversation_id: str,
         external_id: str,
         channel: str,
-        direction: str,
-        app: str | None = None,
+        app: str,
+        direction: str | None = None,
         preview: str | None = None,
         meta: Mapping[str, Any] | None = None,
         custom: Mapping[str, Any] | None = None,
-        attachments: Sequence[str | Mapping[str, Any]] | None = None,
+        attachments: Sequence[str | AttachmentUpload | Mapping[str, Any]] | None = None,
         queue: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[Message, bool]:
@@ -841,14 +845,15 @@ class KustomerClient:
         conversation_id: str,
         body: str,
         external_id: str | None = None,
-        attachments: Sequence[str | Mapping[str, Any]] | None = None,
+        attachments: Sequence[AttachmentUpload | Mapping[str, Any]] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Note:
-        """``POST /v1/conversations/{id}/notes``."""
+        """``POST /v1/conversations/{id}/notes``. ``attachments``: ``AttachmentUpload``s
+        or ``{_id, name, contentType, contentLength}`` objects (notes take no bare ids)."""
         payload = _compact({
             "body": body,
             "externalId": external_id,
-            "attachments": list(attachments) if attachments is not None else None,
+            "attachments": _attachment_items(attachments, ids_allowed=False),
         })
         payload.update(extra or {})
         return self._one(  # type: ignore[return-value]
@@ -874,7 +879,7 @@ class KustomerClient:
         conversation_id: str,
         external_id: str,
         body: str,
-        attachments: Sequence[str | Mapping[str, Any]] | None = None,
+        attachments: Sequence[AttachmentUpload | Mapping[str, Any]] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[Note, bool]:
         """Find the conversation's note with ``external_id``, create it when absent."""
@@ -927,12 +932,17 @@ class KustomerClient:
                                       text=response.text, method="POST", path=display,
                                       secret=self.__api_key)
 
-    def attach_file(self, *, name: str, content_type: str, content: bytes) -> str:
-        """Create an attachment and upload ``content``; returns the attachment id to list
-        in a message's or note's ``attachments``."""
+    def upload_file(self, *, name: str, content_type: str, content: bytes) -> AttachmentUpload:
+        """Create an attachment and upload ``content``; the result goes in a message's or
+        note's ``attachments`` as is."""
         upload = self.create_attachment(name=name, content_type=content_type, content_length=len(content))
         self.upload_attachment(upload=upload, content=content, filename=name, content_type=content_type)
-        return upload.id
+        return upload
+
+    def attach_file(self, *, name: str, content_type: str, content: bytes) -> str:
+        """``upload_file`` returning only the attachment id (a message's ``attachments``
+        takes bare ids; a note's needs the ``AttachmentUpload``)."""
+        return self.upload_file(name=name, content_type=content_type, content=content).id
 
     # ========================================================================= metadata
     def get_metadata(self, *, resource: str) -> Metadata:
@@ -983,6 +993,29 @@ class KustomerClient:
 
     def delete_outbound_webhook(self, *, webhook_id: str) -> None:
         self._request("DELETE", OUTBOUND_WEBHOOK, path_params={"webhook_id": webhook_id})
+
+
+def _attachment_items(items: Sequence[Any] | None, *, ids_allowed: bool) -> list[Any] | None:
+    """A message's or note's ``attachments``: objects, or bare ids where Kustomer takes
+    them (messages only). Kustomer accepts one form per list, so a mixed list is sent
+    as bare ids."""
+    if items is None:
+        return None
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, AttachmentUpload):
+            out.append(item.reference())
+        elif isinstance(item, Mapping):
+            out.append(dict(item))
+        elif isinstance(item, str):
+            if not ids_allowed:
+                raise ValueError("note attachments need objects: pass the AttachmentUpload from upload_file()")
+            out.append(item)
+        else:
+            raise TypeError(f"unsupported attachment item: {type(item).__name__}")
+    if any(isinstance(i, str) for i in out) and any(isinstance(i, dict) for i in out):
+        out = [i["_id"] if isinstance(i, dict) else i for i in out]  # one form per list: ids
+    return out
 
 
 def _scrub(exc: BaseException) -> BaseException:

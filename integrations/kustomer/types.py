@@ -247,6 +247,15 @@ class AttachmentUpload:
     upload_fields: dict[str, str]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
+    def reference(self) -> dict[str, Any]:
+        """The attachment as a message's or note's ``attachments`` item."""
+        return {
+            "_id": self.id,
+            "name": self.name or "file",
+            "contentType": self.content_type or "application/octet-stream",
+            "contentLength": self.content_length if self.content_length is not None else 0,
+        }
+
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> AttachmentUpload:
         res = doc["data"]

@@ -140,12 +140,12 @@ def test_find_or_create_message_scans_the_conversation(client, rsps):
                                                           "links": {"next": None}})
     rsps.post(f"{API}/conversations/{vid}/messages", status=201,
               json=doc(resource("message", oid(9), {"externalId": ext})),
-              match=[matchers.json_params_matcher({"channel": "voice", "direction": "out", "externalId": ext})])
+              match=[matchers.json_params_matcher({"channel": "voice", "app": "ccaip", "direction": "out", "externalId": ext})])
     rsps.get(f"{API}/conversations/{vid}/messages", json={"data": [resource("message", oid(9), {"externalId": ext})],
                                                           "links": {"next": None}})
-    m, created = client.find_or_create_message(conversation_id=vid, external_id=ext, channel="voice", direction="out")
+    m, created = client.find_or_create_message(conversation_id=vid, external_id=ext, channel="voice", app="ccaip", direction="out")
     assert (m.id, created) == (oid(9), True)
-    again, created_again = client.find_or_create_message(conversation_id=vid, external_id=ext, channel="voice", direction="out")
+    again, created_again = client.find_or_create_message(conversation_id=vid, external_id=ext, channel="voice", app="ccaip", direction="out")
     assert (again.id, created_again) == (oid(9), False)
 
 

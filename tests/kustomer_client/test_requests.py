@@ -182,7 +182,28 @@ def test_create_message(client, rsps):
 
 def test_message_direction_is_checked(client):
     with pytest.raises(ValueError):
-        client.create_message(conversation_id=oid(1), channel="voice", direction="inbound")
+        client.create_message(conversation_id=oid(1), channel="voice", app="ccaip", direction="inbound")
+    with pytest.raises(ValueError):
+        client.create_message(conversation_id=oid(1), channel="voice", app="")
+
+
+def test_attachment_items_forms(client, rsps):
+    from integrations.kustomer.types import AttachmentUpload
+    up = AttachmentUpload(id=oid(60), name="t.txt", content_type="text/plain", content_length=5,
+                          upload_url="https://s3.example/", upload_fields={}, raw={})
+    ref = {"_id": oid(60), "name": "t.txt", "contentType": "text/plain", "contentLength": 5}
+    vid = oid(61)
+    rsps.post(f"{API}/conversations/{vid}/messages", status=201, json=doc(resource("message", oid(62))),
+              match=[matchers.json_params_matcher({"channel": "chat", "app": "ccaip", "attachments": [oid(63)]})])
+    rsps.post(f"{API}/conversations/{vid}/messages", status=201, json=doc(resource("message", oid(62))),
+              match=[matchers.json_params_matcher({"channel": "chat", "app": "ccaip", "attachments": [ref]})])
+    rsps.post(f"{API}/conversations/{vid}/notes", status=201, json=doc(resource("note", oid(64))),
+              match=[matchers.json_params_matcher({"body": "b", "attachments": [ref]})])
+    client.create_message(conversation_id=vid, channel="chat", app="ccaip", attachments=[oid(63)])
+    client.create_message(conversation_id=vid, channel="chat", app="ccaip", attachments=[up])
+    client.create_note(conversation_id=vid, body="b", attachments=[up])
+    with pytest.raises(ValueError):
+        client.create_note(conversation_id=vid, body="b", attachments=[oid(63)])
 
 
 def test_message_lookup_by_external_id(client, rsps):
