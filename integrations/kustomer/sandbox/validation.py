@@ -156,9 +156,10 @@ def _request_validator(method: str, template: str) -> OAS30Validator | None:
 
 def api_error_from_schema_error(error: ValidationError) -> ApiError:
     """Render a JSON Schema error the way Kustomer does (tv4-style titles, badparam)."""
-    path = [str(p) for p in error.absolute_path]
+    # The parameter is the innermost property name (array indexes are skipped).
+    names = [p for p in error.absolute_path if isinstance(p, str)]
     detail = "/" + "/".join(str(p) for p in error.absolute_schema_path)
-    parameter = path[-1] if path else ""
+    parameter = names[-1] if names else ""
     validator = error.validator
     if validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))

@@ -1,0 +1,88 @@
+"""Rate limits: the org's 60 s budget with x-ratelimit-* headers, and the per-customer
+cap of 120 conversation/message/note creates per minute."""
+import pytest
+
+from .helpers import assert_kustomer_error
+
+
+def test_every_answer_carries_rate_limit_headers(kapi, sandbox_org):
+    first = kapi.get(kapi.url("/users/current"))
+    second = kapi.get(kapi.url("/no-such-endpoint"))  # errors count and carry them too
+
+    assert first.headers["x-ratelimit-limit"] == "1000"
+    assert first.headers["x-ratelimit-remaining"] == "999"
+    assert 59 <= int(first.headers["x-ratelimit-reset"]) <= 60  # seconds until the window resets
+    assert second.status_code == 404
+    assert second.headers["x-ratelimit-remaining"] == "998"
+
+
+def test_over_budget_answers_429_with_retry_after_until_the_window_resets(kapi, sandbox_org):
+    with sandbox_org.server.state.lock:
+        sandbox_org.org.rate_limit_per_minute = 3
+
+    answers = [kapi.get(kapi.url("/users/current")) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+    limited = answers[-1]
+    assert_kustomer_error(limited, 429, "ratelimited")
+    assert limited.headers["x-ratelimit-limit"] == "3"
+    reset = int(limited.headers["x-ratelimit-reset"])
+    assert 1 <= reset <= 60
+    assert limited.headers["Retry-After"] == str(reset)
+
+
+def test_budget_is_per_org_and_shared_by_its_keys(kustomer_sandbox, kapi, sandbox_org):
+    import requests
+
+    with kustomer_sandbox.state.lock:
+        sandbox_org.org.rate_limit_per_minute = 2
+    second_key_user = kustomer_sandbox.state.add_api_key(sandbox_org.org, "second-key-of-org")
+    other = kustomer_sandbox.create_org("other", "key-of-other-org")
+
+    kapi.get(kapi.url("/users/current"))
+    second = requests.get(f"{sandbox_org.base_url}/v1/users/current", headers={"Authorization": "Bearer second-key-of-org"}, timeout=5)
+    third = kapi.get(kapi.url("/users/current"))
+    other_org = requests.get(f"{sandbox_org.base_url}/v1/users/current", headers={"Authorization": "Bearer key-of-other-org"}, timeout=5)
+
+    assert second.status_code == 200 and second.json()["data"]["id"] == second_key_user["id"]
+    assert third.status_code == 429
+    assert other_org.status_code == 200
+    assert other.rate_window.count == 1
+
+
+def test_window_resets_after_60_seconds(sandbox_org):
+    from integrations.kustomer.sandbox.limits import org_rate_take
+
+    org = sandbox_org.org
+    org.rate_limit_per_minute = 1
+    assert org_rate_take(org, now=1000.0).allowed
+    blocked = org_rate_take(org, now=1030.0)
+    assert not blocked.allowed and blocked.reset_seconds == 30
+    assert org_rate_take(org, now=1060.0).allowed
+
+
+@pytest.fixture
+def conversation(kapi):
+    customer_id = kapi.post(kapi.url("/customers"), json={"name": "Ann"}).json()["data"]["id"]
+    return kapi.post(kapi.url(f"/customers/{customer_id}/conversations"), json={"name": "c"}).json()["data"]
+
+
+def test_121st_create_for_one_customer_in_a_minute_is_429(kapi, conversation):
+    """120 conversations/messages/notes per customer per minute; the conversation counted once."""
+    url = kapi.url(f"/conversations/{conversation['id']}")
+    statuses = []
+    for i in range(119):
+        kind = "notes" if i % 2 else "messages"
+        body = {"body": f"n{i}"} if kind == "notes" else {"channel": "voice", "app": "ccaip", "preview": f"m{i}"}
+        statuses.append(kapi.post(f"{url}/{kind}", json=body).status_code)
+
+    over = kapi.post(f"{url}/notes", json={"body": "one too many"})
+
+    assert statuses == [201] * 119
+    assert_kustomer_error(over, 429, "ratelimited")
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert over.headers["x-ratelimit-remaining"]  # the org budget headers are there too
+    # other customers are not affected
+    other_customer = kapi.post(kapi.url("/customers"), json={"name": "Bob"}).json()["data"]["id"]
+    assert kapi.post(kapi.url(f"/customers/{other_customer}/conversations"), json={}).status_code == 201
