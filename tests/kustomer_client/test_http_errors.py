@@ -239,3 +239,19 @@ def test_redirect_is_not_followed(client, rsps):
         client.get_customer(customer_id=OID)
     assert info.value.status == 302 and not info.value.retryable
     assert len(rsps.calls) == 1
+
+
+def test_debug_logs_never_contain_the_api_key(client, rsps, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3 and requests included
+    rsps.get(CUSTOMER_URL, status=200, json=doc(resource("customer", OID)))
+    rsps.get(CUSTOMER_URL, status=401, json={"errors": [{"code": "unauthorized", "message": "bad key"}]})
+    rsps.get(CUSTOMER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    client.get_customer(customer_id=OID)
+    for exc in (KustomerAuthError, KustomerTimeoutError):
+        with pytest.raises(exc):
+            client.get_customer(customer_id=OID)
+    assert caplog.records  # something was logged
+    assert API_KEY not in caplog.text
+    assert "Authorization" not in caplog.text
