@@ -1,2 +1,10 @@
 """API routes of customfields (mounted under /api/v1/)."""
-urlpatterns: list = []
+from django.urls import path
+
+from customfields import apis
+
+urlpatterns = [
+    path("custom-fields", apis.CustomFieldListCreateApi.as_view(), name="api-custom-fields"),
+    path("custom-fields/<int:field_id>", apis.CustomFieldDetailApi.as_view(), name="api-custom-field"),
+    path("custom-fields/<int:field_id>/retry", apis.CustomFieldRetryApi.as_view(), name="api-custom-field-retry"),
+]

@@ -1,0 +1,159 @@
+"""API of custom fields (CONTRACT.md): `GET|POST /api/v1/custom-fields`,
+`GET|DELETE /api/v1/custom-fields/{id}`, `POST /api/v1/custom-fields/{id}/retry`.
+
+Reads need the `config:read` scope, changes `config:write`. Creating only writes the
+row and queues the Kustomer call: the answer says `pending`; poll the field for its state.
+"""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customfields import rules, selectors, services
+from customfields.models import CustomField
+from portal.api import TenantApiMixin
+
+_ERROR = inline_serializer(
+    "CustomFieldError",
+    fields={"detail": serializers.CharField(), "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
+)
+
+
+class CustomFieldOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=CustomField.Kind.values, help_text="catalogue (R-F1) or sdk (SDK custom data)")
+    group = serializers.ChoiceField(choices=["account", "record", "sdk"], help_text="Where the portal lists it.")
+    key = serializers.CharField(source="catalogue_key", allow_null=True, help_text="Catalogue key; null for SDK fields.")
+    sdk_key = serializers.CharField(allow_null=True, help_text="Key in the SDK's custom data; null for catalogue fields.")
+    klass = serializers.ChoiceField(choices=CustomField.Klass.values, help_text="Kustomer klass: customer (Account) or message (Record).")
+    attribute_name = serializers.CharField(help_text="The Kustomer attribute, e.g. queueNameStr.")
+    display_name = serializers.CharField()
+    type = serializers.CharField(source="value_type", help_text="Str, Txt, Num, At, Bool or Url.")
+    state = serializers.ChoiceField(choices=CustomField.State.values)
+    error = serializers.CharField(allow_blank=True, help_text="Kustomer's error (failed), or the last transient one (pending).")
+    adopted = serializers.BooleanField(help_text="Kustomer already had this attribute with this type; it was taken as created.")
+    attempts = serializers.IntegerField()
+    requested_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField(allow_null=True, help_text="When Kustomer had it; only sessions starting later get values (R-F3).")
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["key"] = data["key"] or None
+        data["sdk_key"] = data["sdk_key"] or None
+        return data
+
+
+class CatalogueEntryOutput(serializers.Serializer):
+    key = serializers.CharField()
+    group = serializers.CharField()
+    klass = serializers.CharField()
+    attribute_name = serializers.CharField()
+    display_name = serializers.CharField()
+    type = serializers.CharField()
+    description = serializers.CharField()
+    field_id = serializers.IntegerField(allow_null=True, help_text="The tenant's live field for this entry, if created.")
+
+
+def _catalogue_entries(rows: list[selectors.CatalogueRow]) -> list[dict]:
+    return [
+        {
+            "key": row.definition.key,
+            "group": "account" if row.definition.klass is rules.Klass.CUSTOMER else "record",
+            "klass": row.definition.klass.value,
+            "attribute_name": row.definition.attribute_name,
+            "display_name": row.definition.display_name,
+            "type": row.definition.value_type.value,
+            "description": row.definition.description,
+            "field_id": row.field.pk if row.field else None,
+        }
+        for row in rows
+    ]
+
+
+class CustomFieldListCreateApi(TenantApiMixin, APIView):
+    """The tenant's custom fields, and creating one (a catalogue entry or an SDK field)."""
+
+    class Input(serializers.Serializer):
+        key = serializers.CharField(required=False, max_length=50, help_text="A catalogue key (see `catalogue`), e.g. queue_name.")
+        sdk_key = serializers.CharField(
+            required=False, max_length=rules.MAX_SDK_KEY_LENGTH, help_text="For an SDK field: its key in the SDK's custom data."
+        )
+        display_name = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="For an SDK field.")
+        type = serializers.ChoiceField(required=False, choices=[t.value for t in rules.ValueType], help_text="For an SDK field.")
+        klass = serializers.ChoiceField(
+            required=False, choices=CustomField.Klass.values, default=CustomField.Klass.MESSAGE, help_text="For an SDK field."
+        )
+
+        def validate(self, attrs):
+            if ("key" in attrs) == ("sdk_key" in attrs):
+                raise serializers.ValidationError(
+                    {"key": ["Send either `key` (a catalogue field) or `sdk_key` with `display_name` and `type` (an SDK field)."]}
+                )
+            if "sdk_key" in attrs:
+                missing = {name: ["This field is required for an SDK field."] for name in ("display_name", "type") if name not in attrs}
+                if missing:
+                    raise serializers.ValidationError(missing)
+            return attrs
+
+    class ListOutput(serializers.Serializer):
+        fields = CustomFieldOutput(many=True)
+        catalogue = CatalogueEntryOutput(many=True)
+
+    @extend_schema(responses=ListOutput, operation_id="custom_fields_list")
+    def get(self, request):
+        return Response(
+            {
+                "fields": CustomFieldOutput(selectors.custom_field_list(tenant=self.tenant), many=True).data,
+                "catalogue": _catalogue_entries(selectors.custom_field_catalogue(tenant=self.tenant)),
+            }
+        )
+
+    @extend_schema(
+        request=Input,
+        responses={201: CustomFieldOutput, 400: _ERROR, 409: OpenApiResponse(_ERROR, description="The field already exists (R-F4).")},
+        operation_id="custom_fields_create",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if "key" in values:
+            field = services.custom_field_create_from_catalogue(tenant=self.tenant, key=values["key"])
+        else:
+            field = services.custom_field_create_for_sdk(
+                tenant=self.tenant,
+                sdk_key=values["sdk_key"],
+                display_name=values["display_name"],
+                value_type=values["type"],
+                klass=values["klass"],
+            )
+        return Response(CustomFieldOutput(field).data, status=status.HTTP_201_CREATED)
+
+
+class CustomFieldDetailApi(TenantApiMixin, APIView):
+    """One field; DELETE stops pushes and leaves Kustomer's attribute and data alone (R-F4)."""
+
+    @extend_schema(responses={200: CustomFieldOutput, 404: _ERROR}, operation_id="custom_fields_get")
+    def get(self, request, field_id: int):
+        return Response(CustomFieldOutput(selectors.custom_field_get(tenant=self.tenant, field_id=field_id)).data)
+
+    @extend_schema(responses={204: None, 404: _ERROR}, operation_id="custom_fields_delete")
+    def delete(self, request, field_id: int):
+        services.custom_field_delete(tenant=self.tenant, field_id=field_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomFieldRetryApi(TenantApiMixin, APIView):
+    """Queue a failed field's creation in Kustomer again."""
+
+    @extend_schema(
+        request=None,
+        responses={202: CustomFieldOutput, 404: _ERROR, 409: OpenApiResponse(_ERROR, description="Not failed.")},
+        operation_id="custom_fields_retry",
+    )
+    def post(self, request, field_id: int):
+        field = services.custom_field_retry(tenant=self.tenant, field_id=field_id)
+        return Response(CustomFieldOutput(field).data, status=status.HTTP_202_ACCEPTED)

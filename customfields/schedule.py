@@ -1,0 +1,7 @@
+"""Periodic tasks of custom fields (collected by portal/celery.py)."""
+BEAT_SCHEDULE = {
+    "customfields-requeue-stale": {
+        "task": "customfields.tasks.custom_fields_requeue_stale_task",
+        "schedule": 300.0,
+    },
+}

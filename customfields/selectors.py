@@ -1,0 +1,76 @@
+"""Reads about custom fields: what the page and API list, and the values the sync pushes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from customfields import rules
+from customfields.models import CustomField
+from customfields.rules import SessionFacts
+from portal.errors import NotFoundError
+from tenants.models import Tenant
+
+
+def custom_field_list(*, tenant: Tenant) -> QuerySet[CustomField]:
+    """The tenant's live fields (deleted ones are gone for the portal and the sync)."""
+    return CustomField.objects.filter(tenant=tenant, deleted_at__isnull=True)
+
+
+def custom_field_get(*, tenant: Tenant, field_id: int) -> CustomField:
+    field = custom_field_list(tenant=tenant).filter(pk=field_id).first()
+    if field is None:  # another tenant's id answers like a missing one (R-A1)
+        raise NotFoundError("No such custom field.")
+    return field
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    """One catalogue entry and the tenant's field made from it, if any."""
+
+    definition: rules.CatalogueField
+    field: CustomField | None
+
+
+def custom_field_catalogue(*, tenant: Tenant) -> list[CatalogueRow]:
+    """Every catalogue entry (R-F1) with the tenant's live field for it."""
+    by_key = {
+        f.catalogue_key: f for f in custom_field_list(tenant=tenant).filter(kind=CustomField.Kind.CATALOGUE)
+    }
+    return [CatalogueRow(definition=d, field=by_key.get(d.key)) for d in rules.CATALOGUE]
+
+
+def custom_field_value(field: CustomField, facts: SessionFacts) -> Any:
+    """The value one field gets for a session (None: leave the attribute out)."""
+    if field.kind == CustomField.Kind.SDK:
+        return rules.sdk_field_value(facts, sdk_key=field.sdk_key, value_type=field.value_type)
+    definition = rules.CATALOGUE_BY_KEY.get(field.catalogue_key)
+    if definition is None:  # an entry since removed from the catalogue
+        return None
+    return definition.value(facts)
+
+
+def custom_field_values_for_session(*, tenant: Tenant, klass: str, facts: SessionFacts) -> dict[str, Any]:
+    """`{Kustomer attribute name: value}` to put in the `custom` of a Kustomer record of
+    `klass` ("customer" or "message") for the session `facts` describes.
+
+    Only the tenant's live fields of that klass that Kustomer has (state created) count,
+    and only those created before the session started (R-F3: earlier sessions are never
+    touched). None values are left out. Raises ValueError for an unknown klass or a
+    naive `facts.started_at`.
+    """
+    if klass not in CustomField.Klass.values:
+        raise ValueError(f"klass must be one of {CustomField.Klass.values}, not {klass!r}")
+    started_at = facts.started_at
+    if started_at.tzinfo is None or started_at.utcoffset() is None:
+        raise ValueError("facts.started_at must be timezone-aware")
+    fields = custom_field_list(tenant=tenant).filter(
+        klass=klass, state=CustomField.State.CREATED, created_at__lt=started_at
+    )
+    values: dict[str, Any] = {}
+    for field in fields:
+        value = custom_field_value(field, facts)
+        if value is not None:
+            values[field.attribute_name] = value
+    return values

@@ -1,0 +1,284 @@
+"""Writes about custom fields: create, retry, delete, and the push to Kustomer's metadata.
+
+The request side only writes rows and enqueues (`delay_on_commit`); the Celery task calls
+`custom_field_push`, the one place that talks to Kustomer about a field.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from customfields import rules
+from customfields.models import CustomField
+from integrations.kustomer.errors import KustomerError
+from integrations.models import KustomerConnection
+from integrations.services import kustomer_client_for, kustomer_connection_record_error
+from portal.errors import ApplicationError, ConflictError, NotFoundError
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+# Transient Kustomer errors are retried this many times (with backoff) before the field
+# is marked failed with the last error; the admin can then retry by hand.
+PUSH_MAX_RETRIES = 6
+# A field still pending this long after its last attempt lost its task (broker loss,
+# killed worker): the sweeper queues it again.
+STALE_PENDING_AFTER_SECONDS = 15 * 60
+
+
+def _require_connection(tenant: Tenant) -> None:
+    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+        raise ApplicationError(
+            "Connect this tenant to Kustomer first (Developer settings › Kustomer connection): "
+            "fields are created in your Kustomer org."
+        )
+
+
+def _enqueue_push(field_id: int) -> None:
+    from customfields.tasks import custom_field_push_task
+
+    custom_field_push_task.delay_on_commit(field_id)
+
+
+def _insert(field: CustomField) -> CustomField:
+    """Save a new field; a live field with the same Kustomer attribute is a 409 (R-F4)."""
+    existing = _live_field_with_attribute(field)
+    if existing is not None:
+        raise _duplicate_error(field, existing)
+    try:
+        with transaction.atomic():
+            field.save()
+    except IntegrityError:
+        # Two creates raced past the check above: the unique constraint decided.
+        existing = _live_field_with_attribute(field)
+        if existing is None:
+            raise
+        raise _duplicate_error(field, existing) from None
+    return field
+
+
+def _live_field_with_attribute(field: CustomField) -> CustomField | None:
+    return CustomField.objects.filter(
+        tenant=field.tenant, klass=field.klass, attribute_name=field.attribute_name, deleted_at__isnull=True
+    ).first()
+
+
+def _duplicate_error(field: CustomField, existing: CustomField) -> ConflictError:
+    where = CustomField.Klass(existing.klass).label
+    if existing.kind == field.kind and existing.catalogue_key and existing.catalogue_key == field.catalogue_key:
+        message = (
+            f"The field '{existing.display_name}' already exists ({existing.get_state_display().lower()}, "
+            f"Kustomer attribute {existing.attribute_name}). Delete it first to create it again."
+        )
+    else:
+        message = (
+            f"The Kustomer attribute {field.attribute_name} of {where} is already used by the field "
+            f"'{existing.display_name}' ({existing.get_state_display().lower()})."
+        )
+    return ConflictError(message, field="sdk_key" if field.kind == CustomField.Kind.SDK else "key")
+
+
+def custom_field_create_from_catalogue(*, tenant: Tenant, key: str) -> CustomField:
+    """Create a catalogue field (R-F1) and queue its creation in Kustomer (R-F2)."""
+    definition = rules.CATALOGUE_BY_KEY.get(key or "")
+    if definition is None:
+        known = ", ".join(rules.CATALOGUE_BY_KEY)
+        raise ApplicationError(f"No catalogue field {key!r}. Known fields: {known}.", field="key")
+    _require_connection(tenant)
+    field = CustomField(
+        tenant=tenant,
+        kind=CustomField.Kind.CATALOGUE,
+        catalogue_key=definition.key,
+        klass=definition.klass.value,
+        attribute_name=definition.attribute_name,
+        display_name=definition.display_name,
+        value_type=definition.value_type.value,
+    )
+    with transaction.atomic():
+        _insert(field)
+        _enqueue_push(field.pk)
+    return field
+
+
+def custom_field_create_for_sdk(
+    *, tenant: Tenant, sdk_key: str, display_name: str, value_type: str, klass: str = CustomField.Klass.MESSAGE
+) -> CustomField:
+    """Create a field fed from SDK custom data (R-D3): the attribute name comes from the
+    SDK key and the type (`orderId` + Str -> `orderIdStr`)."""
+    errors: dict[str, list[str]] = {}
+    sdk_key = (sdk_key or "").strip()
+    attribute_name = cleaned_display_name = ""
+    try:
+        attribute_name = rules.sdk_attribute_name(sdk_key=sdk_key, value_type=value_type)
+    except rules.NameProblem as problem:
+        errors.setdefault(problem.field, []).append(problem.message)
+    try:
+        cleaned_display_name = rules.clean_display_name(display_name)
+    except rules.NameProblem as problem:
+        errors.setdefault(problem.field, []).append(problem.message)
+    if klass not in CustomField.Klass.values:
+        errors.setdefault("klass", []).append(
+            f"Choose where the field lives: {' or '.join(CustomField.Klass.values)} (not {klass!r})."
+        )
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ApplicationError(first, errors=errors)
+    _require_connection(tenant)
+    field = CustomField(
+        tenant=tenant,
+        kind=CustomField.Kind.SDK,
+        sdk_key=sdk_key,
+        klass=klass,
+        attribute_name=attribute_name,
+        display_name=cleaned_display_name,
+        value_type=value_type,
+    )
+    with transaction.atomic():
+        _insert(field)
+        _enqueue_push(field.pk)
+    return field
+
+
+def _get_live(*, tenant: Tenant, field_id: int, lock: bool = False) -> CustomField:
+    qs = CustomField.objects.filter(tenant=tenant, pk=field_id, deleted_at__isnull=True)
+    if lock:
+        qs = qs.select_for_update()
+    field = qs.first()
+    if field is None:  # another tenant's id answers the same as a missing one (R-A1)
+        raise NotFoundError("No such custom field.")
+    return field
+
+
+def custom_field_retry(*, tenant: Tenant, field_id: int) -> CustomField:
+    """Queue a failed field's creation in Kustomer again (after the cause was fixed)."""
+    _require_connection(tenant)
+    with transaction.atomic():
+        field = _get_live(tenant=tenant, field_id=field_id, lock=True)
+        if field.state == CustomField.State.CREATED:
+            raise ConflictError(f"'{field.display_name}' is already created in Kustomer ({field.attribute_name}).")
+        if field.state == CustomField.State.PENDING:
+            raise ConflictError(f"'{field.display_name}' is being created in Kustomer right now.")
+        field.state = CustomField.State.PENDING
+        field.error = ""
+        field.save(update_fields=["state", "error", "updated_at"])
+        _enqueue_push(field.pk)
+    return field
+
+
+def custom_field_delete(*, tenant: Tenant, field_id: int) -> CustomField:
+    """Stop pushing values for the field (R-F4). Kustomer keeps the attribute and every
+    value already written: the portal never deletes data in Kustomer."""
+    with transaction.atomic():
+        field = _get_live(tenant=tenant, field_id=field_id, lock=True)
+        field.deleted_at = timezone.now()
+        field.save(update_fields=["deleted_at", "updated_at"])
+    return field
+
+
+# ---------------------------------------------------------------------------- the push
+def _finish(field_id: int, **changes) -> None:
+    CustomField.objects.filter(pk=field_id).update(**changes, updated_at=timezone.now())
+
+
+def custom_field_mark_failed(*, field_id: int, error: str) -> None:
+    """Give up on a pending field with `error` shown next to it (a retry starts over)."""
+    CustomField.objects.filter(pk=field_id, state=CustomField.State.PENDING).update(
+        state=CustomField.State.FAILED, error=error[:4000], updated_at=timezone.now()
+    )
+
+
+def custom_field_push(*, field_id: int) -> CustomField | None:
+    """Make the field's attribute exist in the tenant's Kustomer org (R-F2).
+
+    Reads the klass's metadata, then PUTs it back with the attribute added, never
+    dropping attributes someone else made. An attribute Kustomer already has with the
+    same name and type is adopted; one with another type fails the field with a clear
+    message and is left alone. A permanent Kustomer error fails the field with
+    Kustomer's own text; a transient one is recorded and re-raised for the task to retry.
+    """
+    field = CustomField.objects.filter(pk=field_id).first()
+    if field is None or field.deleted_at is not None or field.state != CustomField.State.PENDING:
+        return field
+    connection = KustomerConnection.objects.filter(tenant_id=field.tenant_id).first()
+    if connection is None:
+        custom_field_mark_failed(field_id=field_id, error="This tenant has no Kustomer connection any more.")
+        return field
+
+    client = kustomer_client_for(connection=connection)
+    transient: KustomerError | None = None
+    try:
+        with transaction.atomic():
+            # One metadata write at a time per tenant and klass: the GET-merge-PUT of two
+            # fields must not interleave, or the second PUT could lose the first's
+            # attribute. Locking the klass's rows (in pk order, so two pushes never
+            # deadlock) holds the other push back for the length of two short calls.
+            list(
+                CustomField.objects.select_for_update()
+                .filter(tenant_id=field.tenant_id, klass=field.klass)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            field = CustomField.objects.get(pk=field_id)
+            if field.deleted_at is not None or field.state != CustomField.State.PENDING:
+                return field  # deleted or finished by another push meanwhile
+            CustomField.objects.filter(pk=field_id).update(
+                attempts=F("attempts") + 1, last_attempt_at=timezone.now(), updated_at=timezone.now()
+            )
+            try:
+                _push_locked(client, field)
+            except KustomerError as exc:
+                if exc.retryable:
+                    transient = exc
+                else:
+                    logger.info("custom field %s failed in Kustomer: %s", field_id, exc)
+                    custom_field_mark_failed(field_id=field_id, error=str(exc))
+                    kustomer_connection_record_error(connection=connection, error=str(exc))
+    finally:
+        client.close()
+    if transient is not None:
+        # Still pending: show what happened while the task waits to retry.
+        _finish(field_id, error=f"{transient} (retrying)")
+        raise transient
+    field.refresh_from_db()
+    return field
+
+
+def _push_locked(client, field: CustomField) -> None:
+    metadata = client.get_metadata(resource=field.klass)
+    check = rules.check_attribute(field.attribute_name, metadata.properties)
+    if check.decision is rules.AttributeDecision.CONFLICT:
+        custom_field_mark_failed(field_id=field.pk, error=check.message)
+        return
+    if check.decision is rules.AttributeDecision.ADOPT:
+        _finish(field.pk, state=CustomField.State.CREATED, created_at=timezone.now(), adopted=True, error="")
+        return
+    properties = rules.merged_metadata_properties(
+        metadata.properties, {field.attribute_name: {"displayName": field.display_name}}
+    )
+    answer = client.put_metadata(resource=field.klass, properties=properties)
+    if field.attribute_name not in answer.properties:
+        custom_field_mark_failed(
+            field_id=field.pk,
+            error=f"Kustomer accepted the change but does not list {field.attribute_name} in its {field.klass} metadata.",
+        )
+        return
+    _finish(field.pk, state=CustomField.State.CREATED, created_at=timezone.now(), adopted=False, error="")
+
+
+def custom_fields_requeue_stale(*, older_than_seconds: int = STALE_PENDING_AFTER_SECONDS) -> int:
+    """Queue again pending fields whose task was lost (SPEC §5: the database is the inbox)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        CustomField.objects.filter(state=CustomField.State.PENDING, deleted_at__isnull=True, updated_at__lt=cutoff)
+        .values_list("pk", flat=True)[:500]
+    )
+    for field_id in ids:
+        with transaction.atomic():
+            # Touch the row so the next sweep waits for this task instead of doubling it.
+            _finish(field_id)
+            _enqueue_push(field_id)
+    return len(ids)

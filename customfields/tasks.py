@@ -1,0 +1,33 @@
+"""Celery tasks of custom fields: take ids, call a service, own the retries."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from customfields import services
+from integrations.kustomer.errors import KustomerError
+from integrations.tasks import retry_countdown
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=services.PUSH_MAX_RETRIES)
+def custom_field_push_task(self, field_id: int) -> None:
+    """Create the field's attribute in Kustomer; transient errors retry with backoff (and
+    at least Kustomer's named wait on a 429) up to the cap, then the field is failed."""
+    try:
+        services.custom_field_push(field_id=field_id)
+    except KustomerError as exc:
+        if not exc.retryable or self.request.retries >= self.max_retries:
+            services.custom_field_mark_failed(
+                field_id=field_id,
+                error=f"{exc} — gave up after {self.request.retries + 1} attempts; retry once Kustomer answers again.",
+            )
+            return
+        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def custom_fields_requeue_stale_task() -> int:
+    return services.custom_fields_requeue_stale()

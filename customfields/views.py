@@ -1,0 +1,94 @@
+"""Portal page: Settings › Developer settings › Custom fields for Account and Record."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from customfields import rules, selectors, services
+from customfields.forms import SdkFieldForm
+from customfields.models import CustomField
+from integrations.models import KustomerConnection
+from portal.errors import ApplicationError, NotFoundError
+from portal.pages import form_errors_from, tenant_page
+
+
+def _page(request, form: SdkFieldForm, *, status: int = 200):
+    tenant = request.tenant
+    catalogue = selectors.custom_field_catalogue(tenant=tenant)
+    sdk_fields = list(selectors.custom_field_list(tenant=tenant).filter(kind=CustomField.Kind.SDK))
+    live = [row.field for row in catalogue if row.field] + sdk_fields
+    context = {
+        "account_rows": [row for row in catalogue if row.definition.klass is rules.Klass.CUSTOMER],
+        "record_rows": [row for row in catalogue if row.definition.klass is rules.Klass.MESSAGE],
+        "sdk_fields": sdk_fields,
+        "form": form,
+        "any_pending": any(f.state == CustomField.State.PENDING for f in live),
+        "connected": KustomerConnection.objects.filter(tenant=tenant).exists(),
+    }
+    return render(request, "customfields/list.html", context, status=status)
+
+
+@tenant_page
+def custom_field_list(request):
+    """The catalogue and SDK fields with their state; POST adds an SDK field."""
+    form = SdkFieldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            field = services.custom_field_create_for_sdk(
+                tenant=request.tenant,
+                sdk_key=form.cleaned_data["sdk_key"],
+                display_name=form.cleaned_data["display_name"],
+                value_type=form.cleaned_data["type"],
+                klass=form.cleaned_data["klass"],
+            )
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(
+                request, f"Creating '{field.display_name}' as {field.attribute_name} in Kustomer. Its state shows below."
+            )
+            return redirect("customfields:list")
+    return _page(request, form, status=400 if form.errors else 200)
+
+
+@tenant_page
+@require_POST
+def custom_field_create(request, key: str):
+    try:
+        field = services.custom_field_create_from_catalogue(tenant=request.tenant, key=key)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Creating '{field.display_name}' as {field.attribute_name} in Kustomer. Its state shows below.")
+    return redirect("customfields:list")
+
+
+@tenant_page
+@require_POST
+def custom_field_retry(request, field_id: int):
+    try:
+        field = services.custom_field_retry(tenant=request.tenant, field_id=field_id)
+    except NotFoundError:
+        raise Http404("No such custom field.") from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Trying again to create '{field.display_name}' in Kustomer.")
+    return redirect("customfields:list")
+
+
+@tenant_page
+@require_POST
+def custom_field_delete(request, field_id: int):
+    try:
+        field = services.custom_field_delete(tenant=request.tenant, field_id=field_id)
+    except NotFoundError:
+        raise Http404("No such custom field.") from None
+    messages.success(
+        request,
+        f"Deleted '{field.display_name}': no more values are sent to it. "
+        f"Kustomer keeps the attribute {field.attribute_name} and the data already in it.",
+    )
+    return redirect("customfields:list")
