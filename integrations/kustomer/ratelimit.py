@@ -298,6 +298,7 @@ class SQLiteRateLimiter(RateLimiter):
             raise ValueError(f"sqlite rate limiter needs an absolute path, got {path!r}")
         self.path = path
         self.busy_timeout = busy_timeout
+        os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
         self._local = threading.local()
         self._conn().executescript(_SQLITE_SCHEMA)
 

@@ -162,6 +162,12 @@ def test_bad_arguments(limiter):
         lim.acquire("org-a", limit_per_minute=0)
 
 
+def test_sqlite_creates_missing_directory(tmp_path):
+    lim = build_rate_limiter(f"sqlite:///{tmp_path}/var/sub/rl.sqlite3")
+    lim.acquire("org-a", limit_per_minute=10, timeout=0)
+    assert (tmp_path / "var" / "sub" / "rl.sqlite3").exists()
+
+
 def test_unknown_scheme_and_relative_sqlite_path():
     with pytest.raises(ValueError):
         build_rate_limiter("memcached://x")
@@ -213,7 +219,7 @@ def _shared_budget_checks(url, org):
     # 2. blocking: 2 x 8 requests at 10 per (0.5 s) window: never more than 10 in any window
     times, _ = _run_workers(url, org + "-blocking", attempts=8, limit=10, timeout=None, window=0.5)
     assert len(times) == 16
-    assert _max_in_any_window(times, 0.5 - 0.02) <= 10
+    assert _max_in_any_window(times, 0.5 - 0.1) <= 10  # slack for recording delays
     assert times[-1] - times[0] >= 0.4  # somebody had to wait for the window
 
 
