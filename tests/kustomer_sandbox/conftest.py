@@ -53,7 +53,7 @@ def webhook_receiver():
     receiver = WebhookReceiver()
     server = make_server("127.0.0.1", 0, receiver, threaded=True)
     receiver.url = f"http://127.0.0.1:{server.server_port}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield receiver
     server.shutdown()

@@ -87,7 +87,8 @@ def status_get(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def _sessions_newest_first(sessions: list[dict]) -> list[dict]:
-    return sorted(sessions, key=lambda s: s["attributes"]["createdAt"], reverse=True)
+    # ObjectIds grow with creation order, so the id breaks ties within one millisecond.
+    return sorted(sessions, key=lambda s: (s["attributes"]["createdAt"], s["id"]), reverse=True)
 
 
 def user_work_sessions(ctx: ApiContext) -> tuple[int, dict]:

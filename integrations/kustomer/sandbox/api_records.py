@@ -288,7 +288,7 @@ def customer_conversations(ctx: ApiContext) -> tuple[int, dict]:
     customer = _find_customer(ctx.org, ctx.params["id"])
     records = [c for c in ctx.org.conversations.values() if c["customer"] == customer["id"]]
     # Newest first, as Kustomer lists a customer's conversations.
-    records.sort(key=lambda c: c["attributes"]["createdAt"], reverse=True)
+    records.sort(key=lambda c: (c["attributes"]["createdAt"], c["id"]), reverse=True)
     return 200, render_list(
         records, lambda r: render_conversation(ctx.org, r),
         path=f"/v1/customers/{customer['id']}/conversations", args=ctx.args,
