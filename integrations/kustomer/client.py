@@ -30,7 +30,6 @@ from .errors import (
     KustomerBadRequestError,
     KustomerConflictError,
     KustomerConnectionError,
-    KustomerError,
     KustomerMalformedResponseError,
     KustomerRateLimitedError,
     KustomerTimeoutError,

@@ -7,7 +7,6 @@ from email.utils import formatdate
 
 import pytest
 import requests
-import responses
 
 from integrations.kustomer.errors import (
     KustomerAuthError,
