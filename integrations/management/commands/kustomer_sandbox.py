@@ -38,8 +38,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo org {org.name} ({org.id}), API key: {options['demo_api_key']}")
         self.stdout.write(f"Kustomer sandbox on {server.url}  (API {server.url}/v1/, pages {server.url}/__sandbox/)")
         try:
-            server.serve_forever()
+            server.serve_forever()  # Werkzeug returns from here on Ctrl-C
         except KeyboardInterrupt:
-            self.stdout.write("Stopping the Kustomer sandbox.")
+            pass
         finally:
             server.stop()
+            self.stdout.write("Kustomer sandbox stopped.")
