@@ -109,12 +109,20 @@ class StatusInheritanceSettings(models.Model):
     # R-S9: outcome of the last prerequisite check, shown on the settings page.
     two_way_checked_at = models.DateTimeField(null=True, blank=True)
     two_way_checks = models.JSONField(default=list, blank=True)
+    two_way_ready = models.BooleanField(default=False)
+    # Kustomer teams that passed the check: an agent's pushes go out only while their
+    # selected team (their work session's team) is one of them.
+    two_way_team_ids = models.JSONField(default=list, blank=True)
+    two_way_check_error = models.TextField(blank=True)
     # Kustomer statuses: when they were last read, and the last error reading them.
     statuses_refreshed_at = models.DateTimeField(null=True, blank=True)
     statuses_refresh_error = models.TextField(blank=True)
     # The watcher (second feed): how often, when it last read, its last error.
     watch_interval_seconds = models.PositiveIntegerField(default=5)
     watched_at = models.DateTimeField(null=True, blank=True)
+    # Pages the last read needed: the interval stretches so the watcher stays within
+    # its share of the org's rate budget (rules.watch_interval_seconds).
+    watch_pages = models.PositiveIntegerField(default=1)
     watch_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

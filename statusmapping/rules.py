@@ -1,0 +1,311 @@
+"""The status engine (SPEC §3): pure decisions, no ORM, no settings, no I/O.
+
+`decide_status_change` takes the tenant's settings, the status map, the agent's state,
+the number of live adapter instances and one incoming change, and returns what to do.
+The service (`services.agent_status_change_record`) loads those values under a row
+lock on the agent, calls this function and writes the outcome.
+
+Rules by ID:
+- R-S1  nothing from Kustomer applies unless support made inheritance available *and*
+        the tenant admin turned it on (INHERITANCE_OFF).
+- R-S3/R-S4  a Kustomer status sets the CC status it maps to; an unmapped one changes
+        nothing (UNMAPPED).
+- R-S5  no agent with that email: UNKNOWN_AGENT.
+- R-S6  more than one live adapter instance: SEVERAL_INSTANCES (no guessing).
+- R-S7  LATEST_WINS: a change older than the agent's current status is STALE.
+        CRM_OVERRIDES: every (in-order) Kustomer change applies, and when the CC moves
+        the agent on by itself (`system_next` after a call or wrap-up) the agent gets
+        the CC status mapped from their current Kustomer status instead.
+        Under both rules a Kustomer change older than the agent's latest *Kustomer*
+        status is STALE: events arriving out of order never roll Kustomer back.
+- R-S8  a sign-in replays the agent's current Kustomer status (`force`).
+- R-S9  two-way: a CC change that the CC made is pushed as the Kustomer status chosen
+        for it; a change that came from Kustomer is never pushed back (no ping-pong),
+        and Kustomer reporting the status we pushed (the echo) changes nothing.
+- R-S12 while the agent is on a call or in wrap-up a Kustomer change is HELD; the held
+        status becomes the agent's next status when the call ends; a later Kustomer
+        change replaces the held one.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+LATEST_WINS = "LATEST_WINS"
+CRM_OVERRIDES = "CRM_OVERRIDES"
+ONE_WAY = "ONE_WAY"
+TWO_WAY = "TWO_WAY"
+
+SOURCE_KUSTOMER = "kustomer"
+SOURCE_CONTACT_CENTER = "contact_center"
+
+KIND_MANUAL = "manual"
+KIND_SYSTEM_NEXT = "system_next"
+KIND_SIGN_IN = "sign_in"
+
+ACTIVITY_NONE = "none"
+ACTIVITY_CALL = "call"
+ACTIVITY_WRAP_UP = "wrap_up"
+
+
+class Decision(enum.Enum):
+    APPLIED = "applied"
+    HELD = "held"
+    STALE = "stale"
+    UNMAPPED = "unmapped"
+    UNKNOWN_AGENT = "unknown_agent"
+    SEVERAL_INSTANCES = "several_instances"
+    INHERITANCE_OFF = "inheritance_off"
+    # Addition to the contract's list: Kustomer reports the status we already know for
+    # the agent (our own two-way push coming back, or the adapter re-sending after a
+    # reload). Nothing changes; re-applying it would undo the agent's later CC choice.
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class InheritanceSettings:
+    available: bool = False
+    enabled: bool = False
+    priority: str = LATEST_WINS
+    direction: str = ONE_WAY
+    # R-S9: the last prerequisite check passed; pushes go out only then.
+    two_way_ready: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.available and self.enabled
+
+    @property
+    def pushes(self) -> bool:
+        return self.active and self.direction == TWO_WAY and self.two_way_ready
+
+
+@dataclass(frozen=True, slots=True)
+class CCStatusInfo:
+    name: str
+    routable: bool = False
+    activity: str = ACTIVITY_NONE
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMap:
+    """`kustomer_to_cc`: Kustomer status id → CC status name (many-to-one, R-S3).
+    `cc_statuses`: CC status name → its info. `push_as`: CC status name → the Kustomer
+    status id chosen for two-way sync (R-S9)."""
+
+    kustomer_to_cc: Mapping[str, str] = field(default_factory=dict)
+    cc_statuses: Mapping[str, CCStatusInfo] = field(default_factory=dict)
+    push_as: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kustomer_to_cc", _frozen(self.kustomer_to_cc))
+        object.__setattr__(self, "cc_statuses", _frozen(self.cc_statuses))
+        object.__setattr__(self, "push_as", _frozen(self.push_as))
+
+    def activity_of(self, cc_status: str | None) -> str:
+        info = self.cc_statuses.get(cc_status) if cc_status else None
+        return info.activity if info else ACTIVITY_NONE
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    cc_status: str | None = None
+    cc_status_at: datetime | None = None
+    kustomer_status_id: str | None = None
+    kustomer_status_at: datetime | None = None
+    # R-S12: on a call or in wrap-up (from the current CC status's activity).
+    activity: str = ACTIVITY_NONE
+    held_cc_status: str | None = None
+    held_kustomer_status_id: str | None = None
+    held_at: datetime | None = None
+    # R-S9: the Kustomer status a push of ours is sending (its echo is not a change).
+    pending_push_kustomer_status_id: str | None = None
+
+    @property
+    def busy_with_call(self) -> bool:
+        return self.activity in (ACTIVITY_CALL, ACTIVITY_WRAP_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingChange:
+    source: str
+    occurred_at: datetime
+    kustomer_status_id: str | None = None  # source kustomer
+    cc_status: str | None = None  # source contact_center: a known CC status name
+    kind: str = KIND_MANUAL  # source contact_center
+    # R-S8: replay the current Kustomer status at sign-in even if it is not news.
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    decision: Decision
+    # The agent's CC status after the change, and when it changed (None: untouched).
+    cc_status: str | None
+    cc_status_at: datetime | None = None
+    cc_status_changed: bool = False
+    # The agent's Kustomer status to remember (None: keep what is known).
+    kustomer_status_id: str | None = None
+    kustomer_status_at: datetime | None = None
+    # R-S12: the held change after this one. `clear_held` drops the one there was.
+    held_cc_status: str | None = None
+    held_kustomer_status_id: str | None = None
+    held_at: datetime | None = None
+    clear_held: bool = False
+    # R-S9: push the agent's Kustomer work session to this status id.
+    push_kustomer_status_id: str | None = None
+    reason: str = ""
+
+
+def _older(at: datetime, than: datetime | None) -> bool:
+    return than is not None and at < than
+
+
+def decide_status_change(
+    *,
+    settings: InheritanceSettings,
+    status_map: StatusMap,
+    agent: AgentState | None,
+    live_instances: int,
+    change: IncomingChange,
+) -> Outcome:
+    if agent is None:
+        return Outcome(Decision.UNKNOWN_AGENT, None, reason="No agent with this email (R-S5).")
+    if change.source == SOURCE_KUSTOMER:
+        return _decide_kustomer_change(settings, status_map, agent, live_instances, change)
+    return _decide_cc_change(settings, status_map, agent, change)
+
+
+def _decide_kustomer_change(
+    settings: InheritanceSettings, status_map: StatusMap, agent: AgentState, live_instances: int,
+    change: IncomingChange,
+) -> Outcome:
+    keep = agent.cc_status
+    if not settings.active:
+        reason = ("Kustomer status inheritance is not available to this tenant (R-S1)." if not settings.available
+                  else "Kustomer status inheritance is turned off.")
+        return Outcome(Decision.INHERITANCE_OFF, keep, reason=reason)
+    if live_instances > 1:
+        return Outcome(
+            Decision.SEVERAL_INSTANCES, keep,
+            reason=f"The agent is signed in to {live_instances} Kustomer instances; sync follows exactly one (R-S6).",
+        )
+    incoming = change.kustomer_status_id or ""
+    at = change.occurred_at
+    if _older(at, agent.kustomer_status_at):
+        return Outcome(Decision.STALE, keep, reason="Older than the agent's latest Kustomer status (out of order).")
+    remember = {"kustomer_status_id": incoming, "kustomer_status_at": at}
+    if not change.force:
+        if incoming and incoming == agent.pending_push_kustomer_status_id:
+            return Outcome(Decision.UNCHANGED, keep, **remember,
+                           reason="Kustomer reports the status pushed from the contact center (R-S9 echo).")
+        if incoming == (agent.kustomer_status_id or ""):
+            return Outcome(Decision.UNCHANGED, keep, reason="The agent's Kustomer status did not change.")
+        if settings.priority == LATEST_WINS and _older(at, agent.cc_status_at):
+            return Outcome(Decision.STALE, keep, **remember,
+                           reason="Older than the agent's current CC status (R-S7 latest wins).")
+    target = status_map.kustomer_to_cc.get(incoming)
+    if target is None:
+        # A later Kustomer change replaces a held one (R-S12), even an unmapped one:
+        # the held status is no longer the agent's Kustomer status.
+        return Outcome(Decision.UNMAPPED, keep, **remember, clear_held=True,
+                       reason="This Kustomer status is not mapped to a CC status (R-S4).")
+    if agent.busy_with_call:
+        return Outcome(
+            Decision.HELD, keep, **remember,
+            held_cc_status=target, held_kustomer_status_id=incoming, held_at=at,
+            reason=f"Held until the call ends: {target} becomes the agent's next status (R-S12).",
+        )
+    new_at = at if agent.cc_status_at is None or at > agent.cc_status_at else agent.cc_status_at
+    return Outcome(
+        Decision.APPLIED, target, cc_status_at=new_at, cc_status_changed=True, **remember, clear_held=True,
+        reason="Sign-in: the agent's current Kustomer status applied (R-S8)." if change.force else "",
+    )
+
+
+def _decide_cc_change(
+    settings: InheritanceSettings, status_map: StatusMap, agent: AgentState, change: IncomingChange
+) -> Outcome:
+    keep = agent.cc_status
+    at = change.occurred_at
+    requested = change.cc_status or ""
+    if _older(at, agent.cc_status_at):
+        return Outcome(Decision.STALE, keep, reason="Older than the agent's current CC status.")
+    requested_activity = status_map.activity_of(requested)
+    moving_on = change.kind == KIND_SYSTEM_NEXT and requested_activity == ACTIVITY_NONE
+
+    if moving_on and settings.active and agent.held_cc_status:
+        # R-S12: the Kustomer change held during the call is the agent's next status.
+        return Outcome(
+            Decision.APPLIED, agent.held_cc_status, cc_status_at=at, cc_status_changed=True, clear_held=True,
+            reason=f"The Kustomer status held during the call applied instead of {requested} (R-S12).",
+        )
+    if moving_on and settings.active and settings.priority == CRM_OVERRIDES:
+        from_crm = status_map.kustomer_to_cc.get(agent.kustomer_status_id or "")
+        if from_crm:
+            return Outcome(
+                Decision.APPLIED, from_crm, cc_status_at=at, cc_status_changed=True, clear_held=True,
+                reason=f"CRM overrides the next status: {from_crm} from Kustomer instead of {requested} (R-S7).",
+            )
+    # The CC's own change. Starting a call or moving into wrap-up keeps a held change
+    # for the end of the call; any other change of the CC (the agent's own choice, or
+    # the CC's next status) supersedes it.
+    clear_held = requested_activity == ACTIVITY_NONE
+    push = None
+    if settings.pushes:
+        chosen = status_map.push_as.get(requested)
+        if chosen and chosen != (agent.kustomer_status_id or ""):
+            push = chosen
+    return Outcome(
+        Decision.APPLIED, requested, cc_status_at=at, cc_status_changed=True, clear_held=clear_held,
+        push_kustomer_status_id=push,
+    )
+
+
+def meaningless_mapping_warnings(
+    *, kustomer_statuses: list[tuple[str, str, str | None]], cc_statuses: Mapping[str, CCStatusInfo],
+    mapping: Mapping[str, str | None],
+) -> list[dict[str, str]]:
+    """R-S3: warnings (never blocks) for a map that looks wrong.
+
+    `kustomer_statuses`: (id, name, statusType) of the statuses Kustomer has now;
+    `mapping`: Kustomer id → CC status name or None."""
+    warnings: list[dict[str, str]] = []
+    for kid, name, status_type in kustomer_statuses:
+        target = mapping.get(kid)
+        if not target:
+            warnings.append({"kustomer_status_id": kid, "code": "unmapped",
+                             "message": f"Kustomer status {name} is not mapped: changes to it leave the CC status as it is."})
+            continue
+        info = cc_statuses.get(target)
+        if info is None:
+            continue
+        if status_type in ("offline", "unavailable", "busy") and info.routable:
+            warnings.append({"kustomer_status_id": kid, "code": "routable_when_away",
+                             "message": f"Kustomer status {name} ({status_type}) is mapped to {target}, which is routable: "
+                                        "the contact center would send work to an agent who is not available."})
+        elif status_type == "available" and not info.routable:
+            warnings.append({"kustomer_status_id": kid, "code": "unroutable_when_available",
+                             "message": f"Kustomer status {name} (available) is mapped to {target}, which is not routable: "
+                                        "the contact center would send no work to an available agent."})
+        if info.activity != ACTIVITY_NONE:
+            warnings.append({"kustomer_status_id": kid, "code": "call_status",
+                             "message": f"Kustomer status {name} is mapped to {target}, a status the contact center sets "
+                                        "itself during calls."})
+    return warnings
+
+
+def watch_interval_seconds(*, configured: int, pages_last_run: int, rate_limit_per_minute: int,
+                           budget_share: float = 0.1) -> float:
+    """The watcher's interval: the configured one, stretched so its list calls use at
+    most `budget_share` of the org's per-minute budget (the rest is for the sync)."""
+    calls_per_run = max(1, pages_last_run)
+    allowed_per_minute = max(1.0, rate_limit_per_minute * budget_share)
+    return max(float(configured), 60.0 * calls_per_run / allowed_per_minute)

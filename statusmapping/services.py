@@ -1,0 +1,765 @@
+"""Writes of agent status inheritance (SPEC §3).
+
+Request side (fast, local, no Kustomer call): settings, the map, agents, CC statuses,
+heartbeats and `agent_status_change_record`, which decides one status change under a
+row lock on the agent (so one agent's concurrent events never lose an update) and
+enqueues a two-way push on commit.
+
+Task side (Celery, calls Kustomer): refreshing Kustomer statuses, resolving agents'
+Kustomer users, the two-way prerequisite check, pushing statuses, the work-session
+watcher and the sign-in inheritance.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.kustomer.errors import KustomerError, KustomerNotFoundError
+from integrations.kustomer.types import WorkSession, parse_datetime
+from integrations.models import KustomerConnection
+from integrations.services import kustomer_client_for, kustomer_connection_record_error
+from portal.errors import ApplicationError, ConflictError, NotFoundError
+from statusmapping import rules, selectors
+from statusmapping.models import (
+    Activity,
+    AdapterInstance,
+    Agent,
+    AgentPush,
+    CCStatus,
+    Direction,
+    Feed,
+    Kind,
+    KustomerStatus,
+    Priority,
+    Source,
+    StatusChange,
+    StatusInheritanceSettings,
+)
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+# (name, routable, activity): the CC statuses every tenant starts with. "On call" and
+# "Wrap-up" are the ones the CC sets itself during a call (R-S12 holds Kustomer changes
+# while the agent is in them).
+DEFAULT_CC_STATUSES = (
+    ("Available", True, Activity.NONE),
+    ("In-chat", True, Activity.NONE),
+    ("Unavailable", False, Activity.NONE),
+    ("Break", False, Activity.NONE),
+    ("Lunch", False, Activity.NONE),
+    ("Meeting", False, Activity.NONE),
+    ("Training", False, Activity.NONE),
+    ("On call", False, Activity.CALL),
+    ("Wrap-up", False, Activity.WRAP_UP),
+    ("Offline", False, Activity.NONE),
+)
+
+
+class NoKustomerConnection(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("Connect the tenant to Kustomer first (Developer settings › Kustomer connection).")
+
+
+# ================================================================================ settings
+def inheritance_settings_ensure(*, tenant: Tenant) -> StatusInheritanceSettings:
+    settings, _ = StatusInheritanceSettings.objects.get_or_create(tenant=tenant)
+    return settings
+
+
+def status_inheritance_availability_set(*, tenant: Tenant, available: bool, changed_by: str = "") -> StatusInheritanceSettings:
+    """R-S1 step 1 (support staff). Taking availability away also turns inheritance off,
+    so giving it back later needs the tenant admin's consent again."""
+    with transaction.atomic():
+        inheritance_settings_ensure(tenant=tenant)
+        settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
+        settings.available = available
+        settings.available_changed_at = timezone.now()
+        settings.available_changed_by = changed_by[:150]
+        if not available:
+            settings.enabled = False
+        settings.save()
+    return settings
+
+
+def status_inheritance_update(
+    *,
+    tenant: Tenant,
+    enabled: bool | None = None,
+    priority: str | None = None,
+    direction: str | None = None,
+    inherit_on_login: bool | None = None,
+    watch_interval_seconds: int | None = None,
+) -> StatusInheritanceSettings:
+    """R-S1 step 2, R-S7, R-S8, R-S9 (the tenant admin). Only the given values change.
+    Choosing two-way (again) queues the check of Kustomer's prerequisites; pushes go out
+    only once it passed."""
+    if priority is not None and priority not in Priority.values:
+        raise ApplicationError(f"Choose one of {', '.join(Priority.values)}.", field="priority")
+    if direction is not None and direction not in Direction.values:
+        raise ApplicationError(f"Choose one of {', '.join(Direction.values)}.", field="direction")
+    if watch_interval_seconds is not None and not 1 <= watch_interval_seconds <= 3600:
+        raise ApplicationError("Give an interval of 1 to 3,600 seconds.", field="watch_interval_seconds")
+    from statusmapping.tasks import two_way_prerequisites_check_task
+
+    with transaction.atomic():
+        inheritance_settings_ensure(tenant=tenant)
+        settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
+        if enabled and not settings.available:
+            raise ApplicationError(
+                "Kustomer status inheritance is not available to this tenant yet: ask support to make it available.",
+                field="enabled",
+            )
+        was_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
+        if enabled is not None:
+            settings.enabled = enabled
+        if priority is not None:
+            settings.priority = priority
+        if direction is not None:
+            settings.direction = direction
+        if inherit_on_login is not None:
+            settings.inherit_on_login = inherit_on_login
+        if watch_interval_seconds is not None:
+            settings.watch_interval_seconds = watch_interval_seconds
+        now_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
+        if now_two_way and not was_two_way:
+            settings.two_way_ready = False
+            settings.two_way_checks = []
+            settings.two_way_check_error = ""
+            settings.two_way_checked_at = None
+            two_way_prerequisites_check_task.delay_on_commit(tenant.pk)
+        settings.save()
+    return settings
+
+
+def two_way_prerequisites_check_request(*, tenant: Tenant) -> None:
+    from statusmapping.tasks import two_way_prerequisites_check_task
+
+    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+        raise NoKustomerConnection()
+    two_way_prerequisites_check_task.delay_on_commit(tenant.pk)
+
+
+# ================================================================================ CC statuses
+def cc_status_ensure_defaults(*, tenant: Tenant) -> None:
+    """Create the default CC statuses the first time a tenant needs them (idempotent,
+    safe under concurrency: the unique name constraint drops a second insert)."""
+    if CCStatus.objects.filter(tenant=tenant).exists():
+        return
+    CCStatus.objects.bulk_create(
+        [
+            CCStatus(tenant=tenant, name=name, routable=routable, activity=activity, is_default=True, position=i)
+            for i, (name, routable, activity) in enumerate(DEFAULT_CC_STATUSES)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def cc_status_create(*, tenant: Tenant, name: str, routable: bool = False, activity: str = Activity.NONE) -> CCStatus:
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the status a name.", field="name")
+    if len(name) > 60:
+        raise ApplicationError("Use at most 60 characters.", field="name")
+    if activity not in Activity.values:
+        raise ApplicationError(f"Choose one of {', '.join(Activity.values)}.", field="activity")
+    cc_status_ensure_defaults(tenant=tenant)
+    if selectors.cc_status_find(tenant=tenant, name=name):
+        raise ConflictError(f"A CC status named {name} already exists.", field="name")
+    try:
+        with transaction.atomic():
+            return CCStatus.objects.create(tenant=tenant, name=name, routable=routable, activity=activity, position=1000)
+    except IntegrityError:
+        raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
+
+
+# ================================================================================ Kustomer statuses
+def kustomer_statuses_refresh_request(*, tenant: Tenant) -> None:
+    """R-S2: read Kustomer's statuses again (in a task: no request calls Kustomer)."""
+    from statusmapping.tasks import kustomer_statuses_refresh_task
+
+    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+        raise NoKustomerConnection()
+    kustomer_statuses_refresh_task.delay_on_commit(tenant.pk)
+
+
+def kustomer_statuses_refresh(*, tenant_id: int) -> int:
+    """Store `GET /v1/routing/statuses`; a status Kustomer no longer lists is marked
+    removed (its mapping and history stay), one that comes back is unmarked."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    if connection is None:
+        return 0
+    try:
+        statuses = kustomer_client_for(connection=connection).list_routing_statuses()
+    except KustomerError as exc:
+        kustomer_connection_record_error(connection=connection, error=str(exc))
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(statuses_refresh_error=str(exc)[:2000])
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        seen = []
+        for status in statuses:
+            seen.append(status.id)
+            KustomerStatus.objects.update_or_create(
+                tenant=tenant, kustomer_id=status.id,
+                defaults={
+                    "name": (status.name or status.id)[:200], "status_type": status.status_type or "",
+                    "system": status.system, "last_seen_at": now, "removed_at": None,
+                },
+            )
+        KustomerStatus.objects.filter(tenant=tenant, removed_at__isnull=True).exclude(kustomer_id__in=seen).update(
+            removed_at=now
+        )
+        inheritance_settings_ensure(tenant=tenant)
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(
+            statuses_refreshed_at=now, statuses_refresh_error=""
+        )
+    return len(statuses)
+
+
+# ================================================================================ the map
+def status_mapping_save(
+    *, tenant: Tenant, mapping: dict[str, str | None], push: dict[str, str | None] | None = None
+) -> None:
+    """R-S2/R-S3: store the whole Kustomer → CC map at once (a Kustomer status left out
+    is unmapped), and for two-way sync the Kustomer status chosen per CC status (R-S9;
+    `push` None leaves those choices as they are). Any map is allowed; warnings come
+    from `selectors.status_mapping_warnings`. All or nothing."""
+    cc_status_ensure_defaults(tenant=tenant)
+    cc_by_name = {s.name.lower(): s for s in CCStatus.objects.filter(tenant=tenant)}
+    kustomer = {k.kustomer_id: k for k in KustomerStatus.objects.filter(tenant=tenant)}
+    errors: dict[str, list[str]] = {}
+    targets: dict[str, CCStatus | None] = {}
+    for kid, cc_name in (mapping or {}).items():
+        if kid not in kustomer:
+            errors.setdefault(f"mapping.{kid}", []).append("No such Kustomer status: refresh the list from Kustomer.")
+            continue
+        if cc_name in (None, ""):
+            targets[kid] = None
+            continue
+        cc = cc_by_name.get(str(cc_name).strip().lower())
+        if cc is None:
+            errors.setdefault(f"mapping.{kid}", []).append(f"No CC status named {cc_name}.")
+            continue
+        targets[kid] = cc
+    push_targets: dict[int, str] = {}
+    for cc_name, kid in (push or {}).items():
+        cc = cc_by_name.get(str(cc_name).strip().lower())
+        if cc is None:
+            errors.setdefault(f"push.{cc_name}", []).append(f"No CC status named {cc_name}.")
+            continue
+        if kid in (None, ""):
+            push_targets[cc.pk] = ""
+            continue
+        k = kustomer.get(kid)
+        if k is None or k.removed_at is not None:
+            errors.setdefault(f"push.{cc_name}", []).append("No such Kustomer status (or Kustomer no longer has it).")
+            continue
+        push_targets[cc.pk] = kid
+    if errors:
+        raise ApplicationError("The map was not saved: fix the marked statuses.", errors=errors)
+    with transaction.atomic():
+        for kid, status in kustomer.items():
+            target = targets.get(kid)
+            if status.cc_status_id != (target.pk if target else None):
+                KustomerStatus.objects.filter(pk=status.pk).update(cc_status=target)
+        if push is not None:
+            for cc in cc_by_name.values():
+                wanted = push_targets.get(cc.pk, "")
+                if cc.push_kustomer_status_id != wanted:
+                    CCStatus.objects.filter(pk=cc.pk).update(push_kustomer_status_id=wanted)
+
+
+# ================================================================================ agents
+def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
+    """A CC agent; their Kustomer user is then looked up by email (R-S5) in a task."""
+    from statusmapping.tasks import agent_kustomer_user_resolve_task
+
+    email = selectors.normalize_email(email)
+    if not email or "@" not in email:
+        raise ApplicationError("Enter the agent's email address.", field="email")
+    cc_status_ensure_defaults(tenant=tenant)
+    try:
+        with transaction.atomic():
+            agent = Agent.objects.create(tenant=tenant, email=email, name=(name or "").strip()[:200])
+    except IntegrityError:
+        raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
+    if KustomerConnection.objects.filter(tenant=tenant).exists():
+        agent_kustomer_user_resolve_task.delay_on_commit(agent.pk)
+    return agent
+
+
+def agent_kustomer_user_resolve(*, agent_id: int) -> str:
+    """Find the agent's Kustomer user by email (R-S5). None or several users with that
+    email: recorded on the agent, nothing linked."""
+    agent = Agent.objects.select_related("tenant").get(pk=agent_id)
+    connection = KustomerConnection.objects.filter(tenant=agent.tenant).first()
+    if connection is None:
+        return ""
+    users = [u for u in kustomer_client_for(connection=connection).list_users(email=agent.email)
+             if (u.email or "").lower() == agent.email]
+    now = timezone.now()
+    if len(users) == 1:
+        Agent.objects.filter(pk=agent.pk).update(kustomer_user_id=users[0].id, kustomer_user_checked_at=now,
+                                                 kustomer_user_error="")
+        return users[0].id
+    error = ("No Kustomer user has this email." if not users
+             else "Several Kustomer users have this email: shared users are not supported.")
+    Agent.objects.filter(pk=agent.pk).update(kustomer_user_id="", kustomer_user_checked_at=now, kustomer_user_error=error)
+    return ""
+
+
+def adapter_heartbeat_record(*, tenant: Tenant, agent_email: str, instance_id: str) -> tuple[Agent, int]:
+    """R-S6: an open adapter says it is alive. Returns the agent and how many of their
+    adapter instances are live now (more than one: sync pauses for them)."""
+    agent = selectors.agent_get_by_email(tenant=tenant, email=agent_email)
+    if agent is None:
+        raise NotFoundError("No agent with this email.", field="agent_email")
+    instance_id = (instance_id or "").strip()
+    if not instance_id:
+        raise ApplicationError("Send the adapter's instance id.", field="instance_id")
+    _instance_touch(agent=agent, instance_id=instance_id, at=timezone.now())
+    return agent, len(selectors.agent_live_instance_ids(agent=agent))
+
+
+def _instance_touch(*, agent: Agent, instance_id: str, at: datetime) -> None:
+    # One statement, race-free: a concurrent first heartbeat of the same instance
+    # updates instead of failing on the unique key.
+    AdapterInstance.objects.bulk_create(
+        [AdapterInstance(agent=agent, instance_id=instance_id[:100], first_seen_at=at, last_seen_at=at)],
+        update_conflicts=True, unique_fields=["agent", "instance_id"], update_fields=["last_seen_at"],
+    )
+
+
+def adapter_instances_forget(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    deleted, _ = AdapterInstance.objects.filter(last_seen_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+# ================================================================================ the engine
+def _agent_state(agent: Agent) -> rules.AgentState:
+    return rules.AgentState(
+        cc_status=agent.cc_status.name if agent.cc_status_id else None,
+        cc_status_at=agent.cc_status_at,
+        kustomer_status_id=agent.kustomer_status_id or None,
+        kustomer_status_at=agent.kustomer_status_at,
+        activity=agent.cc_status.activity if agent.cc_status_id else rules.ACTIVITY_NONE,
+        held_cc_status=agent.held_cc_status.name if agent.held_cc_status_id else None,
+        held_kustomer_status_id=agent.held_kustomer_status_id or None,
+        held_at=agent.held_at,
+        pending_push_kustomer_status_id=agent.push_kustomer_status_id or None,
+    )
+
+
+def agent_status_change_record(
+    *,
+    tenant: Tenant,
+    event_id: str,
+    source: str,
+    agent_email: str,
+    occurred_at: datetime,
+    kustomer_status_id: str = "",
+    status: str = "",
+    kind: str = Kind.MANUAL,
+    instance_id: str = "",
+    feed: str = Feed.API,
+    force: bool = False,
+) -> StatusChange:
+    """Decide one status change (rules.decide_status_change) and store it (R-S11).
+
+    A repeated `event_id` returns the first record unchanged. The agent's row is locked
+    for the decision, so concurrent events of one agent are decided one after the other
+    on the latest state and none is lost."""
+    if timezone.is_naive(occurred_at):
+        raise ApplicationError("Give occurred_at with a time zone (e.g. ...Z).", field="occurred_at")
+    existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
+    if existing is not None:
+        return existing
+    email = selectors.normalize_email(agent_email)
+    now = timezone.now()
+    cc_status_ensure_defaults(tenant=tenant)
+    cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
+    cc_by_lower = {s.name.lower(): s for s in cc_statuses}
+    requested = None
+    if source == Source.CONTACT_CENTER:
+        requested = cc_by_lower.get((status or "").strip().lower())
+        if requested is None:
+            raise ApplicationError(f"No CC status named {status!r}.", field="status")
+    elif source != Source.KUSTOMER:
+        raise ApplicationError("Use kustomer or contact_center.", field="source")
+    elif not kustomer_status_id:
+        raise ApplicationError("Send the Kustomer status id.", field="kustomer_status_id")
+
+    with transaction.atomic():
+        agent = (
+            Agent.objects.select_for_update(of=("self",)).select_related("cc_status", "held_cc_status")
+            .filter(tenant=tenant, email=email).first()
+            if email else None
+        )
+        if agent is not None:
+            # A concurrent delivery of the same event waited on our lock: answer its decision.
+            existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
+            if existing is not None:
+                return existing
+        settings = selectors.inheritance_settings_get(tenant=tenant)
+        kustomer_statuses = list(KustomerStatus.objects.filter(tenant=tenant, cc_status__isnull=False))
+        status_map = selectors.status_map_build(cc_statuses=cc_statuses, kustomer_statuses=kustomer_statuses)
+        live = 0
+        if agent is not None and source == Source.KUSTOMER:
+            live_ids = selectors.agent_live_instance_ids(agent=agent)
+            if instance_id:
+                # The instance that sent this event is alive too (it may not have sent a
+                # heartbeat yet); remember it as such.
+                _instance_touch(agent=agent, instance_id=instance_id, at=now)
+                live_ids.add(instance_id[:100])
+            live = len(live_ids)
+        outcome = rules.decide_status_change(
+            settings=selectors.inheritance_settings_for_rules(settings),
+            status_map=status_map,
+            agent=_agent_state(agent) if agent is not None else None,
+            live_instances=live,
+            change=rules.IncomingChange(
+                source=source, occurred_at=occurred_at, kustomer_status_id=kustomer_status_id or None,
+                cc_status=requested.name if requested else None, kind=kind, force=force,
+            ),
+        )
+        from_status = agent.cc_status.name if agent is not None and agent.cc_status_id else ""
+        if agent is not None:
+            _apply_outcome(agent=agent, outcome=outcome, cc_by_lower=cc_by_lower, now=now)
+        names = selectors.kustomer_status_names(tenant=tenant) if kustomer_status_id else {}
+        change = StatusChange(
+            tenant=tenant, event_id=event_id[:200], agent=agent, agent_email=email[:254], source=source, feed=feed,
+            kind=kind if source == Source.CONTACT_CENTER else "", instance_id=(instance_id or "")[:100],
+            kustomer_status_id=kustomer_status_id or "", kustomer_status_name=names.get(kustomer_status_id, "")[:200],
+            requested_status=requested.name if requested else "", from_status=from_status,
+            to_status=outcome.cc_status or "", decision=outcome.decision.value, reason=outcome.reason[:300],
+            occurred_at=occurred_at, received_at=now,
+            pushed_kustomer_status_id=outcome.push_kustomer_status_id or "",
+        )
+        try:
+            with transaction.atomic():
+                change.save()
+        except IntegrityError:
+            # Only possible without an agent row to lock (unknown agent): the same event
+            # id was stored by a concurrent request a moment ago.
+            return StatusChange.objects.get(tenant=tenant, event_id=event_id)
+        if outcome.push_kustomer_status_id and agent is not None:
+            from statusmapping.tasks import agent_status_push_task
+
+            agent_status_push_task.delay_on_commit(agent.pk)
+        if (agent is not None and source == Source.CONTACT_CENTER and kind == rules.KIND_SIGN_IN
+                and settings.active and settings.inherit_on_login):
+            from statusmapping.tasks import agent_sign_in_inherit_task
+
+            agent_sign_in_inherit_task.delay_on_commit(agent.pk, change.pk)
+    return change
+
+
+def _apply_outcome(*, agent: Agent, outcome: rules.Outcome, cc_by_lower: dict[str, CCStatus], now: datetime) -> None:
+    fields: list[str] = []
+    if outcome.cc_status_changed and outcome.cc_status:
+        agent.cc_status = cc_by_lower[outcome.cc_status.lower()]
+        agent.cc_status_at = outcome.cc_status_at
+        fields += ["cc_status", "cc_status_at"]
+    if outcome.kustomer_status_id is not None:
+        agent.kustomer_status_id = outcome.kustomer_status_id
+        agent.kustomer_status_at = outcome.kustomer_status_at
+        fields += ["kustomer_status_id", "kustomer_status_at"]
+    if outcome.held_cc_status:
+        agent.held_cc_status = cc_by_lower[outcome.held_cc_status.lower()]
+        agent.held_kustomer_status_id = outcome.held_kustomer_status_id or ""
+        agent.held_at = outcome.held_at
+        fields += ["held_cc_status", "held_kustomer_status_id", "held_at"]
+    elif outcome.clear_held and agent.held_cc_status_id:
+        agent.held_cc_status = None
+        agent.held_kustomer_status_id = ""
+        agent.held_at = None
+        fields += ["held_cc_status", "held_kustomer_status_id", "held_at"]
+    if outcome.push_kustomer_status_id:
+        agent.push_kustomer_status_id = outcome.push_kustomer_status_id
+        agent.push_requested_at = now
+        fields += ["push_kustomer_status_id", "push_requested_at"]
+    if fields:
+        agent.save(update_fields=[*fields, "updated_at"])
+
+
+# ================================================================================ two-way (R-S9)
+def _client_for_tenant(tenant: Tenant):
+    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    if connection is None:
+        return None, None
+    return connection, kustomer_client_for(connection=connection)
+
+
+def agent_status_push(*, agent_id: int) -> str:
+    """Send the agent's latest wanted Kustomer status to their work session.
+
+    Pushes of one agent are serialised on their AgentPush row and always send the
+    latest wanted value, so a burst of CC changes collapses to the last one. Returns what
+    happened (for logs and tests). Retryable Kustomer errors propagate to the task."""
+    AgentPush.objects.get_or_create(agent_id=agent_id)
+    with transaction.atomic():
+        AgentPush.objects.select_for_update().get(agent_id=agent_id)
+        agent = Agent.objects.select_related("tenant").get(pk=agent_id)
+        wanted = agent.push_kustomer_status_id
+        if not wanted:
+            return "nothing to push"
+        settings = selectors.inheritance_settings_get(tenant=agent.tenant)
+        if not selectors.inheritance_settings_for_rules(settings).pushes:
+            return _push_give_up(agent, wanted, "Two-way sync is off or its prerequisites failed.")
+        connection, client = _client_for_tenant(agent.tenant)
+        if client is None:
+            return _push_give_up(agent, wanted, "No Kustomer connection.")
+        try:
+            user_id = agent.kustomer_user_id or agent_kustomer_user_resolve(agent_id=agent.pk)
+            if not user_id:
+                return _push_give_up(agent, wanted, "No Kustomer user with the agent's email (R-S5).")
+            session = client.get_active_work_session(user_id=user_id)
+            if session is None:
+                return _push_give_up(agent, wanted, "The agent has no active Kustomer work session.")
+            if session.team_id not in (settings.two_way_team_ids or []):
+                return _push_give_up(
+                    agent, wanted,
+                    f"The agent's selected Kustomer team ({session.team_id}) has no team routing with an external "
+                    "queue to the contact center (R-S9).",
+                )
+            if session.status_id == wanted:
+                updated = session
+            else:
+                updated = client.update_work_session_status(work_session_id=session.id, status_id=wanted)
+        except KustomerError as exc:
+            kustomer_connection_record_error(connection=connection, error=str(exc))
+            if exc.retryable:
+                Agent.objects.filter(pk=agent.pk).update(push_error=str(exc)[:500])
+                raise
+            return _push_give_up(agent, wanted, str(exc))
+        changed_at = _status_updated_at(updated) or timezone.now()
+        now = timezone.now()
+        Agent.objects.filter(pk=agent.pk).update(
+            kustomer_status_id=wanted, kustomer_status_at=changed_at, kustomer_work_session_id=session.id,
+            pushed_at=now, push_error="",
+        )
+        # Collapse: a newer wanted status set meanwhile stays for the push queued with it.
+        Agent.objects.filter(pk=agent.pk, push_kustomer_status_id=wanted).update(push_kustomer_status_id="")
+    return "pushed"
+
+
+def _push_give_up(agent: Agent, wanted: str, error: str) -> str:
+    Agent.objects.filter(pk=agent.pk, push_kustomer_status_id=wanted).update(push_kustomer_status_id="")
+    Agent.objects.filter(pk=agent.pk).update(push_error=error[:500])
+    logger.info("status push of agent %s not sent: %s", agent.pk, error)
+    return f"not pushed: {error}"
+
+
+def _status_updated_at(session: WorkSession) -> datetime | None:
+    attributes = session.raw.get("attributes") if isinstance(session.raw, dict) else None
+    if not isinstance(attributes, dict):
+        return None
+    return parse_datetime(attributes.get("statusUpdatedAt")) or parse_datetime(attributes.get("updatedAt"))
+
+
+def two_way_prerequisites_check(*, tenant_id: int) -> list[dict]:
+    """R-S9: team routing on and an external queue (to the contact center) for each team
+    the tenant's agents work as, and each agent's selected team being such a team.
+    Stores every check with its outcome (shown on the settings page)."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    connection, client = _client_for_tenant(tenant)
+    inheritance_settings_ensure(tenant=tenant)
+    if client is None:
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(
+            two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error="No Kustomer connection.",
+            two_way_checks=[{"check": "connection", "subject": "Kustomer", "ok": False,
+                             "detail": "Connect the tenant to Kustomer first."}],
+        )
+        return []
+    try:
+        checks, ready, team_ids = _two_way_checks(tenant=tenant, client=client)
+    except KustomerError as exc:
+        kustomer_connection_record_error(connection=connection, error=str(exc))
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(
+            two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error=str(exc)[:2000],
+        )
+        raise
+    StatusInheritanceSettings.objects.filter(tenant=tenant).update(
+        two_way_ready=ready, two_way_checks=checks, two_way_team_ids=team_ids,
+        two_way_checked_at=timezone.now(), two_way_check_error="",
+    )
+    return checks
+
+
+def _two_way_checks(*, tenant: Tenant, client) -> tuple[list[dict], bool, list[str]]:
+    agents = {a.kustomer_user_id: a for a in Agent.objects.filter(tenant=tenant).exclude(kustomer_user_id="")}
+    teams = {t.id: t for t in client.list_teams()}
+    sessions = {ws.user_id: ws for ws in client.iter_active_work_sessions() if ws.user_id in agents}
+    # The teams that matter: those our agents work as now, else every team they belong to.
+    team_ids = sorted({ws.team_id for ws in sessions.values() if ws.team_id})
+    if not team_ids:
+        team_ids = sorted(t.id for t in teams.values() if set(t.member_ids) & set(agents))
+    checks: list[dict] = []
+    good_teams: list[str] = []
+    if not agents:
+        checks.append({"check": "agents", "subject": "Agents", "ok": False,
+                       "detail": "No agent is linked to a Kustomer user yet (agents are matched by email)."})
+    if agents and not team_ids:
+        checks.append({"check": "teams", "subject": "Teams", "ok": False,
+                       "detail": "None of the agents belongs to a Kustomer team."})
+    for team_id in team_ids:
+        team = teams.get(team_id)
+        label = (team.display_name or team.name) if team else team_id
+        try:
+            routing = client.get_team_routing_settings(team_id=team_id)
+        except KustomerNotFoundError:
+            routing = None
+        enabled = bool(routing and routing.enabled)
+        external = list((routing.attributes.get("externalQueues") if routing else None) or [])
+        checks.append({"check": "team_routing", "subject": label, "team_id": team_id, "ok": enabled,
+                       "detail": "Team routing is on." if enabled else "Turn on team routing for this team in Kustomer."})
+        checks.append({
+            "check": "external_queue", "subject": label, "team_id": team_id, "ok": bool(external),
+            "detail": (f"External queue: {', '.join(map(str, external))}." if external
+                       else "Select the contact center as this team's external queue in Kustomer."),
+        })
+        if enabled and external:
+            good_teams.append(team_id)
+    for user_id, ws in sorted(sessions.items(), key=lambda item: agents[item[0]].email):
+        agent = agents[user_id]
+        ok = ws.team_id in good_teams
+        team = teams.get(ws.team_id or "")
+        label = (team.display_name or team.name) if team else (ws.team_id or "no team")
+        checks.append({"check": "selected_team", "subject": agent.email, "ok": ok,
+                       "detail": f"Selected team: {label}." + ("" if ok else " It does not meet the prerequisites.")})
+    ready = bool(good_teams) and all(c["ok"] for c in checks)
+    return checks, ready, good_teams
+
+
+# ================================================================================ the watcher
+def status_watch_due_tenants(*, now: datetime | None = None) -> list[int]:
+    """Tenants whose watcher should run now (inheritance on, interval passed)."""
+    now = now or timezone.now()
+    due = []
+    for settings in StatusInheritanceSettings.objects.filter(available=True, enabled=True).select_related(
+        "tenant__kustomer_connection"
+    ):
+        connection = getattr(settings.tenant, "kustomer_connection", None)
+        if connection is None:
+            continue
+        if settings.watched_at is None or settings.watched_at <= now - timedelta(seconds=_watch_interval(settings, connection)):
+            due.append(settings.tenant_id)
+    return due
+
+
+def _watch_interval(settings: StatusInheritanceSettings, connection: KustomerConnection) -> float:
+    pages = settings.watch_pages or 1
+    return rules.watch_interval_seconds(
+        configured=settings.watch_interval_seconds, pages_last_run=pages,
+        rate_limit_per_minute=connection.rate_limit_per_minute,
+    )
+
+
+WATCH_PAGE_SIZE = 100
+
+
+def status_watch_tenant(*, tenant_id: int, now: datetime | None = None) -> int:
+    """Read the org's active work sessions (one paged list call) and feed every agent's
+    status change it sees through `agent_status_change_record`, so a missed adapter
+    event or a closed tab does not leave an agent wrong. Returns the changes fed.
+
+    Claimed with a conditional update, so two runs for one interval never both call."""
+    now = now or timezone.now()
+    settings = StatusInheritanceSettings.objects.filter(tenant_id=tenant_id).select_related("tenant").first()
+    if settings is None or not settings.active:
+        return 0
+    tenant = settings.tenant
+    connection, client = _client_for_tenant(tenant)
+    if client is None:
+        return 0
+    interval = _watch_interval(settings, connection)
+    # Claim this interval (a little slack so a beat tick that lands early still runs).
+    claimed = StatusInheritanceSettings.objects.filter(pk=settings.pk).filter(
+        Q(watched_at__isnull=True) | Q(watched_at__lte=now - timedelta(seconds=interval * 0.8))
+    ).update(watched_at=now)
+    if not claimed:
+        return 0
+    try:
+        sessions = list(client.iter_active_work_sessions(page_size=WATCH_PAGE_SIZE))
+    except KustomerError as exc:
+        kustomer_connection_record_error(connection=connection, error=str(exc))
+        StatusInheritanceSettings.objects.filter(pk=settings.pk).update(watch_error=str(exc)[:2000])
+        raise
+    pages = max(1, -(-len(sessions) // WATCH_PAGE_SIZE))
+    if settings.watch_error or settings.watch_pages != pages:
+        StatusInheritanceSettings.objects.filter(pk=settings.pk).update(watch_error="", watch_pages=pages)
+    return _watch_feed(tenant=tenant, sessions=sessions, now=now)
+
+
+def _watch_feed(*, tenant: Tenant, sessions: Iterable[WorkSession], now: datetime) -> int:
+    by_user: dict[str, WorkSession] = {}
+    for ws in sessions:
+        if ws.user_id and ws.status_id:
+            by_user[ws.user_id] = ws
+    agents = list(Agent.objects.filter(tenant=tenant).exclude(kustomer_user_id=""))
+    offline = (KustomerStatus.objects.filter(tenant=tenant, status_type=KustomerStatus.StatusType.OFFLINE,
+                                             removed_at__isnull=True).order_by("-system", "name").first())
+    offline_ids = set(KustomerStatus.objects.filter(tenant=tenant, status_type=KustomerStatus.StatusType.OFFLINE)
+                      .values_list("kustomer_id", flat=True))
+    fed = 0
+    for agent in agents:
+        ws = by_user.get(agent.kustomer_user_id)
+        if ws is not None:
+            if ws.id != agent.kustomer_work_session_id:
+                Agent.objects.filter(pk=agent.pk).update(kustomer_work_session_id=ws.id)
+            if ws.status_id in (agent.kustomer_status_id, agent.push_kustomer_status_id):
+                continue  # nothing new, or our own push coming back (R-S9)
+            changed_at = _status_updated_at(ws) or now
+            event_id = f"watch:{ws.id}:{ws.status_id}:{changed_at.isoformat()}"
+            status_id = ws.status_id
+        else:
+            # No active session: the agent went offline in Kustomer (or closed it all).
+            if not agent.kustomer_status_id or agent.kustomer_status_id in offline_ids or offline is None:
+                continue
+            changed_at = now
+            event_id = f"watch:offline:{agent.kustomer_work_session_id or agent.pk}:{agent.kustomer_status_id}"
+            status_id = offline.kustomer_id
+        agent_status_change_record(
+            tenant=tenant, event_id=event_id, source=Source.KUSTOMER, agent_email=agent.email,
+            occurred_at=changed_at, kustomer_status_id=status_id, feed=Feed.WATCHER,
+        )
+        fed += 1
+    return fed
+
+
+# ================================================================================ sign-in (R-S8)
+def agent_sign_in_inherit(*, agent_id: int, sign_in_change_id: int) -> StatusChange | None:
+    """R-S8: the agent signed in to the CC; apply their current Kustomer work session
+    status (read from Kustomer's routing API) as if Kustomer had just reported it."""
+    agent = Agent.objects.select_related("tenant").get(pk=agent_id)
+    sign_in = StatusChange.objects.get(pk=sign_in_change_id)
+    settings = selectors.inheritance_settings_get(tenant=agent.tenant)
+    if not (settings.active and settings.inherit_on_login):
+        return None
+    connection, client = _client_for_tenant(agent.tenant)
+    if client is None:
+        return None
+    try:
+        user_id = agent.kustomer_user_id or agent_kustomer_user_resolve(agent_id=agent.pk)
+        if not user_id:
+            return None
+        session = client.get_active_work_session(user_id=user_id)
+    except KustomerError as exc:
+        kustomer_connection_record_error(connection=connection, error=str(exc))
+        raise
+    if session is None or not session.status_id:
+        return None
+    Agent.objects.filter(pk=agent.pk).update(kustomer_work_session_id=session.id)
+    changed_at = _status_updated_at(session) or sign_in.occurred_at
+    return agent_status_change_record(
+        tenant=agent.tenant, event_id=f"login:{sign_in.event_id}"[:200], source=Source.KUSTOMER,
+        agent_email=agent.email, occurred_at=changed_at, kustomer_status_id=session.status_id,
+        feed=Feed.LOGIN, force=True,
+    )

@@ -1,0 +1,114 @@
+"""Celery tasks of status inheritance: take ids, call a service, own retries.
+
+Only transient Kustomer errors are retried (`retryable`), with full-jitter backoff and
+a cap, never sooner than the wait Kustomer named on a 429.
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+from integrations.kustomer.errors import KustomerError
+from integrations.tasks import backoff_seconds
+from statusmapping import services
+
+logger = logging.getLogger(__name__)
+
+
+def _retry(task, exc: KustomerError):
+    if not exc.retryable:
+        raise exc
+    countdown = max(getattr(exc, "retry_after", 0) or 0, backoff_seconds(task.request.retries))
+    raise task.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def kustomer_statuses_refresh_task(self, tenant_id: int) -> None:
+    try:
+        services.kustomer_statuses_refresh(tenant_id=tenant_id)
+    except KustomerError as exc:
+        _retry(self, exc)
+
+
+@shared_task(acks_late=True)
+def kustomer_statuses_refresh_all_task() -> None:
+    """Periodic (schedule.py): every tenant with inheritance available reads its
+    Kustomer statuses again, so one added or removed in Kustomer shows up."""
+    from statusmapping.models import StatusInheritanceSettings
+
+    for tenant_id in StatusInheritanceSettings.objects.filter(
+        available=True, tenant__kustomer_connection__isnull=False
+    ).values_list("tenant_id", flat=True):
+        kustomer_statuses_refresh_task.delay(tenant_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def agent_kustomer_user_resolve_task(self, agent_id: int) -> None:
+    try:
+        services.agent_kustomer_user_resolve(agent_id=agent_id)
+    except KustomerError as exc:
+        _retry(self, exc)
+
+
+@shared_task(acks_late=True)
+def agents_kustomer_user_resolve_pending_task(limit: int = 50) -> None:
+    """Periodic: agents whose Kustomer user was not found yet are looked up again (the
+    user may have been created in Kustomer since), a few per run."""
+    from statusmapping.models import Agent
+
+    for agent_id in Agent.objects.filter(
+        kustomer_user_id="", tenant__kustomer_connection__isnull=False
+    ).order_by("kustomer_user_checked_at").values_list("pk", flat=True)[:limit]:
+        agent_kustomer_user_resolve_task.delay(agent_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def agent_status_push_task(self, agent_id: int) -> None:
+    """R-S9: push the agent's latest wanted status (several queued pushes collapse)."""
+    try:
+        services.agent_status_push(agent_id=agent_id)
+    except KustomerError as exc:
+        _retry(self, exc)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def two_way_prerequisites_check_task(self, tenant_id: int) -> None:
+    try:
+        services.two_way_prerequisites_check(tenant_id=tenant_id)
+    except KustomerError as exc:
+        _retry(self, exc)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def agent_sign_in_inherit_task(self, agent_id: int, sign_in_change_id: int) -> None:
+    try:
+        services.agent_sign_in_inherit(agent_id=agent_id, sign_in_change_id=sign_in_change_id)
+    except KustomerError as exc:
+        _retry(self, exc)
+
+
+@shared_task(acks_late=False, ignore_result=True)
+def status_watch_tenant_task(tenant_id: int) -> None:
+    """One watcher read of a tenant. Not retried: the next interval reads again, and a
+    retry would only add calls to an org that is failing or limiting us."""
+    try:
+        services.status_watch_tenant(tenant_id=tenant_id)
+    except KustomerError as exc:
+        logger.info("status watcher of tenant %s: %s", tenant_id, exc)
+
+
+@shared_task(acks_late=False, ignore_result=True)
+def status_watch_due_task() -> None:
+    """Periodic tick (schedule.py): start the watcher of every tenant whose interval
+    passed. A short cache lock keeps two beat ticks from fanning out twice."""
+    if not cache.add("statusmapping:watch-tick", 1, timeout=1):
+        return
+    for tenant_id in services.status_watch_due_tenants():
+        status_watch_tenant_task.delay(tenant_id)
+
+
+@shared_task(acks_late=False, ignore_result=True)
+def adapter_instances_forget_task() -> None:
+    services.adapter_instances_forget()
