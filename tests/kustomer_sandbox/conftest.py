@@ -5,7 +5,6 @@ import threading
 from dataclasses import dataclass, field
 
 import pytest
-import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 

@@ -24,7 +24,7 @@ from .resources import (
     render_webhook,
     render_work_session,
 )
-from .routing import work_session_change_status
+from .work_sessions import work_session_change_status
 from .store import new_object_id, now_iso
 from .validation import FORMAT_CHECKER, api_error_from_schema_error
 from .webhooks import EVENTS

@@ -22,7 +22,7 @@ from .errors import ApiError, not_found, too_large, unauthorized
 from .faults import FaultPlan, fault_plan_for
 from .limits import org_rate_take
 from .store import SandboxState, now_iso
-from .uploads import handle_upload
+from .uploads import check_upload
 from .webhooks import WebhookDispatcher
 
 # Kustomer rejects bodies over 100 kB (body-parser's "100kb" = 102,400 bytes) with 413.
@@ -166,18 +166,27 @@ class SandboxApp:
 
     # -- /__uploads/<attachment id> ----------------------------------------------------------
     def handle_upload(self, request: Request) -> Response:
+        """POST: the presigned upload of an attachment's content; GET: download it."""
         started = time.monotonic()
         attachment_id = request.path.removeprefix("/__uploads/").strip("/")
+        no_such_key = Response("<Error><Code>NoSuchKey</Code></Error>", status=404, content_type="application/xml")
         with self.state.lock:
             owner = next((org for org in self.state.orgs.values() if attachment_id in org.attachments), None)
-            if owner is None:
-                response = Response("<Error><Code>NoSuchKey</Code></Error>", status=404, content_type="application/xml")
-            elif request.method == "POST":
-                response = handle_upload(owner, owner.attachments[attachment_id], request)
-            elif request.method == "GET" and owner.attachments[attachment_id]["content"] is not None:
-                attachment = owner.attachments[attachment_id]
-                response = Response(attachment["content"], content_type=attachment["attributes"]["contentType"])
-            else:
-                response = Response("<Error><Code>NoSuchKey</Code></Error>", status=404, content_type="application/xml")
+            attachment = owner.attachments[attachment_id] if owner else None
+            snapshot = (dict(attachment["attributes"]), dict(attachment["uploadFields"])) if attachment else None
+            stored = attachment["content"] if attachment else None
+        if attachment is None:
+            response = no_such_key
+        elif request.method == "POST":
+            # The body is read outside the lock: a slow upload must not stall the API.
+            response, content = check_upload(*snapshot, request)
+            if content is not None:
+                with self.state.lock:
+                    attachment["content"] = content
+                    attachment["attributes"]["uploaded"] = True
+        elif request.method == "GET" and stored is not None:
+            response = Response(stored, content_type=snapshot[0]["contentType"])
+        else:
+            response = no_such_key
         self._log(request, owner.id if owner else None, response.status_code, started, kind="upload")
         return response

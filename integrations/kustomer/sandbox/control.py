@@ -32,7 +32,7 @@ from .resources import (
     render_webhook,
     render_work_session,
 )
-from .routing import WorkSessionEnded, agent_status_set
+from .work_sessions import WorkSessionEnded, agent_status_set
 from .store import METADATA_RESOURCES, Org
 
 if TYPE_CHECKING:

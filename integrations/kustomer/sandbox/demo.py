@@ -8,7 +8,7 @@ contact center, and an active work session for every agent.
 """
 from __future__ import annotations
 
-from .routing import work_session_start
+from .work_sessions import work_session_start
 from .store import Org, SandboxState, add_queue, add_status, add_team, add_user, set_team_routing
 
 AGENT_NAMES = ("One", "Two", "Three", "Four", "Five")

@@ -51,16 +51,6 @@ def org_rate_take(org: Org, now: float | None = None) -> RateDecision:
     return RateDecision(True, limit, limit - window.count, reset)
 
 
-def org_rate_peek(org: Org, now: float | None = None) -> RateDecision:
-    """The org's budget without counting a request (for answers the limiter did not count)."""
-    now = time.monotonic() if now is None else now
-    window = org.rate_window
-    if window.count == 0 or window.seconds_left(now) <= 0:
-        return RateDecision(True, org.rate_limit_per_minute, org.rate_limit_per_minute, int(RATE_WINDOW_SECONDS))
-    remaining = max(0, org.rate_limit_per_minute - window.count)
-    return RateDecision(True, org.rate_limit_per_minute, remaining, math.ceil(window.seconds_left(now)))
-
-
 def customer_create_take(org: Org, customer_id: str, now: float | None = None) -> None:
     """Count a conversation/message/note create for a customer, or raise 429."""
     now = time.monotonic() if now is None else now

@@ -23,7 +23,7 @@ import requests
 from .control import org_dump
 from .demo import seed_demo_org
 from .faults import FaultConfig, fault_config_update
-from .routing import agent_status_set
+from .work_sessions import agent_status_set
 from .server import SandboxServer
 from .store import Org
 

@@ -15,7 +15,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from .faults import FaultConfig
 
@@ -36,10 +35,6 @@ def new_object_id() -> str:
     seconds = int(time.time()).to_bytes(4, "big")
     count = (next(_counter) & 0xFFFFFF).to_bytes(3, "big")
     return (seconds + _process_bytes + count).hex()
-
-
-def is_object_id(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 24 and all(c in "0123456789abcdef" for c in value)
 
 
 def now_iso() -> str:

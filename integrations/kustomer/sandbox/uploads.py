@@ -96,30 +96,29 @@ def parse_presigned_post(request: Request, max_bytes: int) -> tuple[dict[str, st
     return fields, file_content, filename
 
 
-def handle_upload(org: Org, attachment: dict, request: Request) -> Response:
-    """Accept the upload of `attachment` (caller holds the state lock)."""
-    attributes = attachment["attributes"]
-    expected = attachment["uploadFields"]
+def check_upload(attributes: dict[str, Any], expected_fields: dict[str, str], request: Request) -> tuple[Response, bytes | None]:
+    """S3's checks of a presigned POST: (answer, accepted content or None).
+
+    Reads the request body, so callers run it outside the state lock.
+    """
     try:
         fields, content, _ = parse_presigned_post(request, attributes["contentLength"] + UPLOAD_SLACK_BYTES)
     except OverflowError:
-        return s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        return s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"), None
     except ValueError as exc:
-        return s3_error(400, "MalformedPOSTRequest", str(exc))
+        return s3_error(400, "MalformedPOSTRequest", str(exc)), None
     if content is None:
-        return s3_error(400, "InvalidArgument", "POST requires exactly one file upload per request.")
-    for name, value in expected.items():
+        return s3_error(400, "InvalidArgument", "POST requires exactly one file upload per request."), None
+    for name, value in expected_fields.items():
         if name not in fields:
-            return s3_error(400, "InvalidArgument", f"Bucket POST must contain a field named '{name}'.")
+            return s3_error(400, "InvalidArgument", f"Bucket POST must contain a field named '{name}'."), None
         if fields[name] != value:
             if name in ("Policy", "X-Amz-Signature"):
-                return s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match")
-            return s3_error(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {name}")
+                return s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match"), None
+            return s3_error(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {name}"), None
     declared = attributes["contentLength"]
     if len(content) > declared:
-        return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({declared})")
+        return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({declared})"), None
     if len(content) < declared:
-        return s3_error(400, "EntityTooSmall", f"Your proposed upload is smaller than the minimum allowed size ({declared})")
-    attachment["content"] = content
-    attributes["uploaded"] = True
-    return Response(status=204)
+        return s3_error(400, "EntityTooSmall", f"Your proposed upload is smaller than the minimum allowed size ({declared})"), None
+    return Response(status=204), content

@@ -16,7 +16,6 @@ import copy
 import json
 import os
 import re
-import threading
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -35,9 +34,6 @@ DEFAULT_OPENAPI_PATH = Path("/work/shared/kustomer/core-resources.openapi.json")
 CUSTOM_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-zA-Z0-9]*(Str|Txt|Num|At|Bool|Url|Id)$")
 SUFFIX_TYPES = {"Str": "string", "Txt": "text", "Num": "number", "At": "date", "Bool": "boolean", "Url": "url", "Id": "string"}
 MAX_STR_LENGTH = 1024
-
-_lock = threading.Lock()
-
 
 def openapi_path() -> Path:
     return Path(os.environ.get("KUSTOMER_OPENAPI_PATH", DEFAULT_OPENAPI_PATH))
@@ -183,8 +179,7 @@ def validate_request_body(method: str, template: str, body: Any) -> None:
     validator = _request_validator(method.upper(), template)
     if validator is None:
         return
-    with _lock:  # validators are cached and shared between server threads
-        errors = list(validator.iter_errors(body))
+    errors = list(validator.iter_errors(body))
     if errors:
         raise api_error_from_schema_error(best_match(errors))
 
