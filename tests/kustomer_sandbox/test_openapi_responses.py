@@ -13,6 +13,7 @@ SERVED = {
     ("GET", "/conversations/{id}"), ("PUT", "/conversations/{id}"), ("PATCH", "/conversations/{id}"),
     ("GET", "/conversations/externalId={externalId}"),
     ("POST", "/conversations/{id}/messages"), ("GET", "/conversations/{id}/messages"), ("GET", "/messages/{id}"),
+    ("PUT", "/messages/{id}"), ("PATCH", "/messages/{id}"),
     ("POST", "/conversations/{id}/notes"), ("GET", "/conversations/{id}/notes"),
     ("POST", "/attachments"), ("GET", "/attachments/{id}"),
     ("GET", "/metadata/{resource}"), ("PUT", "/metadata/{resource}"),
@@ -64,6 +65,8 @@ def test_full_sync_flow_answers_match_the_file(kapi):
     }), "POST", "/conversations/{id}/messages")["data"]
     check(kapi.get(kapi.url(f"/conversations/{vid}/messages")), "GET", "/conversations/{id}/messages")
     check(kapi.get(kapi.url(f"/messages/{message['id']}")), "GET", "/messages/{id}")
+    check(kapi.put(kapi.url(f"/messages/{message['id']}"), json={"preview": "Outbound call, 42 s"}), "PUT", "/messages/{id}")
+    check(kapi.patch(kapi.url(f"/messages/{message['id']}"), json={"status": "sent"}), "PATCH", "/messages/{id}")
     check(kapi.post(kapi.url(f"/conversations/{vid}/notes"), json={"body": "Phone +14155550123"}), "POST", "/conversations/{id}/notes")
     check(kapi.get(kapi.url(f"/conversations/{vid}/notes")), "GET", "/conversations/{id}/notes")
 

@@ -98,6 +98,22 @@ def test_message_create_is_delivered(kapi, sandbox_org, subscription, webhook_re
     assert event["data"]["id"] == message_id
 
 
+def test_message_update_is_delivered_with_changes(kapi, sandbox_org, webhook_receiver):
+    kapi.post(kapi.url("/outbound-webhooks"), json={"name": "m", "url": webhook_receiver.url, "events": ["kustomer.message.update"]})
+    customer_id = kapi.post(kapi.url("/customers"), json={"name": "Ann"}).json()["data"]["id"]
+    conversation_id = kapi.post(kapi.url(f"/customers/{customer_id}/conversations"), json={}).json()["data"]["id"]
+    message_id = kapi.post(
+        kapi.url(f"/conversations/{conversation_id}/messages"), json={"channel": "voice", "app": "ccaip", "preview": "Ringing"},
+    ).json()["data"]["id"]
+
+    updated = kapi.put(kapi.url(f"/messages/{message_id}"), json={"preview": "Call ended after 42 s"})
+
+    assert updated.status_code == 200
+    event = json.loads(_events(webhook_receiver, sandbox_org, 1)[0]["body"])
+    assert event["name"] == "kustomer.message.update" and event["data"]["id"] == message_id
+    assert event["changes"]["attributes"]["preview"] == {"op": "replace", "before": "Ringing", "after": "Call ended after 42 s"}
+
+
 def test_only_subscribed_events_are_delivered(kapi, sandbox_org, webhook_receiver):
     kapi.post(kapi.url("/outbound-webhooks"), json={"name": "c", "url": webhook_receiver.url, "events": ["kustomer.conversation.create"]})
     customer_id = kapi.post(kapi.url("/customers"), json={"name": "Ann"}).json()["data"]["id"]

@@ -14,7 +14,7 @@ Kustomer API (`/v1/`)
 ---------------------
 customers (POST, GET/PUT/PATCH by id, lookups `phone=`/`email=`/`externalId=`), a
 customer's conversations (GET/POST), conversations (GET/PUT/PATCH, `externalId=`),
-messages and notes of a conversation (POST/GET), `GET /v1/messages/{id}`, attachments
+messages and notes of a conversation (POST/GET), messages (GET/PUT/PATCH by id), attachments
 (POST -> presigned POST to `/__uploads/{id}`, GET), metadata (GET/PUT), users, teams,
 routing statuses, work sessions, team routing settings, queues, outbound webhooks.
 Choices where the docs are open:

@@ -31,6 +31,8 @@ _ROUTES_SPEC: list[tuple[str, str, Handler]] = [
     ("GET", r"/v1/conversations/(?P<id>[^/=]+)/messages", records.conversation_messages),
     ("POST", r"/v1/conversations/(?P<id>[^/=]+)/messages", records.message_create),
     ("GET", r"/v1/messages/(?P<id>[^/=]+)", records.message_get),
+    ("PUT", r"/v1/messages/(?P<id>[^/=]+)", records.message_update),
+    ("PATCH", r"/v1/messages/(?P<id>[^/=]+)", records.message_update),
     ("GET", r"/v1/conversations/(?P<id>[^/=]+)/notes", records.conversation_notes),
     ("POST", r"/v1/conversations/(?P<id>[^/=]+)/notes", records.note_create),
     # attachments, metadata

@@ -436,6 +436,32 @@ def message_get(ctx: ApiContext) -> tuple[int, dict]:
     return 200, {"data": render_message(ctx.org, _find_message(ctx.org, ctx.params["id"]))}
 
 
+def message_update(ctx: ApiContext) -> tuple[int, dict]:
+    """PUT/PATCH /v1/messages/{id}: merge fields (custom key by key); fires message.update."""
+    body = _body_object(ctx)
+    validate_request_body(ctx.request.method, "/messages/{id}", body)
+    org = ctx.org
+    record = _find_message(org, ctx.params["id"])
+    validate_custom(body.get("custom"), org.metadata["message"])
+    _check_external_id_unique(org.messages, body.get("externalId"), exclude_id=record["id"])
+    changes = {k: copy.deepcopy(v) for k, v in body.items() if k not in {"conversation", "attachments", "createdBy", "modifiedBy"}}
+    if "attachments" in body:
+        record["attachments"] = _attachment_ids(org, body["attachments"])
+    before = copy.deepcopy(record["attributes"])
+    attributes = copy.deepcopy(before)
+    custom = changes.pop("custom", None)
+    attributes.update(changes)
+    if custom is not None:
+        attributes["custom"] = _without_nulls({**attributes.get("custom", {}), **custom})
+    now = now_iso()
+    attributes.update({"updatedAt": now, "modifiedAt": now})
+    record["attributes"] = _without_nulls(attributes)
+    record["modifiedBy"] = ctx.user_id
+    data = render_message(org, record)
+    ctx.emit(org, "kustomer.message.update", data, before)
+    return 200, {"data": data}
+
+
 def conversation_messages(ctx: ApiContext) -> tuple[int, dict]:
     conversation = _find_conversation(ctx.org, ctx.params["id"])
     records = [m for m in ctx.org.messages.values() if m["conversation"] == conversation["id"]]
