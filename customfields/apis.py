@@ -6,7 +6,7 @@ row and queues the Kustomer call: the answer says `pending`; poll the field for 
 """
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -76,6 +76,8 @@ def _catalogue_entries(rows: list[selectors.CatalogueRow]) -> list[dict]:
 class CustomFieldListCreateApi(TenantApiMixin, APIView):
     """The tenant's custom fields, and creating one (a catalogue entry or an SDK field)."""
 
+    # Named components: every app's nested `Input` would otherwise share one schema name.
+    @extend_schema_serializer(component_name="CustomFieldCreateInput")
     class Input(serializers.Serializer):
         key = serializers.CharField(required=False, max_length=50, help_text="A catalogue key (see `catalogue`), e.g. queue_name.")
         sdk_key = serializers.CharField(
@@ -98,6 +100,7 @@ class CustomFieldListCreateApi(TenantApiMixin, APIView):
                     raise serializers.ValidationError(missing)
             return attrs
 
+    @extend_schema_serializer(component_name="CustomFieldList")
     class ListOutput(serializers.Serializer):
         fields = CustomFieldOutput(many=True)
         catalogue = CatalogueEntryOutput(many=True)
