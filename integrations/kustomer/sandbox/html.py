@@ -51,9 +51,16 @@ def render_index(state: SandboxState) -> str:
     return _page("Kustomer sandbox", f"<h1>Kustomer sandbox</h1>{table}")
 
 
+NO_CONVERSATIONS = '<div class="meta">No conversations.</div>'
+
+
+def _custom_html(custom: dict | None) -> str:
+    return f'<div class="meta">Custom attributes: {_json(custom)}</div>' if custom else ""
+
+
 def _user_names(org: Org, user_ids: list[str]) -> str:
     names = [org.users[uid]["attributes"]["name"] if uid in org.users else uid for uid in user_ids]
-    return escape(", ".join(names)) if names else "unassigned"
+    return f"assigned to {escape(', '.join(names))}" if names else "unassigned"
 
 
 def _attachments_html(org: Org, attachment_ids: list[str]) -> str:
@@ -89,7 +96,7 @@ def _timeline_html(org: Org, conversation_id: str) -> str:
             f'<div class="item {kind}"><div class="meta">{escape(head)} · {escape(attributes["createdAt"])}'
             f'{" · externalId " + escape(attributes["externalId"]) if attributes.get("externalId") else ""}</div>'
             f"<div>{escape(text)}</div>"
-            f'{"<div class=meta>Custom: " + _json(custom) + "</div>" if custom else ""}'
+            f"{_custom_html(custom)}"
             f"{_attachments_html(org, record.get('attachments', []))}</div>"
         )
     return "".join(parts) or '<div class="meta">No messages or notes.</div>'
@@ -114,9 +121,9 @@ def render_org(state: SandboxState, org_id: str, refresh: int | None = None) -> 
                 f'<span class="status-{escape(c["attributes"]["status"])}">[{escape(c["attributes"]["status"])}]</span></h3>'
                 f'<div class="meta">Conversation <code>{escape(c["id"])}</code>'
                 f'{" · externalId " + escape(c["attributes"]["externalId"]) if c["attributes"].get("externalId") else ""}'
-                f' · assigned to {_user_names(org, c["attributes"].get("assignedUsers", []))}'
+                f' · {_user_names(org, c["attributes"].get("assignedUsers", []))}'
                 f' · direction {escape(c["attributes"].get("direction", ""))}</div>'
-                f'{"<div class=meta>Custom: " + _json(c["attributes"]["custom"]) + "</div>" if c["attributes"].get("custom") else ""}'
+                f"{_custom_html(c['attributes'].get('custom'))}"
                 f"{_timeline_html(org, c['id'])}</div>"
                 for c in conversations
             )
@@ -125,8 +132,8 @@ def render_org(state: SandboxState, org_id: str, refresh: int | None = None) -> 
                 f'<div class="meta">Customer <code>{escape(customer["id"])}</code>'
                 f'{" · externalId " + escape(attributes["externalId"]) if attributes.get("externalId") else ""}'
                 f" · emails {escape(emails) or '-'} · phones {escape(phones) or '-'}</div>"
-                f'{"<div class=meta>Custom: " + _json(attributes["custom"]) + "</div>" if attributes.get("custom") else ""}'
-                f"{conv_html or '<div class=meta>No conversations.</div>'}</div>"
+                f"{_custom_html(attributes.get('custom'))}"
+                f"{conv_html or NO_CONVERSATIONS}</div>"
             )
         agents = "".join(
             f"<tr><td>{escape(u['attributes']['name'])}</td><td>{escape(u['attributes'].get('email') or '')}</td>"
