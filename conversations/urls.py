@@ -1,4 +1,12 @@
 """Portal pages of the conversation sync (mounted at the site root)."""
+from django.urls import path
+
+from conversations import views
+
 app_name = "conversations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("sync/events/", views.events, name="events"),
+    path("sync/events/<int:pk>/", views.event_detail, name="event_detail"),
+    path("sync/events/<int:pk>/retry/", views.event_retry, name="event_retry"),
+]

@@ -1,2 +1,8 @@
 """Kustomer → us webhook routes (mounted under /webhooks/)."""
-urlpatterns: list = []
+from django.urls import path
+
+from conversations import webhooks
+
+urlpatterns = [
+    path("kustomer/<uuid:public_id>", webhooks.kustomer_webhook, name="kustomer-webhook"),
+]

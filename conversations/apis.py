@@ -1,0 +1,308 @@
+"""The contact-center event API (CONTRACT.md): inbox, event state, retry, click-to-call."""
+from __future__ import annotations
+
+import json
+
+import phonenumbers
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conversations import rules, selectors, services
+from conversations.models import Event
+from portal.api import TenantApiMixin
+
+MAX_ID = 200
+
+
+def phone_to_e164(value: str, region: str) -> str:
+    """Any format `phonenumbers` reads with the tenant's default region → E.164."""
+    try:
+        number = phonenumbers.parse(value, region or "US")
+    except phonenumbers.NumberParseException:
+        raise serializers.ValidationError("Not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise serializers.ValidationError(f"Not a valid phone number (read with default region {region}).")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class _Strict(serializers.Serializer):
+    """Unknown keys are refused by name (a typo must not pass silently)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({k: ["Unknown field."] for k in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+class _Session(_Strict):
+    id = serializers.CharField(max_length=MAX_ID)
+    channel = serializers.ChoiceField(choices=rules.CHANNELS)
+    source = serializers.ChoiceField(choices=rules.SOURCES)
+    menu = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
+    queue = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    language = serializers.CharField(max_length=20, required=False, allow_null=True, allow_blank=True)
+    recording_enabled = serializers.BooleanField(required=False, default=False)
+
+
+class _EndUser(_Strict):
+    phone = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
+    identifier = serializers.CharField(max_length=MAX_ID, required=False, allow_null=True, allow_blank=True)
+    name = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+
+
+class _Agent(_Strict):
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+
+
+class _HttpUrl(serializers.URLField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Only http(s) URLs.")
+        return value
+
+
+class _Seconds(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(min_value=0, max_value=7 * 24 * 3600, **kwargs)
+
+
+class _CustomData(_Strict):
+    custom_data = serializers.DictField(required=False, default=dict)
+
+
+class _CustomDataRequired(_Strict):
+    custom_data = serializers.DictField()
+
+
+class _OutboundData(_Strict):
+    kustomer_customer_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$", required=False, allow_null=True,
+                                                  error_messages={"invalid": "A Kustomer id is 24 hex characters."})
+
+
+class _AbandonedData(_Strict):
+    wait_seconds = _Seconds()
+
+
+class _VoicemailData(_Strict):
+    recording_url = _HttpUrl(max_length=2000)
+    duration_seconds = _Seconds()
+
+
+class _TranscriptLine(_Strict):
+    at = serializers.DateTimeField(required=False, allow_null=True)
+    # "from" is a Python keyword: declared below.
+    text = serializers.CharField(allow_blank=True, max_length=20000)
+
+
+_TranscriptLine._declared_fields["from"] = serializers.CharField(max_length=200)
+
+
+class _EndedData(_Strict):
+    duration_seconds = _Seconds()
+    hold_seconds = _Seconds()
+    wait_seconds = _Seconds()
+    recording_url = _HttpUrl(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    transcript = _TranscriptLine(many=True, required=False)
+
+
+class _TransferredData(_Strict):
+    to_agent_email = serializers.EmailField()
+
+
+class _CallbackData(_Strict):
+    reason = serializers.ChoiceField(choices=("after_call", "short_call"))
+    previous_session_id = serializers.CharField(max_length=MAX_ID)
+
+
+class _File(_Strict):
+    name = serializers.CharField(max_length=255)
+    url = _HttpUrl(max_length=2000)
+    content_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class _SmartActionCompletedData(_Strict):
+    action = serializers.CharField(max_length=200)
+    result = serializers.DictField(required=False, default=dict)
+    files = _File(many=True, required=False)
+
+
+class _SmartActionFailedData(_Strict):
+    action = serializers.CharField(max_length=200)
+    error = serializers.CharField(max_length=2000)
+
+
+class _CsatData(_Strict):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=5000, required=False, allow_null=True, allow_blank=True)
+
+
+class _VoicemailUpdatedData(_Strict):
+    action = serializers.ChoiceField(choices=("read", "closed", "called_back"))
+
+
+DATA_SERIALIZERS = {
+    rules.SESSION_STARTED: _CustomData,
+    rules.CALL_ANSWERED: _Strict,
+    rules.OUTBOUND_STARTED: _OutboundData,
+    rules.CALL_ABANDONED: _AbandonedData,
+    rules.VOICEMAIL_RECEIVED: _VoicemailData,
+    rules.SESSION_ENDED: _EndedData,
+    rules.SESSION_TRANSFERRED: _TransferredData,
+    rules.CALLBACK_REQUESTED: _CallbackData,
+    rules.SMART_ACTION_COMPLETED: _SmartActionCompletedData,
+    rules.SMART_ACTION_FAILED: _SmartActionFailedData,
+    rules.CUSTOM_DATA_RECEIVED: _CustomDataRequired,
+    rules.CSAT_SUBMITTED: _CsatData,
+    rules.VOICEMAIL_UPDATED: _VoicemailUpdatedData,
+}
+
+
+def _jsonable(value):
+    """Validated data back to plain JSON (datetimes as ISO strings)."""
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.CharField(source="event_id")
+    type = serializers.CharField()
+    state = serializers.CharField()
+    error = serializers.CharField()
+    attempts = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    kustomer = serializers.SerializerMethodField()
+
+    def get_kustomer(self, event: Event) -> dict:
+        return selectors.event_kustomer_ids(event)
+
+
+class EventCreateApi(TenantApiMixin, APIView):
+    """POST /api/v1/events: the contact center reports what happened."""
+
+    read_scope = "events:write"
+    write_scope = "events:write"
+
+    class InputSerializer(_Strict):
+        id = serializers.CharField(max_length=MAX_ID)
+        type = serializers.ChoiceField(choices=rules.EVENT_TYPES)
+        occurred_at = serializers.DateTimeField()
+        session = _Session()
+        end_user = _EndUser()
+        agent = _Agent(required=False, allow_null=True)
+        data = serializers.DictField(required=False, default=dict)
+
+        def validate(self, attrs):
+            errors: dict = {}
+            region = self.context["tenant"].default_region
+            end_user = dict(attrs["end_user"])
+            if end_user.get("phone"):
+                try:
+                    end_user["phone"] = phone_to_e164(end_user["phone"], region)
+                except serializers.ValidationError as exc:
+                    errors.setdefault("end_user", {})["phone"] = exc.detail
+            if not end_user.get("phone") and not end_user.get("identifier"):
+                errors.setdefault("end_user", {})["phone"] = ["Give end_user.phone or end_user.identifier."]
+            if attrs["type"] == rules.OUTBOUND_STARTED and not end_user.get("phone"):
+                errors.setdefault("end_user", {})["phone"] = ["An outbound call needs the phone number it calls."]
+            attrs["end_user"] = end_user
+            data_serializer = DATA_SERIALIZERS[attrs["type"]](data=attrs.get("data") or {})
+            if not data_serializer.is_valid():
+                errors["data"] = data_serializer.errors
+            else:
+                attrs["data"] = dict(data_serializer.validated_data)
+            if errors:
+                raise serializers.ValidationError(errors)
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField(source="event_id")
+        state = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer, 200: EventOutput})
+    def post(self, request):
+        try:
+            raw_body = request.body.decode("utf-8", errors="replace")
+        except Exception:  # the stream was read already: keep the parsed form
+            raw_body = json.dumps(request.data)
+        serializer = self.InputSerializer(data=request.data, context={"tenant": self.tenant})
+        serializer.is_valid(raise_exception=True)
+        payload = _jsonable(serializer.validated_data)
+        payload.setdefault("agent", None)
+        event, created = services.event_record(tenant=self.tenant, payload=payload, raw_body=raw_body,
+                                               received=request.data)
+        if created:
+            return Response(self.OutputSerializer(event).data, status=status.HTTP_202_ACCEPTED)
+        return Response(EventOutput(event).data, status=status.HTTP_200_OK)
+
+
+class EventDetailApi(TenantApiMixin, APIView):
+    """GET /api/v1/events/{id}: state, attempts, error and the Kustomer ids written."""
+
+    read_scope = "events:write"
+    write_scope = "events:write"
+
+    class OutputSerializer(EventOutput):
+        actions = serializers.SerializerMethodField()
+
+        def get_actions(self, event: Event) -> list[dict]:
+            return [
+                {"index": a.index, "kind": a.kind, "rule": a.rule, "state": a.state, "attempts": a.attempts,
+                 "error": a.error, "result": a.result}
+                for a in event.actions.order_by("index")
+            ]
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, event_id: str):
+        event = selectors.event_get(tenant=self.tenant, event_id=event_id)
+        return Response(self.OutputSerializer(event).data)
+
+
+class EventRetryApi(TenantApiMixin, APIView):
+    """POST /api/v1/events/{id}/retry: queue a failed event again."""
+
+    read_scope = "events:write"
+    write_scope = "events:write"
+
+    @extend_schema(request=None, responses={202: EventOutput})
+    def post(self, request, event_id: str):
+        event = selectors.event_get(tenant=self.tenant, event_id=event_id)
+        event = services.event_retry(event=event)
+        return Response(EventOutput(event).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ClickToCallApi(TenantApiMixin, APIView):
+    """POST /api/v1/click-to-call (R-X2): the adapter starts an outbound call."""
+
+    read_scope = "events:write"
+    write_scope = "events:write"
+
+    class InputSerializer(_Strict):
+        agent_email = serializers.EmailField()
+        phone = serializers.CharField(max_length=40)
+        kustomer_customer_id = serializers.RegexField(
+            r"^[0-9a-fA-F]{24}$", required=False, allow_null=True, allow_blank=True,
+            error_messages={"invalid": "A Kustomer id is 24 hex characters."})
+
+        def validate_phone(self, value):
+            return phone_to_e164(value, self.context["tenant"].default_region)
+
+    class OutputSerializer(serializers.Serializer):
+        session_id = serializers.CharField()
+        event_id = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data, context={"tenant": self.tenant})
+        serializer.is_valid(raise_exception=True)
+        event = services.click_to_call_start(tenant=self.tenant, **serializer.validated_data)
+        return Response(self.OutputSerializer({"session_id": event.session_id, "event_id": event.event_id}).data,
+                        status=status.HTTP_201_CREATED)

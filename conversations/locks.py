@@ -1,0 +1,44 @@
+"""One holder at a time per customer key, across every worker on every machine.
+
+PostgreSQL session advisory locks: held across the many short transactions of one
+event (each action's result commits on its own), and released by PostgreSQL itself when
+the holder's connection dies (a killed worker never leaves a customer locked). Other
+databases (SQLite in the fast test loop, one process) need no lock.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+
+def lock_key(tenant_id: int, customer_key: str) -> int:
+    """A signed 64-bit key for pg_advisory_lock from the tenant and customer key."""
+    digest = hashlib.sha256(f"conversations:{tenant_id}:{customer_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def customer_lock(tenant_id: int, customer_key: str) -> Iterator[bool]:
+    """Try to take the customer's lock; yields whether it was taken. Never waits: the
+    holder applies every pending event of the customer (see services.event_process)."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    if connection.in_atomic_block:
+        raise RuntimeError("customer_lock must be taken outside a transaction")
+    key = lock_key(tenant_id, customer_key)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        taken = bool(cursor.fetchone()[0])
+    try:
+        yield taken
+    finally:
+        if taken:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except Exception:  # the connection is gone: PostgreSQL released the lock with it
+                connection.close()

@@ -1,0 +1,477 @@
+"""The conversation rules of SPEC §4, as pure functions (no ORM, no settings, no I/O).
+
+The executor asks two questions, in this order, for each event:
+
+1. ``decide_customer(event, known)``: which Kustomer customer the event is about, and
+   whether one must be found or created first (R-C1, R-C2, R-X2).
+2. ``decide_conversation(event, situation)``: what to write to Kustomer, as an ordered
+   list of actions (R-T1..R-T5, R-U1..R-U10, R-D1..R-D4, R-C3, R-X1, R-X2).
+
+"Open" in the situation means open in Kustomer now (the executor refreshes the status
+mirror before asking). Every action names the rule that asked for it.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+# -------------------------------------------------------------------------- event types
+SESSION_STARTED = "session.started"
+CALL_ANSWERED = "call.answered"
+OUTBOUND_STARTED = "call.outbound_started"
+CALL_ABANDONED = "call.abandoned"
+VOICEMAIL_RECEIVED = "voicemail.received"
+SESSION_ENDED = "session.ended"
+SESSION_TRANSFERRED = "session.transferred"
+CALLBACK_REQUESTED = "callback.requested"
+SMART_ACTION_COMPLETED = "smart_action.completed"
+SMART_ACTION_FAILED = "smart_action.failed"
+CUSTOM_DATA_RECEIVED = "custom_data.received"
+CSAT_SUBMITTED = "csat.submitted"
+VOICEMAIL_UPDATED = "voicemail.updated"
+
+EVENT_TYPES = (
+    SESSION_STARTED, CALL_ANSWERED, OUTBOUND_STARTED, CALL_ABANDONED, VOICEMAIL_RECEIVED, SESSION_ENDED,
+    SESSION_TRANSFERRED, CALLBACK_REQUESTED, SMART_ACTION_COMPLETED, SMART_ACTION_FAILED,
+    CUSTOM_DATA_RECEIVED, CSAT_SUBMITTED, VOICEMAIL_UPDATED,
+)
+CHANNELS = ("voice", "chat")
+SOURCES = ("ivr", "mobile_sdk", "web_sdk", "outbound")
+SDK_SOURCES = ("mobile_sdk", "web_sdk")
+SHORT_CALL_SECONDS = 10  # R-U6
+
+# Conversation attributes the product defines in each org (R-D1, R-U9), and the
+# customer attribute that carries its assignment (R-C3: Kustomer customers have no
+# assignedUsers). Names follow Kustomer's type suffixes.
+CONVERSATION_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "ccCallIdStr": {"displayName": "CC call ID"},
+    "ccLanguageStr": {"displayName": "CC language"},
+    "ccMenuSelectionStr": {"displayName": "CC menu selection"},
+    "ccChannelStr": {"displayName": "CC channel"},
+    "ccSessionTypeStr": {"displayName": "CC session type"},
+    "ccCsatRatingNum": {"displayName": "CC CSAT rating"},
+    "ccCsatCommentTxt": {"displayName": "CC CSAT comment"},
+    "ccVoicemailStateStr": {"displayName": "CC voicemail state"},
+}
+CUSTOMER_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "ccAssignedUserStr": {"displayName": "CC assigned agent (Kustomer user id)"},
+    "ccAssignedAgentEmailStr": {"displayName": "CC assigned agent email"},
+}
+METADATA_VERSION = 1  # bump when the attributes above change
+
+
+# -------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class EventFacts:
+    """What an event says (validated: phone in E.164, aware datetimes)."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    session_id: str
+    channel: str
+    source: str
+    menu: str | None = None
+    queue: str | None = None
+    language: str | None = None
+    recording_enabled: bool = False
+    phone: str | None = None
+    identifier: str | None = None
+    name: str | None = None
+    email: str | None = None
+    agent_email: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KnownCustomer:
+    """Our mapping row for the event's customer key, when there is one."""
+
+    kustomer_customer_id: str | None
+    created_by_us: bool = False
+    created_session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """One of the customer's Kustomer conversations. ``ref`` is our handle for it."""
+
+    ref: str
+    status: str | None  # open | snoozed | done (Kustomer, now); None: unknown
+    created_at: datetime
+    kind: str = "other"  # call | chat | voicemail | other (not created by us)
+    channel: str | None = None
+    menu: str | None = None
+    source: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What we know when deciding."""
+
+    conversations: tuple[ConversationFacts, ...] = ()  # the customer's, any order
+    session_conversation: str | None = None  # ref the event's session already belongs to
+    customer_just_created: bool = False  # R-C3
+    previous_session_conversation: str | None = None  # callbacks: the earlier call's
+    previous_session_duration: int | None = None
+
+    def newest_first(self) -> list[ConversationFacts]:
+        return sorted(self.conversations, key=lambda c: c.created_at, reverse=True)
+
+    def by_ref(self, ref: str | None) -> ConversationFacts | None:
+        return next((c for c in self.conversations if c.ref == ref), None) if ref else None
+
+
+# -------------------------------------------------------------------------- actions
+@dataclass(frozen=True)
+class Action:
+    rule: str
+
+    @property
+    def kind(self) -> str:
+        return _KIND_BY_CLASS[type(self)]
+
+    def params(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("rule")
+        return data
+
+
+@dataclass(frozen=True)
+class EnsureCustomer(Action):
+    """Find the customer (by externalId, then phone) or create it (R-C1, R-C2)."""
+
+    phone: str | None = None
+    identifier: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class UseCustomer(Action):
+    """The event names the Kustomer customer itself (click-to-call, R-X2)."""
+
+    kustomer_customer_id: str = ""
+
+
+@dataclass(frozen=True)
+class CreateConversation(Action):
+    """A new conversation for the session (externalId from the session id), with the
+    standard fields (R-D1) as conversation attributes."""
+
+    session_id: str = ""
+    conversation_kind: str = "call"  # call | chat | voicemail
+    channel: str = "voice"
+    source: str = ""
+    menu: str | None = None
+    direction: str = "in"
+    name: str = ""
+    standard_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JoinConversation(Action):
+    """The session is added to an existing conversation (local link only)."""
+
+    session_id: str = ""
+    conversation_ref: str = ""
+
+
+@dataclass(frozen=True)
+class AddMessage(Action):
+    """A timeline message for a call or chat (channel, direction, preview) carrying the
+    Record custom field values; optionally a recording or transcript attached."""
+
+    channel: str = "voice"
+    direction: str = "in"
+    preview: str = ""
+    recording_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AddNote(Action):
+    body: str = ""
+    files: tuple[Mapping[str, Any], ...] = ()  # [{"name", "url", "content_type"}] fetched and attached
+    transcript: tuple[Mapping[str, Any], ...] = ()  # rendered as a text file and attached
+
+
+@dataclass(frozen=True)
+class AssignConversation(Action):
+    agent_email: str = ""
+
+
+@dataclass(frozen=True)
+class AssignCustomer(Action):
+    agent_email: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateConversation(Action):
+    status: str | None = None
+    custom: Mapping[str, Any] = field(default_factory=dict)
+
+
+_KIND_BY_CLASS = {
+    EnsureCustomer: "ensure_customer",
+    UseCustomer: "use_customer",
+    CreateConversation: "create_conversation",
+    JoinConversation: "join_conversation",
+    AddMessage: "add_message",
+    AddNote: "add_note",
+    AssignConversation: "assign_conversation",
+    AssignCustomer: "assign_customer",
+    UpdateConversation: "update_conversation",
+}
+ACTION_CLASSES = {kind: cls for cls, kind in _KIND_BY_CLASS.items()}
+
+
+def action_from_params(kind: str, rule: str, params: Mapping[str, Any]) -> Action:
+    """The stored form of an action (kind, rule, params) back to the dataclass."""
+    cls = ACTION_CLASSES[kind]
+    values = dict(params)
+    for name in ("files", "transcript"):
+        if name in values and isinstance(values[name], list):
+            values[name] = tuple(values[name])
+    return cls(rule=rule, **values)
+
+
+# -------------------------------------------------------------------------- helpers
+def customer_key(*, phone: str | None, identifier: str | None) -> str:
+    """The key that serialises a customer's events: the app identifier when there is one
+    (an app user is one person whatever phone they use), else the E.164 phone."""
+    if identifier:
+        return f"app:{identifier}"
+    if phone:
+        return phone
+    raise ValueError("an event needs end_user.phone or end_user.identifier")
+
+
+def session_kind(event: EventFacts) -> str:
+    if event.type in (VOICEMAIL_RECEIVED, VOICEMAIL_UPDATED):
+        return "voicemail"
+    return "chat" if event.channel == "chat" else "call"
+
+
+def _label(event: EventFacts) -> str:
+    return "Chat" if event.channel == "chat" else "Call"
+
+
+def _duration(seconds: Any) -> str:
+    try:
+        total = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    minutes, secs = divmod(max(total, 0), 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _conversation_name(event: EventFacts, kind: str) -> str:
+    who = event.name or event.phone or event.identifier or "customer"
+    if kind == "voicemail":
+        return f"Voicemail from {who}"
+    if event.source == "outbound" or event.type in (OUTBOUND_STARTED, CALLBACK_REQUESTED):
+        return f"Outbound call to {who}"
+    what = "Chat" if event.channel == "chat" else "Call"
+    return f"{what} with {who}" + (f" ({event.menu})" if event.menu else "")
+
+
+def standard_fields(event: EventFacts, kind: str) -> dict[str, Any]:
+    """R-D1: call ID, language and inbound menu selection (plus channel and type)."""
+    values = {
+        "ccCallIdStr": event.session_id,
+        "ccLanguageStr": event.language,
+        "ccMenuSelectionStr": event.menu,
+        "ccChannelStr": event.channel,
+        "ccSessionTypeStr": kind,
+    }
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+# -------------------------------------------------------------------------- decisions
+def decide_customer(event: EventFacts, known: KnownCustomer | None) -> Action | None:
+    """None when the customer is already mapped; otherwise the first action."""
+    given = event.data.get("kustomer_customer_id") if event.type == OUTBOUND_STARTED else None
+    if given:
+        if known is not None and known.kustomer_customer_id == given:
+            return None
+        return UseCustomer(rule="R-X2", kustomer_customer_id=str(given))
+    if known is not None and known.kustomer_customer_id:
+        return None
+    rule = "R-C2" if event.identifier and event.source in SDK_SOURCES else "R-C1"
+    return EnsureCustomer(rule=rule, phone=event.phone, identifier=event.identifier, name=event.name,
+                          email=event.email)
+
+
+def _new_conversation(event: EventFacts, rule: str, *, kind: str | None = None,
+                      direction: str | None = None) -> CreateConversation:
+    kind = kind or session_kind(event)
+    if direction is None:
+        direction = "out" if event.type in (OUTBOUND_STARTED, CALLBACK_REQUESTED) else "in"
+    return CreateConversation(
+        rule=rule, session_id=event.session_id, conversation_kind=kind, channel=event.channel, source=event.source,
+        menu=event.menu, direction=direction, name=_conversation_name(event, kind),
+        standard_fields=standard_fields(event, kind),
+    )
+
+
+def _inbound_placement(event: EventFacts, situation: Situation, create_rule: str) -> Action:
+    """R-U1: join an OPEN conversation of the same customer with the same menu selection
+    and the same channel (voicemail conversations never take calls); else create."""
+    for conv in situation.newest_first():
+        if (conv.is_open and conv.kind in ("call", "chat") and conv.channel == event.channel
+                and (conv.menu or None) == (event.menu or None)):
+            return JoinConversation(rule="R-U1", session_id=event.session_id, conversation_ref=conv.ref)
+    return _new_conversation(event, create_rule)
+
+
+def _outbound_placement(event: EventFacts, situation: Situation) -> Action:
+    """R-U2 / R-T3: the customer's most recent conversation if it is open, else a new one."""
+    ordered = situation.newest_first()
+    if ordered and ordered[0].is_open:
+        return JoinConversation(rule="R-U2", session_id=event.session_id, conversation_ref=ordered[0].ref)
+    return _new_conversation(event, "R-T3", direction="out")
+
+
+def _callback_placement(event: EventFacts, situation: Situation) -> Action:
+    """R-U5 (callback after the call) / R-U6 (short call + Callback): the callback joins
+    the earlier call's conversation while it is open; a "short call" callback after a
+    call of 10 s or more, or one whose conversation is no longer open, is an ordinary
+    outbound call (R-U2 / R-T3)."""
+    reason = event.data.get("reason")
+    previous = situation.by_ref(situation.previous_session_conversation)
+    short_enough = situation.previous_session_duration is None or situation.previous_session_duration < SHORT_CALL_SECONDS
+    if previous is not None and previous.is_open and (reason == "after_call" or short_enough):
+        rule = "R-U5" if reason == "after_call" else "R-U6"
+        return JoinConversation(rule=rule, session_id=event.session_id, conversation_ref=previous.ref)
+    return _outbound_placement(event, situation)
+
+
+def _placement(event: EventFacts, situation: Situation) -> Action:
+    """Where a session that belongs to no conversation yet goes."""
+    if event.type == VOICEMAIL_RECEIVED:
+        return _new_conversation(event, "R-T5", kind="voicemail")  # always new, even beside an open one
+    if event.type == CALL_ABANDONED:
+        return _new_conversation(event, "R-T4")  # abandoned calls still create
+    if event.type == OUTBOUND_STARTED:
+        return _outbound_placement(event, situation)
+    if event.type == CALLBACK_REQUESTED:
+        return _callback_placement(event, situation)
+    if event.type == VOICEMAIL_UPDATED:
+        return _new_conversation(event, "R-U10", kind="voicemail")
+    if event.type == SESSION_STARTED:
+        return _inbound_placement(event, situation, "R-T1")
+    if event.type == CALL_ANSWERED:
+        return _inbound_placement(event, situation, "R-T2")
+    # An update about a session we never saw start (its start event was lost upstream or
+    # is still on its way): place it as an inbound session so nothing is dropped.
+    return _inbound_placement(event, situation, "R-T2" if event.source == "ivr" else "R-T1")
+
+
+def _assignment(event: EventFacts, situation: Situation, email: str | None, rule: str) -> list[Action]:
+    if not email:
+        return []
+    actions: list[Action] = [AssignConversation(rule=rule, agent_email=email)]
+    if situation.customer_just_created:
+        actions.append(AssignCustomer(rule="R-C3", agent_email=email))
+    return actions
+
+
+def decide_conversation(event: EventFacts, situation: Situation) -> list[Action]:
+    """The ordered Kustomer writes for one event."""
+    actions: list[Action] = []
+    placed_now = situation.session_conversation is None
+    if placed_now:
+        placement = _placement(event, situation)
+        actions.append(placement)
+        if isinstance(placement, CreateConversation) and event.phone:
+            actions.append(AddNote(rule="R-D2", body=f"Phone number: {event.phone}"))
+    t = event.type
+    label = _label(event)
+    data = event.data
+
+    if t == SESSION_STARTED:
+        via = "mobile app" if event.source == "mobile_sdk" else "web" if event.source == "web_sdk" else event.source
+        actions.append(AddMessage(rule=actions[0].rule if placed_now else "R-T1", channel=event.channel, direction="in",
+                                  preview=f"{label} started ({via})" + (f": {event.menu}" if event.menu else "")))
+    elif t == CALL_ANSWERED:
+        if placed_now:
+            actions.append(AddMessage(rule=actions[0].rule, channel=event.channel, direction="in",
+                                      preview=f"{label} answered" + (f": {event.menu}" if event.menu else "")))
+        actions += _assignment(event, situation, event.agent_email, "R-X1")
+    elif t == OUTBOUND_STARTED:
+        actions.append(AddMessage(rule="R-X2" if data.get("kustomer_customer_id") else "R-T3",
+                                  channel="voice", direction="out",
+                                  preview=f"Outbound call to {event.phone or 'customer'}"))
+        actions += _assignment(event, situation, event.agent_email, "R-X1")
+    elif t == CALL_ABANDONED:
+        wait = _duration(data.get("wait_seconds"))
+        actions.append(AddMessage(rule="R-T4", channel=event.channel, direction="in",
+                                  preview=f"Abandoned {label.lower()}" + (f" after {wait} waiting" if wait else "")))
+    elif t == VOICEMAIL_RECEIVED:
+        length = _duration(data.get("duration_seconds"))
+        actions.append(AddMessage(rule="R-T5", channel="voice", direction="in",
+                                  preview="Voicemail" + (f" ({length})" if length else ""),
+                                  recording_url=data.get("recording_url") or None))
+    elif t == SESSION_ENDED:
+        length = _duration(data.get("duration_seconds"))
+        recording = None
+        if event.channel == "voice" and event.recording_enabled and data.get("recording_url"):
+            recording = data["recording_url"]  # R-U3
+        actions.append(AddMessage(rule="R-U3" if recording else "R-F3", channel=event.channel, direction="in",
+                                  preview=f"{label} ended" + (f" ({length})" if length else ""),
+                                  recording_url=recording))
+        transcript = tuple(data.get("transcript") or ())
+        if transcript:
+            actions.append(AddNote(rule="R-D4", body=f"Chat transcript ({len(transcript)} lines) attached.",
+                                   transcript=transcript))
+    elif t == SESSION_TRANSFERRED:
+        to = data.get("to_agent_email")
+        actions += _assignment(event, situation, to, "R-U4")
+        if to:
+            actions.append(AddNote(rule="R-U4", body=f"{label} transferred to {to}."))
+    elif t == CALLBACK_REQUESTED:
+        why = "after the call" if data.get("reason") == "after_call" else "after a short call"
+        actions.append(AddMessage(rule=actions[0].rule if placed_now else "R-U5", channel="voice",
+                                  direction="out", preview=f"Callback {why}"))
+        actions += _assignment(event, situation, event.agent_email, "R-X1")
+    elif t == SMART_ACTION_COMPLETED:
+        result = data.get("result") or {}
+        body = f"SmartAction {data.get('action')} completed."
+        if result:
+            body += "\nResult: " + json.dumps(result, ensure_ascii=False, sort_keys=True)
+        files = tuple(data.get("files") or ())
+        if files:
+            body += "\nFiles: " + ", ".join(str(f.get("name")) for f in files)
+        actions.append(AddNote(rule="R-U7", body=body, files=files))
+    elif t == SMART_ACTION_FAILED:
+        actions.append(AddNote(rule="R-U7", body=f"SmartAction {data.get('action')} failed: {data.get('error')}"))
+    elif t == CUSTOM_DATA_RECEIVED:
+        keys = ", ".join(sorted((data.get("custom_data") or {}).keys()))
+        actions.append(AddMessage(rule="R-U8", channel=event.channel, direction="in",
+                                  preview="Custom data received" + (f": {keys}" if keys else "")))
+    elif t == CSAT_SUBMITTED:
+        rating, comment = data.get("rating"), data.get("comment")
+        custom: dict[str, Any] = {"ccCsatRatingNum": rating}
+        if comment:
+            custom["ccCsatCommentTxt"] = comment
+        actions.append(UpdateConversation(rule="R-U9", custom=custom))
+        actions.append(AddMessage(rule="R-U9", channel=event.channel, direction="in",
+                                  preview=f"Rated {rating}/5" + (f": {comment}" if comment else "")))
+    elif t == VOICEMAIL_UPDATED:
+        what = data.get("action")
+        words = {"read": "read", "closed": "closed", "called_back": "called back"}.get(what, str(what))
+        by = f" by {event.agent_email}" if event.agent_email else ""
+        custom = {"ccVoicemailStateStr": what}
+        actions.append(UpdateConversation(rule="R-U10", status="done" if what == "closed" else None, custom=custom))
+        actions.append(AddNote(rule="R-U10", body=f"Voicemail {words}{by}."))
+        if what == "called_back":
+            actions += _assignment(event, situation, event.agent_email, "R-U10")
+    return actions
+
