@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import socket
 import time
+from http import HTTPStatus
 from typing import Any, Iterable
 
 from werkzeug.wrappers import Request, Response
@@ -25,6 +27,8 @@ from .store import SandboxState, now_iso
 from .uploads import check_upload
 from .webhooks import WebhookDispatcher
 
+logger = logging.getLogger(__name__)
+
 # Kustomer rejects bodies over 100 kB (body-parser's "100kb" = 102,400 bytes) with 413.
 MAX_BODY_BYTES = 100 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -32,6 +36,13 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 class ConnectionDroppedOnPurpose(ConnectionAbortedError):
     """Raised after the socket was shut: Werkzeug treats it as a client disconnect."""
+
+
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Server Error"
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -146,7 +157,7 @@ class SandboxApp:
         if not decision.allowed:
             return error_response(ApiError(429, "ratelimited", "Too Many Requests"), headers)
         if plan.error_status:
-            return error_response(ApiError(plan.error_status, "servererror", "Service Unavailable"), headers)
+            return error_response(ApiError(plan.error_status, "servererror", _status_phrase(plan.error_status)), headers)
 
         route = api.resolve(request.method, request.path)
         if route is None:
@@ -162,6 +173,9 @@ class SandboxApp:
                 status, payload = handler(context)
         except ApiError as error:
             return error_response(error, headers)
+        except Exception:  # a sandbox bug: answer like a server error, keep serving
+            logger.exception("sandbox handler failed for %s %s", request.method, request.path)
+            return error_response(ApiError(500, "servererror", "Internal Server Error"), headers)
         return json_response(status, payload, headers)
 
     # -- /__uploads/<attachment id> ----------------------------------------------------------
