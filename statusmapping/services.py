@@ -634,7 +634,9 @@ def _two_way_checks(*, tenant: Tenant, client) -> tuple[list[dict], bool, list[s
         label = (team.display_name or team.name) if team else (ws.team_id or "no team")
         checks.append({"check": "selected_team", "subject": agent.email, "ok": ok,
                        "detail": f"Selected team: {label}." + ("" if ok else " It does not meet the prerequisites.")})
-    ready = bool(good_teams) and all(c["ok"] for c in checks)
+    # Two-way runs where the prerequisites hold: with at least one good team, agents
+    # working as a good team are pushed, the others are not (and are listed as failing).
+    ready = bool(good_teams)
     return checks, ready, good_teams
 
 
