@@ -66,7 +66,9 @@ class SandboxServer:
         """Serve from a background thread; returns self."""
         self.state.stopping.clear()
         self.dispatcher.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kustomer-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="kustomer-sandbox", daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -163,6 +163,8 @@ class SandboxState:
     def reset(self) -> None:
         """Forget every org, fault and logged request (the server keeps running)."""
         with self.lock:
+            for org in self.orgs.values():
+                org.webhooks.clear()  # pending deliveries of forgotten orgs are cancelled
             self.orgs.clear()
             self.org_by_api_key.clear()
             self.global_faults = FaultConfig()
