@@ -6,9 +6,11 @@ The request side only writes rows and enqueues (`delay_on_commit`); the Celery t
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -211,17 +213,7 @@ def custom_field_push(*, field_id: int) -> CustomField | None:
     client = kustomer_client_for(connection=connection)
     transient: KustomerError | None = None
     try:
-        with transaction.atomic():
-            # One metadata write at a time per tenant and klass: the GET-merge-PUT of two
-            # fields must not interleave, or the second PUT could lose the first's
-            # attribute. Locking the klass's rows (in pk order, so two pushes never
-            # deadlock) holds the other push back for the length of two short calls.
-            list(
-                CustomField.objects.select_for_update()
-                .filter(tenant_id=field.tenant_id, klass=field.klass)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+        with _metadata_write_lock(tenant_id=field.tenant_id, klass=field.klass):
             field = CustomField.objects.get(pk=field_id)
             if field.deleted_at is not None or field.state != CustomField.State.PENDING:
                 return field  # deleted or finished by another push meanwhile
@@ -245,6 +237,30 @@ def custom_field_push(*, field_id: int) -> CustomField | None:
         raise transient
     field.refresh_from_db()
     return field
+
+
+@contextmanager
+def _metadata_write_lock(*, tenant_id: int, klass: str):
+    """One metadata write at a time per tenant and klass: the GET-merge-PUT of two fields
+    must not interleave, or the second PUT could lose the first's attribute.
+
+    On PostgreSQL the klass's field rows are locked (in pk order, so two pushes never
+    deadlock) for the length of the two calls to Kustomer; the rows' own page actions
+    wait that long at most. SQLite (development) has no row locks and would hold its
+    one database-wide write lock across the HTTP calls instead, blocking every other
+    writer, so there the pushes simply run (a single local worker does not race).
+    """
+    if not db_connection.features.has_select_for_update:
+        yield
+        return
+    with transaction.atomic():
+        list(
+            CustomField.objects.select_for_update()
+            .filter(tenant_id=tenant_id, klass=klass)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        yield
 
 
 def _push_locked(client, field: CustomField) -> None:

@@ -26,6 +26,14 @@ def custom_field_push_task(self, field_id: int) -> None:
             )
             return
         raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+    except Exception:
+        # A bug, not Kustomer: fail the field visibly (the sweeper would otherwise queue it
+        # again forever) and let the worker log the traceback.
+        logger.exception("custom field %s: unexpected error while creating it in Kustomer", field_id)
+        services.custom_field_mark_failed(
+            field_id=field_id, error="Unexpected error in the portal while creating this field; support has the details."
+        )
+        raise
 
 
 @shared_task(acks_late=True)
