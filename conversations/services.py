@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -533,18 +534,28 @@ def render_transcript(*, session_id: str, lines: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _attach(ctx: _Context, row: EventAction, key: str, name: str, content_type: str, content: bytes) -> str:
-    """Upload once per action and file: the attachment id is kept in the action's result
-    before the message or note that lists it is sent."""
+def _attach(ctx: _Context, row: EventAction, key: str, name: str,
+            produce: Callable[[], tuple[str, bytes]]) -> dict[str, Any]:
+    """Upload once per action and file: the attachment's reference (``{_id, name,
+    contentType, contentLength}``) is kept in the action's result before the message or
+    note that lists it is sent, so a retry does not upload it again."""
     done = dict(row.result.get("attachments") or {})
     if key in done:
         return done[key]
-    attachment_id = ctx.client.attach_file(name=name, content_type=content_type, content=content)
-    done[key] = attachment_id
+    content_type, content = produce()  # fetched only when not uploaded yet
+    upload = ctx.client.upload_file(name=name, content_type=content_type, content=content)
+    reference = upload.reference()
+    reference["contentLength"] = reference.get("contentLength") or len(content)
+    done[key] = reference
     row.result = {**row.result, "attachments": done}
     EventAction.objects.filter(pk=row.pk).update(result=row.result)
-    ctx.ids.setdefault("attachment_ids", []).append(attachment_id)
-    return attachment_id
+    ctx.ids.setdefault("attachment_ids", []).append(upload.id)
+    return reference
+
+
+def _fetched(url: str, declared_type: str | None = None) -> tuple[str, bytes]:
+    fetched = fetch_file(url)
+    return (declared_type or fetched.content_type), fetched.content
 
 
 def _file_name_from_url(url: str, fallback: str) -> str:
@@ -687,15 +698,15 @@ def _exec_add_message(ctx: _Context, action: rules.AddMessage, row: EventAction)
             return {"message_id": found.id, "found": True}
     attachments = []
     if action.recording_url:
-        fetched = fetch_file(action.recording_url)
-        name = _file_name_from_url(action.recording_url, f"recording-{ctx.event.session_id}")
-        attachments.append(_attach(ctx, row, "recording", name, fetched.content_type, fetched.content))
+        url = action.recording_url
+        name = _file_name_from_url(url, f"recording-{ctx.event.session_id}")
+        attachments.append(_attach(ctx, row, "recording", name, lambda: _fetched(url)))
     custom = _field_values(ctx, "message")
     try:
         message = ctx.client.create_message(
             conversation_id=conv.kustomer_conversation_id, channel=action.channel, direction=action.direction,
             app=MESSAGE_APP, preview=action.preview[:1000], external_id=ext, custom=custom or None,
-            attachments=attachments or None,
+            attachments=[a["_id"] for a in attachments] or None,  # messages take bare ids
             meta={"sessionId": ctx.event.session_id, "eventId": ctx.event.event_id, "eventType": ctx.event.type},
         )
     except (KustomerConflictError, KustomerBadRequestError):
@@ -718,12 +729,12 @@ def _exec_add_note(ctx: _Context, action: rules.AddNote, row: EventAction) -> di
     if action.transcript:
         text = render_transcript(session_id=ctx.event.session_id, lines=list(action.transcript))
         attachments.append(_attach(ctx, row, "transcript", f"chat-transcript-{ctx.event.session_id}.txt",
-                                   "text/plain", text.encode("utf-8")))
+                                   lambda: ("text/plain", text.encode("utf-8"))))
     for number, item in enumerate(action.files):
-        fetched = fetch_file(str(item.get("url")))
-        name = str(item.get("name") or _file_name_from_url(str(item.get("url")), f"file-{number + 1}"))
-        content_type = str(item.get("content_type") or fetched.content_type)
-        attachments.append(_attach(ctx, row, f"file-{number}", name, content_type, fetched.content))
+        url = str(item.get("url"))
+        name = str(item.get("name") or _file_name_from_url(url, f"file-{number + 1}"))
+        attachments.append(_attach(ctx, row, f"file-{number}", name,
+                                   lambda url=url, declared=item.get("content_type"): _fetched(url, declared)))
     try:
         note = ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],
                                       external_id=ext, attachments=attachments or None)
