@@ -1,4 +1,18 @@
 """Portal pages of statusmapping (mounted at the site root)."""
+from django.urls import path
+
+from statusmapping import views
+
 app_name = "statusmapping"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("settings/agent-status/", views.settings_page, name="settings"),
+    path("settings/agent-status/two-way-check/", views.two_way_check, name="two_way_check"),
+    path("settings/status-mapping/", views.mapping_page, name="mapping"),
+    path("settings/status-mapping/refresh/", views.kustomer_statuses_refresh, name="refresh"),
+    path("settings/status-mapping/cc-statuses/", views.cc_status_create, name="cc_status_create"),
+    path("agents/", views.agents_page, name="agents"),
+    path("agents/<str:email>/history/", views.agent_history_page, name="agent_history"),
+    path("support/status-inheritance/", views.support_tenants, name="support_tenants"),
+    path("support/status-inheritance/<slug:slug>/", views.support_availability, name="support_availability"),
+]

@@ -1,0 +1,46 @@
+from django import forms
+
+from statusmapping.models import Activity, Direction, Priority
+
+
+class StatusInheritanceForm(forms.Form):
+    enabled = forms.BooleanField(label="Kustomer user status inheritance", required=False)
+    priority = forms.ChoiceField(
+        label="Set agent status priority", choices=Priority.choices, widget=forms.RadioSelect,
+        help_text="Latest wins: changes from Kustomer and the contact center apply in the order they happened. "
+                  "CRM overrides: after a call or wrap-up the agent gets the status mapped from Kustomer.",
+    )
+    direction = forms.ChoiceField(
+        label="Sync direction", choices=Direction.choices, widget=forms.RadioSelect,
+        help_text="Two-way also sends contact-center status changes to the agent's Kustomer work session; "
+                  "it needs team routing and an external queue in Kustomer (checked below).",
+    )
+    inherit_on_login = forms.BooleanField(
+        label="Inherit status on login", required=False,
+        help_text="When an agent signs in to the contact center, their current Kustomer status applies.",
+    )
+    watch_interval_seconds = forms.IntegerField(
+        label="Check Kustomer work sessions every (seconds)", min_value=1, max_value=3600,
+        help_text="A safety net for missed adapter events; stretched automatically to stay within your "
+                  "Kustomer rate limit.",
+    )
+
+    def __init__(self, *args, available: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not available:
+            self.fields["enabled"].disabled = True
+            self.fields["enabled"].help_text = (
+                "Not available yet: contact support to make CRM status inheritance available to your tenant."
+            )
+
+
+class CCStatusForm(forms.Form):
+    name = forms.CharField(label="New CC status", max_length=60)
+    routable = forms.BooleanField(label="Routable (the contact center offers this agent work)", required=False)
+    activity = forms.ChoiceField(label="During calls", choices=Activity.choices, initial=Activity.NONE,
+                                 help_text="Call and wrap-up statuses hold Kustomer changes until the call ends.")
+
+
+class AgentForm(forms.Form):
+    email = forms.EmailField(label="Agent email", help_text="The same email as the agent's Kustomer user.")
+    name = forms.CharField(label="Name", max_length=200, required=False)

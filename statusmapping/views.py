@@ -1,0 +1,188 @@
+"""Portal pages of status inheritance: Developer settings › Agent status, Status mapping
+› Set and manage, Agents (live) and an agent's history; Support › Status inheritance."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from integrations.models import KustomerConnection
+from portal.errors import ApplicationError, NotFoundError
+from portal.pages import form_errors_from, support_page, tenant_page
+from statusmapping import selectors, services
+from statusmapping.forms import AgentForm, CCStatusForm, StatusInheritanceForm
+from statusmapping.models import Direction, StatusInheritanceSettings
+from tenants.models import Tenant
+
+
+# ------------------------------------------------------------------------------ settings
+@tenant_page
+def settings_page(request):
+    current = selectors.inheritance_settings_get(tenant=request.tenant)
+    initial = {
+        "enabled": current.enabled, "priority": current.priority, "direction": current.direction,
+        "inherit_on_login": current.inherit_on_login, "watch_interval_seconds": current.watch_interval_seconds,
+    }
+    form = StatusInheritanceForm(request.POST or None, initial=initial, available=current.available)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if not current.available:
+            data.pop("enabled")  # disabled field: keep what is stored
+        try:
+            services.status_inheritance_update(tenant=request.tenant, **data)
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, "Agent status settings saved.")
+            if data["direction"] == Direction.TWO_WAY and data.get("enabled", current.enabled):
+                messages.info(request, "Two-way sync: Kustomer's prerequisites are being checked; see below.")
+            return redirect("statusmapping:settings")
+    checking = current.enabled and current.direction == Direction.TWO_WAY and current.two_way_checked_at is None
+    return render(request, "statusmapping/settings.html", {
+        "form": form, "current": current, "checking": checking,
+        "connected": KustomerConnection.objects.filter(tenant=request.tenant).exists(),
+    })
+
+
+@tenant_page
+@require_POST
+def two_way_check(request):
+    try:
+        services.two_way_prerequisites_check_request(tenant=request.tenant)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        StatusInheritanceSettings.objects.filter(tenant=request.tenant).update(two_way_checked_at=None)
+        messages.success(request, "Checking Kustomer's two-way prerequisites again; this page shows the result.")
+    return redirect("statusmapping:settings")
+
+
+# ------------------------------------------------------------------------------ mapping
+@tenant_page
+def mapping_page(request):
+    tenant = request.tenant
+    services.cc_status_ensure_defaults(tenant=tenant)
+    kustomer = list(selectors.kustomer_status_list(tenant=tenant))
+    cc = list(selectors.cc_status_list(tenant=tenant))
+    chosen = {k.kustomer_id: (k.cc_status.name if k.cc_status_id else "") for k in kustomer}
+    push = {c.name: c.push_kustomer_status_id for c in cc}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        chosen = {k.kustomer_id: request.POST.get(f"map:{k.kustomer_id}", "") for k in kustomer}
+        push_posted = "push-shown" in request.POST
+        if push_posted:
+            push = {c.name: request.POST.get(f"push:{c.name}", "") for c in cc}
+        try:
+            services.status_mapping_save(
+                tenant=tenant, mapping={kid: (v or None) for kid, v in chosen.items()},
+                push={name: (v or None) for name, v in push.items()} if push_posted else None,
+            )
+        except ApplicationError as exc:
+            errors = exc.errors
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Status mapping saved.")
+            return redirect("statusmapping:mapping")
+    settings = selectors.inheritance_settings_get(tenant=tenant)
+    rows = [{"status": k, "chosen": chosen.get(k.kustomer_id, ""), "errors": errors.get(f"mapping.{k.kustomer_id}", [])}
+            for k in kustomer]
+    push_rows = [{"status": c, "chosen": push.get(c.name, ""), "errors": errors.get(f"push.{c.name}", [])} for c in cc]
+    return render(request, "statusmapping/mapping.html", {
+        "rows": rows, "push_rows": push_rows, "cc_statuses": cc,
+        "present_kustomer": [k for k in kustomer if k.removed_at is None],
+        "warnings": selectors.status_mapping_warnings(tenant=tenant), "settings": settings,
+        "two_way": settings.direction == Direction.TWO_WAY,
+        "connected": KustomerConnection.objects.filter(tenant=tenant).exists(),
+        "cc_form": CCStatusForm(),
+    })
+
+
+@tenant_page
+@require_POST
+def kustomer_statuses_refresh(request):
+    try:
+        services.kustomer_statuses_refresh_request(tenant=request.tenant)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Reading the statuses from Kustomer now; reload in a moment to see them.")
+    return redirect("statusmapping:mapping")
+
+
+@tenant_page
+@require_POST
+def cc_status_create(request):
+    form = CCStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            status = services.cc_status_create(tenant=request.tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"CC status {status.name} added.")
+    else:
+        messages.error(request, "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items()))
+    return redirect("statusmapping:mapping")
+
+
+# ------------------------------------------------------------------------------ agents
+@tenant_page
+def agents_page(request):
+    form = AgentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agent = services.agent_create(tenant=request.tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, f"Agent {agent.email} added; their Kustomer user is being looked up by email.")
+            return redirect("statusmapping:agents")
+    names = selectors.kustomer_status_names(tenant=request.tenant)
+    agents = list(selectors.agent_list(tenant=request.tenant))
+    for agent in agents:
+        agent.kustomer_status_name = names.get(agent.kustomer_status_id, "")
+    context = {"agents": agents, "form": form}
+    if request.GET.get("fragment") == "rows":
+        # The page polls this to stay live without reloading (and losing a typed form).
+        return render(request, "statusmapping/_agent_rows.html", context)
+    return render(request, "statusmapping/agents.html", context)
+
+
+@tenant_page
+def agent_history_page(request, email: str):
+    try:
+        agent = selectors.agent_get(tenant=request.tenant, email=email)
+    except NotFoundError:
+        raise Http404("No agent with this email.") from None
+    agent.kustomer_status_name = selectors.kustomer_status_names(tenant=request.tenant).get(agent.kustomer_status_id, "")
+    return render(request, "statusmapping/agent_history.html", {
+        "agent": agent, "changes": selectors.agent_status_history(agent=agent, limit=200),
+    })
+
+
+# ------------------------------------------------------------------------------ support
+@support_page
+def support_tenants(request):
+    tenants = Tenant.objects.select_related("status_inheritance").order_by("name")
+    return render(request, "statusmapping/support_tenants.html", {"tenants": tenants})
+
+
+@support_page
+@require_POST
+def support_availability(request, slug: str):
+    tenant = get_object_or_404(Tenant, slug=slug)
+    available = request.POST.get("available") == "1"
+    services.status_inheritance_availability_set(tenant=tenant, available=available,
+                                                 changed_by=request.user.get_username())
+    messages.success(
+        request,
+        f"CRM status inheritance is now {'available' if available else 'not available'} to {tenant.name}."
+        + (" Its admin can turn it on in Developer settings › Agent status." if available else ""),
+    )
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("statusmapping:support_tenants")
