@@ -5,6 +5,6 @@ from customfields import apis
 
 urlpatterns = [
     path("custom-fields", apis.CustomFieldListCreateApi.as_view(), name="api-custom-fields"),
-    path("custom-fields/<int:field_id>", apis.CustomFieldDetailApi.as_view(), name="api-custom-field"),
-    path("custom-fields/<int:field_id>/retry", apis.CustomFieldRetryApi.as_view(), name="api-custom-field-retry"),
+    path("custom-fields/<int:id>", apis.CustomFieldDetailApi.as_view(), name="api-custom-field"),
+    path("custom-fields/<int:id>/retry", apis.CustomFieldRetryApi.as_view(), name="api-custom-field-retry"),
 ]

@@ -140,12 +140,12 @@ class CustomFieldDetailApi(TenantApiMixin, APIView):
     """One field; DELETE stops pushes and leaves Kustomer's attribute and data alone (R-F4)."""
 
     @extend_schema(responses={200: CustomFieldOutput, 404: _ERROR}, operation_id="custom_fields_get")
-    def get(self, request, field_id: int):
-        return Response(CustomFieldOutput(selectors.custom_field_get(tenant=self.tenant, field_id=field_id)).data)
+    def get(self, request, id: int):  # noqa: A002 - the contract names the path parameter `id`
+        return Response(CustomFieldOutput(selectors.custom_field_get(tenant=self.tenant, field_id=id)).data)
 
     @extend_schema(responses={204: None, 404: _ERROR}, operation_id="custom_fields_delete")
-    def delete(self, request, field_id: int):
-        services.custom_field_delete(tenant=self.tenant, field_id=field_id)
+    def delete(self, request, id: int):  # noqa: A002
+        services.custom_field_delete(tenant=self.tenant, field_id=id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -157,6 +157,6 @@ class CustomFieldRetryApi(TenantApiMixin, APIView):
         responses={202: CustomFieldOutput, 404: _ERROR, 409: OpenApiResponse(_ERROR, description="Not failed.")},
         operation_id="custom_fields_retry",
     )
-    def post(self, request, field_id: int):
-        field = services.custom_field_retry(tenant=self.tenant, field_id=field_id)
+    def post(self, request, id: int):  # noqa: A002
+        field = services.custom_field_retry(tenant=self.tenant, field_id=id)
         return Response(CustomFieldOutput(field).data, status=status.HTTP_202_ACCEPTED)

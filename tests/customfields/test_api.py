@@ -186,6 +186,6 @@ def test_without_credentials_the_api_answers_401_or_403(client, db):
 
 def test_the_openapi_document_describes_the_endpoints(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
-    for path in ("/api/v1/custom-fields", "/api/v1/custom-fields/{field_id}", "/api/v1/custom-fields/{field_id}/retry"):
+    for path in ("/api/v1/custom-fields", "/api/v1/custom-fields/{id}", "/api/v1/custom-fields/{id}/retry"):
         assert path in schema
     assert "custom_fields_create" in schema and "attribute_name" in schema
