@@ -1,0 +1,109 @@
+"""Kustomer's signed outbound webhooks keep the conversation status mirror
+(CONTRACT.md `POST /webhooks/kustomer/{id}`): signature checked on the raw body in
+constant time (400 when bad or missing), each delivery stored once, processed in a task."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from conversations.models import CustomerLink, SyncedConversation, WebhookDelivery, WebhookSubscription
+from portal.crypto import encrypt_secret
+
+pytestmark = pytest.mark.django_db
+TOKEN = "whsec-test-token"
+
+
+@pytest.fixture
+def subscription(tenant):
+    return WebhookSubscription.objects.create(tenant=tenant, kustomer_webhook_id="w1", active=True,
+                                              token_encrypted=encrypt_secret(TOKEN))
+
+
+@pytest.fixture
+def mirrored(tenant):
+    link = CustomerLink.objects.create(tenant=tenant, customer_key="+14155550123", external_id="x",
+                                       kustomer_customer_id="c" * 24)
+    return SyncedConversation.objects.create(tenant=tenant, customer=link, kustomer_customer_id="c" * 24,
+                                             kustomer_conversation_id="a" * 24, kind="call", status="open")
+
+
+def delivery(event_id="evt-k-1", status="done", updated="2026-11-23T10:05:00.000Z") -> bytes:
+    return json.dumps({
+        "id": event_id, "name": "kustomer.conversation.update", "org": "o",
+        "data": {"type": "conversation", "id": "a" * 24, "attributes": {"status": status, "updatedAt": updated}},
+        "createdAt": updated, "changes": {"attributes": {"status": {"op": "replace", "before": "open", "after": status}}},
+    }).encode()
+
+
+def sign(body: bytes, token: str = TOKEN) -> str:
+    return hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(client, subscription, body, signature):
+    headers = {"HTTP_X_KUSTOMER_WEBHOOK_EVENT": "kustomer.conversation.update"}
+    if signature is not None:
+        headers["HTTP_X_KUSTOMER_WEBHOOK_SIGNATURE"] = signature
+    return client.post(f"/webhooks/kustomer/{subscription.public_id}", data=body, content_type="application/json",
+                       **headers)
+
+
+def test_signed_delivery_updates_the_mirror(client, subscription, mirrored, django_capture_on_commit_callbacks):
+    body = delivery()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = post(client, subscription, body, sign(body))
+    assert r.status_code == 200 and r.json() == {"id": "evt-k-1", "duplicate": False}
+    mirrored.refresh_from_db()
+    assert mirrored.status == "done"
+    assert WebhookDelivery.objects.get().state == "processed"
+    subscription.refresh_from_db()
+    assert subscription.last_delivery_at is not None
+
+
+@pytest.mark.parametrize("signature", [None, "", "0" * 64, "not-hex", sign(b"other body")])
+def test_bad_or_missing_signature_is_400_and_stores_nothing(client, subscription, mirrored, signature):
+    r = post(client, subscription, delivery(), signature)
+    assert r.status_code == 400
+    assert "X-Kustomer-Webhook-Signature" in r.json()["errors"]
+    assert not WebhookDelivery.objects.exists()
+    mirrored.refresh_from_db()
+    assert mirrored.status == "open"
+
+
+def test_signature_of_another_token_is_refused(client, subscription):
+    body = delivery()
+    assert post(client, subscription, body, sign(body, "another-token")).status_code == 400
+
+
+def test_unknown_webhook_id_is_404(client, subscription):
+    import uuid
+
+    body = delivery()
+    r = client.post(f"/webhooks/kustomer/{uuid.uuid4()}", data=body, content_type="application/json",
+                    HTTP_X_KUSTOMER_WEBHOOK_SIGNATURE=sign(body))
+    assert r.status_code == 404
+
+
+def test_each_delivery_is_stored_once(client, subscription, mirrored):
+    body = delivery()
+    assert post(client, subscription, body, sign(body)).json()["duplicate"] is False
+    assert post(client, subscription, body, sign(body)).json()["duplicate"] is True
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_out_of_order_deliveries_keep_the_newest_status(client, subscription, mirrored,
+                                                        django_capture_on_commit_callbacks):
+    newer = delivery("e2", status="done", updated="2026-11-23T10:10:00Z")
+    older = delivery("e1", status="open", updated="2026-11-23T10:05:00Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, subscription, newer, sign(newer))
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, subscription, older, sign(older))
+    mirrored.refresh_from_db()
+    assert mirrored.status == "done"
+
+
+def test_token_is_stored_encrypted(subscription):
+    assert TOKEN not in subscription.token_encrypted
