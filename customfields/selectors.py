@@ -57,10 +57,10 @@ def custom_field_values_for_session(*, tenant: Tenant, klass: str, facts: Sessio
 
     Only the tenant's live fields of that klass that Kustomer has (state created) count,
     and only those created before the session started (R-F3: earlier sessions are never
-    touched). None values are left out. Raises ValueError for an unknown klass or a
-    naive `facts.started_at`.
+    touched). None values are left out. "conversation" (a Kustomer klass no field lives
+    on) gives {}. Raises ValueError for any other klass or a naive `facts.started_at`.
     """
-    if klass not in CustomField.Klass.values:
+    if klass not in CustomField.Klass.values and klass != "conversation":
         raise ValueError(f"klass must be one of {CustomField.Klass.values}, not {klass!r}")
     started_at = facts.started_at
     if started_at.tzinfo is None or started_at.utcoffset() is None:

@@ -84,4 +84,9 @@ def test_a_naive_start_time_or_unknown_klass_is_a_programming_error(tenant):
     with pytest.raises(ValueError, match="timezone-aware"):
         custom_field_values_for_session(tenant=tenant, klass="message", facts=facts(datetime(2026, 11, 23, 10, 0)))
     with pytest.raises(ValueError, match="klass"):
-        custom_field_values_for_session(tenant=tenant, klass="conversation", facts=facts(T))
+        custom_field_values_for_session(tenant=tenant, klass="Message", facts=facts(T))
+
+
+def test_conversations_have_no_custom_fields(tenant):
+    CustomFieldFactory(tenant=tenant, catalogue_key="queue_name", created_at=T - timedelta(hours=1))
+    assert custom_field_values_for_session(tenant=tenant, klass="conversation", facts=facts(T)) == {}
