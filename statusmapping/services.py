@@ -343,14 +343,16 @@ def adapter_instances_forget(*, older_than: timedelta = timedelta(hours=1)) -> i
 
 
 # ================================================================================ the engine
-def _agent_state(agent: Agent) -> rules.AgentState:
+def _agent_state(agent: Agent, cc_by_id: dict[int, CCStatus]) -> rules.AgentState:
+    current = cc_by_id.get(agent.cc_status_id) if agent.cc_status_id else None
+    held = cc_by_id.get(agent.held_cc_status_id) if agent.held_cc_status_id else None
     return rules.AgentState(
-        cc_status=agent.cc_status.name if agent.cc_status_id else None,
+        cc_status=current.name if current else None,
         cc_status_at=agent.cc_status_at,
         kustomer_status_id=agent.kustomer_status_id or None,
         kustomer_status_at=agent.kustomer_status_at,
-        activity=agent.cc_status.activity if agent.cc_status_id else rules.ACTIVITY_NONE,
-        held_cc_status=agent.held_cc_status.name if agent.held_cc_status_id else None,
+        activity=current.activity if current else rules.ACTIVITY_NONE,
+        held_cc_status=held.name if held else None,
         held_kustomer_status_id=agent.held_kustomer_status_id or None,
         held_at=agent.held_at,
         pending_push_kustomer_status_id=agent.push_kustomer_status_id or None,
@@ -382,10 +384,10 @@ def agent_status_change_record(
     if existing is not None:
         return existing
     email = selectors.normalize_email(agent_email)
-    now = timezone.now()
     cc_status_ensure_defaults(tenant=tenant)
     cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
     cc_by_lower = {s.name.lower(): s for s in cc_statuses}
+    cc_by_id = {s.pk: s for s in cc_statuses}
     requested = None
     if source == Source.CONTACT_CENTER:
         requested = cc_by_lower.get((status or "").strip().lower())
@@ -397,11 +399,11 @@ def agent_status_change_record(
         raise ApplicationError("Send the Kustomer status id.", field="kustomer_status_id")
 
     with transaction.atomic():
-        agent = (
-            Agent.objects.select_for_update(of=("self",)).select_related("cc_status", "held_cc_status")
-            .filter(tenant=tenant, email=email).first()
-            if email else None
-        )
+        # No select_related here: when PostgreSQL re-reads a row it waited for, joined
+        # columns keep the old snapshot (EvalPlanQual), so related statuses are looked
+        # up from `cc_statuses` by the freshly locked ids instead.
+        agent = Agent.objects.select_for_update().filter(tenant=tenant, email=email).first() if email else None
+        now = timezone.now()  # after the lock: history is ordered as decisions were made
         if agent is not None:
             # A concurrent delivery of the same event waited on our lock: answer its decision.
             existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
@@ -422,14 +424,15 @@ def agent_status_change_record(
         outcome = rules.decide_status_change(
             settings=selectors.inheritance_settings_for_rules(settings),
             status_map=status_map,
-            agent=_agent_state(agent) if agent is not None else None,
+            agent=_agent_state(agent, cc_by_id) if agent is not None else None,
             live_instances=live,
             change=rules.IncomingChange(
                 source=source, occurred_at=occurred_at, kustomer_status_id=kustomer_status_id or None,
                 cc_status=requested.name if requested else None, kind=kind, force=force,
             ),
         )
-        from_status = agent.cc_status.name if agent is not None and agent.cc_status_id else ""
+        current = cc_by_id.get(agent.cc_status_id) if agent is not None and agent.cc_status_id else None
+        from_status = current.name if current else ""
         if agent is not None:
             _apply_outcome(agent=agent, outcome=outcome, cc_by_lower=cc_by_lower, now=now)
         names = selectors.kustomer_status_names(tenant=tenant) if kustomer_status_id else {}
