@@ -15,12 +15,14 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -213,11 +215,12 @@ def event_process(*, event_pk: int) -> None:
         with customer_lock(event.tenant_id, event.customer_key) as taken:
             if not taken:
                 return  # the holder applies this event too (it drains the customer's queue)
-            _drain(tenant_id=event.tenant_id, customer_key=event.customer_key)
-        # An event accepted while we held the lock, whose own task found it taken, is ours.
-        if not _pending(event.tenant_id, event.customer_key).filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
-        ).exists():
+            if not _drain(tenant_id=event.tenant_id, customer_key=event.customer_key):
+                return  # out of time: the rest was handed to a fresh task
+        # An event accepted while we held the lock, whose own task found it taken, is
+        # ours to apply; one waiting for its retry keeps the later ones behind it.
+        head = _pending(event.tenant_id, event.customer_key).only("pk", "next_attempt_at").first()
+        if head is None or (head.next_attempt_at and head.next_attempt_at > timezone.now()):
             return
 
 
@@ -227,15 +230,23 @@ def _pending(tenant_id: int, customer_key: str):
     ).order_by("occurred_at", "received_at", "pk")
 
 
-def _drain(*, tenant_id: int, customer_key: str) -> None:
+def _drain(*, tenant_id: int, customer_key: str) -> bool:
+    """Apply the customer's pending events in order. False when the time budget ran
+    out (the next event was queued as a task of its own, within the task time limit)."""
+    from conversations.tasks import event_process_task
+
+    deadline = time.monotonic() + float(_setting("SYNC_DRAIN_SECONDS", 60))
     while True:
         event = _pending(tenant_id, customer_key).select_related("tenant").first()
         if event is None:
-            return
+            return True
         if event.next_attempt_at and event.next_attempt_at > timezone.now():
-            return  # the earliest waits for its retry; later ones wait behind it (order)
+            return True  # the earliest waits for its retry; later ones wait behind it (order)
+        if time.monotonic() > deadline:
+            event_process_task.delay(event.pk)
+            return False
         if not _apply_event(event):
-            return
+            return True
 
 
 def _apply_event(event: Event) -> bool:
@@ -250,10 +261,14 @@ def _apply_event(event: Event) -> bool:
     if connection is None:
         _finish_failed(event, "The tenant has no Kustomer connection.")
         return True
-    client = kustomer_client_for(connection=connection)
     try:
-        ctx = _Context(tenant=event.tenant, event=event, facts=event_facts(event), client=client,
-                       ids=dict(event.kustomer_ids or {}))
+        client = kustomer_client_for(connection=connection)
+    except Exception as exc:  # e.g. the stored key cannot be decrypted with the configured keys
+        _finish_failed(event, f"Kustomer connection unusable: {type(exc).__name__}: {exc}")
+        return True
+    ctx = _Context(tenant=event.tenant, event=event, facts=event_facts(event), client=client,
+                   ids=dict(event.kustomer_ids or {}))
+    try:
         _tenant_prepare(ctx)
         _run(ctx)
     except KustomerRateLimitedError as exc:
@@ -262,22 +277,25 @@ def _apply_event(event: Event) -> bool:
         if exc.retryable:
             return _wait(event, str(exc), backoff_seconds(event.transient_failures, base=1.0, cap=120.0), counts=True)
         kustomer_connection_record_error(connection=connection, error=str(exc))
-        _finish_failed(event, str(exc))
+        _finish_failed(event, str(exc), ids=ctx.ids)
         return True
     except FetchError as exc:
         if exc.retryable:
             return _wait(event, f"file fetch: {exc}", backoff_seconds(event.transient_failures, base=1.0, cap=120.0),
                          counts=True)
-        _finish_failed(event, f"file fetch refused: {exc}")
+        _finish_failed(event, f"file fetch refused: {exc}", ids=ctx.ids)
         return True
     except _Wait as exc:
         return _wait(event, exc.message, exc.seconds, counts=exc.counts)
     except _Fail as exc:
-        _finish_failed(event, str(exc))
+        _finish_failed(event, str(exc), ids=ctx.ids)
         return True
+    except SoftTimeLimitExceeded:
+        # The task ran out of time mid-event: not the event's fault; what is done stays done.
+        return _wait(event, "interrupted by the task time limit", 1.0, counts=False)
     except Exception as exc:  # a bug must show as a failed event, not vanish in a retry loop
         logger.exception("event %s (%s) failed unexpectedly", event.event_id, event.pk)
-        _finish_failed(event, f"internal error: {type(exc).__name__}: {exc}")
+        _finish_failed(event, f"internal error: {type(exc).__name__}: {exc}", ids=ctx.ids)
         return True
     finally:
         client.close()
@@ -306,7 +324,11 @@ def _wait(event: Event, message: str, seconds: float, *, counts: bool) -> bool:
     return False
 
 
-def _finish_failed(event: Event, message: str) -> None:
+def _finish_failed(event: Event, message: str, *, ids: dict[str, Any] | None = None) -> None:
+    if ids:
+        Event.objects.filter(pk=event.pk).update(
+            kustomer_ids=ids, kustomer_customer_id=ids.get("customer_id") or "",
+            kustomer_conversation_id=ids.get("conversation_id") or "")
     EventAction.objects.filter(event=event, state=EventAction.State.PENDING, attempts__gt=0).update(
         state=EventAction.State.FAILED, error=message[:2000]
     )

@@ -199,3 +199,28 @@ def test_worker_killed_mid_event_completes_once(e2e):
     assert message["attributes"]["externalId"] == ext_id(e2e.tenant.slug, "message", body["id"], 3)
     action = EventAction.objects.get(event=ev, kind="add_message")
     assert action.state == "done" and action.attempts == 2 and action.result.get("found") is True
+
+
+def test_events_of_one_customer_wait_behind_a_retrying_one_and_apply_in_order(e2e):
+    """The first event of a customer hits a 503 and waits for its retry; the customer's
+    later events wait behind it and then apply in occurred_at order (the last transfer
+    decides the assignee)."""
+    from tests.conversations.e2e_helpers import add_agent
+
+    add_agent(e2e, "agent1@example.com")
+    add_agent(e2e, "agent2@example.com")
+    a3 = add_agent(e2e, "agent3@example.com")
+    e2e.sandbox.inject_faults(error_next=1, methods=["POST"], path_contains="/customers")
+    phone = "+14155550444"
+    first = event("call.answered", "s-ord", phone=phone)
+    second = event("session.transferred", "s-ord", phone=phone, data={"to_agent_email": "agent2@example.com"})
+    third = event("session.transferred", "s-ord", phone=phone, data={"to_agent_email": "agent3@example.com"})
+    for b in (first, second, third):
+        send(e2e, b)
+    done = [wait_done(e2e, b["id"], timeout=90) for b in (first, second, third)]
+    assert Event.objects.get(event_id=first["id"]).transient_failures == 1
+    finished = [Event.objects.get(event_id=b["id"]).finished_at for b in (first, second, third)]
+    assert finished == sorted(finished)
+    [conv] = e2e.sandbox.conversations()
+    assert conv["attributes"]["assignedUsers"] == [a3]
+    assert {d["kustomer"]["conversation_id"] for d in done} == {conv["id"]}
