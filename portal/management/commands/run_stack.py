@@ -65,15 +65,22 @@ class Command(BaseCommand):
                 return
             stopping.set()
             self.stdout.write("\nStopping…")
+            # SIGTERM to each leader only: gunicorn and Celery shut their own children
+            # down gracefully (a Celery worker finishes its task first).
             for proc in procs.values():
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.terminate()
             deadline = time.monotonic() + 15
-            for proc in procs.values():
+            for name, proc in procs.items():
                 try:
                     proc.wait(max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    self.stderr.write(f"{name} did not stop in time; killing it.")
+                finally:
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)  # whatever it left behind
+                    except ProcessLookupError:
+                        pass
 
         signal.signal(signal.SIGINT, stop_all)
         signal.signal(signal.SIGTERM, stop_all)
