@@ -119,8 +119,7 @@ class AgentStatusEventApi(TenantApiMixin, APIView):
         kustomer_status_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
         status = serializers.CharField(max_length=60, required=False, allow_blank=True)
         # `sign_in` (an addition): the agent signed in to the CC (R-S8).
-        kind = serializers.ChoiceField(choices=[Kind.MANUAL, Kind.SYSTEM_NEXT, "sign_in"], required=False,
-                                       default=Kind.MANUAL)
+        kind = serializers.ChoiceField(choices=Kind.values, required=False, default=Kind.MANUAL)
         instance_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
         def validate(self, data):

@@ -214,6 +214,8 @@ class Feed(models.TextChoices):
 class Kind(models.TextChoices):
     MANUAL = "manual", "Manual"
     SYSTEM_NEXT = "system_next", "System (next status)"
+    # Addition to the contract: the agent signed in to the contact center (R-S8).
+    SIGN_IN = "sign_in", "Sign-in"
 
 
 class StatusChange(models.Model):

@@ -384,10 +384,11 @@ def agent_status_change_record(
     if existing is not None:
         return existing
     email = selectors.normalize_email(agent_email)
-    cc_status_ensure_defaults(tenant=tenant)
     cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
+    if not cc_statuses:
+        cc_status_ensure_defaults(tenant=tenant)
+        cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
     cc_by_lower = {s.name.lower(): s for s in cc_statuses}
-    cc_by_id = {s.pk: s for s in cc_statuses}
     requested = None
     if source == Source.CONTACT_CENTER:
         requested = cc_by_lower.get((status or "").strip().lower())
@@ -398,6 +399,28 @@ def agent_status_change_record(
     elif not kustomer_status_id:
         raise ApplicationError("Send the Kustomer status id.", field="kustomer_status_id")
 
+    try:
+        return _agent_status_change_decide(
+            tenant=tenant, event_id=event_id, source=source, email=email, occurred_at=occurred_at,
+            kustomer_status_id=kustomer_status_id, requested=requested, kind=kind, instance_id=instance_id,
+            feed=feed, force=force, cc_statuses=cc_statuses,
+        )
+    except IntegrityError:
+        # Deliveries of one id for one agent are serialised by the agent's lock; without
+        # an agent row (unknown email), or with one id reused for two agents, the unique
+        # key settles the race: everything of the loser rolled back, the first answers.
+        existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _agent_status_change_decide(
+    *, tenant: Tenant, event_id: str, source: str, email: str, occurred_at: datetime, kustomer_status_id: str,
+    requested: CCStatus | None, kind: str, instance_id: str, feed: str, force: bool, cc_statuses: list[CCStatus],
+) -> StatusChange:
+    cc_by_lower = {s.name.lower(): s for s in cc_statuses}
+    cc_by_id = {s.pk: s for s in cc_statuses}
     with transaction.atomic():
         # No select_related here: when PostgreSQL re-reads a row it waited for, joined
         # columns keep the old snapshot (EvalPlanQual), so related statuses are looked
@@ -410,8 +433,14 @@ def agent_status_change_record(
             if existing is not None:
                 return existing
         settings = selectors.inheritance_settings_get(tenant=tenant)
-        kustomer_statuses = list(KustomerStatus.objects.filter(tenant=tenant, cc_status__isnull=False))
-        status_map = selectors.status_map_build(cc_statuses=cc_statuses, kustomer_statuses=kustomer_statuses)
+        # One read gives both the map and the name of the reported status (for history).
+        kustomer_statuses = list(
+            KustomerStatus.objects.filter(tenant=tenant).only("kustomer_id", "name", "cc_status_id")
+        )
+        status_map = selectors.status_map_build(
+            cc_statuses=cc_statuses, kustomer_statuses=[k for k in kustomer_statuses if k.cc_status_id]
+        )
+        names = {k.kustomer_id: k.name for k in kustomer_statuses}
         live = 0
         if agent is not None and source == Source.KUSTOMER:
             live_ids = selectors.agent_live_instance_ids(agent=agent)
@@ -435,7 +464,6 @@ def agent_status_change_record(
         from_status = current.name if current else ""
         if agent is not None:
             _apply_outcome(agent=agent, outcome=outcome, cc_by_lower=cc_by_lower, now=now)
-        names = selectors.kustomer_status_names(tenant=tenant) if kustomer_status_id else {}
         change = StatusChange(
             tenant=tenant, event_id=event_id[:200], agent=agent, agent_email=email[:254], source=source, feed=feed,
             kind=kind if source == Source.CONTACT_CENTER else "", instance_id=(instance_id or "")[:100],
@@ -445,13 +473,7 @@ def agent_status_change_record(
             occurred_at=occurred_at, received_at=now,
             pushed_kustomer_status_id=outcome.push_kustomer_status_id or "",
         )
-        try:
-            with transaction.atomic():
-                change.save()
-        except IntegrityError:
-            # Only possible without an agent row to lock (unknown agent): the same event
-            # id was stored by a concurrent request a moment ago.
-            return StatusChange.objects.get(tenant=tenant, event_id=event_id)
+        change.save()
         if outcome.push_kustomer_status_id and agent is not None:
             from statusmapping.tasks import agent_status_push_task
 

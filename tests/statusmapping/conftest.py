@@ -36,10 +36,9 @@ class ConnectedOrg:
         return None
 
 
-@pytest.fixture
-def connected(tenant, sandbox_org):
-    """`tenant` connected to a sandbox org: agent1 on team Support (team routing on, an
-    external queue to the contact center), agent2 on Sales (team routing off)."""
+def seed_sandbox_org(sandbox_org) -> ConnectedOrg:
+    """agent1 on team Support (team routing on, an external queue to the contact
+    center), agent2 on Sales (team routing off); five routing statuses."""
     org = sandbox_org.org
     with sandbox_org.server.state.lock:
         statuses = {
@@ -56,8 +55,15 @@ def connected(tenant, sandbox_org):
         external = add_queue(org, name="Contact Center", external="amazon-connect")["id"]
         set_team_routing(org, support, enabled=True, queue_ids=[add_queue(org, name="Support Q")["id"], external])
         set_team_routing(org, sales, enabled=False, queue_ids=[add_queue(org, name="Sales Q")["id"]])
+    return ConnectedOrg(sandbox=sandbox_org, statuses=statuses, users=users, teams={"Support": support, "Sales": sales})
+
+
+@pytest.fixture
+def connected(tenant, sandbox_org):
+    """`tenant` connected to a sandbox org seeded by `seed_sandbox_org`."""
+    seeded = seed_sandbox_org(sandbox_org)
     KustomerConnection.objects.create(
         tenant=tenant, base_url=sandbox_org.base_url, api_key_encrypted=encrypt_secret(sandbox_org.api_key),
         verify_state=KustomerConnection.VerifyState.OK,
     )
-    return ConnectedOrg(sandbox=sandbox_org, statuses=statuses, users=users, teams={"Support": support, "Sales": sales})
+    return seeded
