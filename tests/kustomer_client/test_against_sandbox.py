@@ -3,17 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("integrations.kustomer.sandbox.pytest_plugin")
 
-# The sandbox fixtures, usable here whether or not the plugin is registered globally.
-from integrations.kustomer.sandbox.pytest_plugin import (  # noqa: E402,F401
-    kustomer_sandbox,
-    sandbox_demo_org,
-    sandbox_org,
-)
-
-from integrations.kustomer.client import KustomerClient  # noqa: E402
-from integrations.kustomer.errors import (  # noqa: E402
+from integrations.kustomer.client import KustomerClient
+from integrations.kustomer.errors import (
     KustomerAuthError,
     KustomerBadRequestError,
     KustomerConnectionError,
@@ -23,8 +15,8 @@ from integrations.kustomer.errors import (  # noqa: E402
     KustomerServerError,
     KustomerTimeoutError,
 )
-from integrations.kustomer.external_ids import external_id  # noqa: E402
-from integrations.kustomer.ratelimit import MemoryRateLimiter  # noqa: E402
+from integrations.kustomer.external_ids import external_id
+from integrations.kustomer.ratelimit import MemoryRateLimiter
 
 
 def make_client(org, **kwargs) -> KustomerClient:
