@@ -50,7 +50,7 @@ from integrations.kustomer.errors import (
     KustomerError,
     KustomerRateLimitedError,
 )
-from integrations.kustomer.external_ids import external_id
+from integrations.kustomer.external_ids import external_id, is_external_id
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from integrations.tasks import backoff_seconds
@@ -676,11 +676,17 @@ def _exec_create_conversation(ctx: _Context, action: rules.CreateConversation, r
                 if found is None:
                     raise
         now = timezone.now()
-        SyncedConversation.objects.filter(pk=conv.pk).update(
-            kustomer_conversation_id=found.id, status=found.status or "open",
-            status_updated_at=found.updated_at or now, status_synced_at=now,
-            kustomer_created_at=found.created_at or now,
-        )
+        with transaction.atomic():
+            # A listing may have mirrored it as a foreign conversation first: fold that in.
+            twins = SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_conversation_id=found.id,
+                                                      external_id="")
+            SessionLink.objects.filter(conversation__in=twins).update(conversation=conv)
+            twins.delete()
+            SyncedConversation.objects.filter(pk=conv.pk).update(
+                kustomer_conversation_id=found.id, status=found.status or "open",
+                status_updated_at=found.updated_at or now, status_synced_at=now,
+                kustomer_created_at=found.created_at or now,
+            )
         conv.refresh_from_db()
     _link_session(ctx, conv, action.rule)
     ctx.ids["conversation_id"] = conv.kustomer_conversation_id
@@ -836,35 +842,40 @@ def _tenant_prepare(ctx: _Context) -> None:
 def webhook_subscription_ensure(*, tenant: Tenant, client: KustomerClient | None = None,
                                 public_url: str | None = None) -> WebhookSubscription:
     """Subscribe the tenant to Kustomer's conversation webhooks (once). The token
-    Kustomer returns is the HMAC key of deliveries: stored encrypted, never shown."""
-    subscription, _ = WebhookSubscription.objects.get_or_create(tenant=tenant)
-    if subscription.kustomer_webhook_id:
-        return subscription
-    base = (public_url or settings.PORTAL_PUBLIC_URL).rstrip("/")
-    url = f"{base}/webhooks/kustomer/{subscription.public_id}"
+    Kustomer returns is the HMAC key of deliveries: stored encrypted, never shown.
+
+    The tenant's subscription row is locked while Kustomer is asked, so two workers
+    never create two subscriptions (the second would replace the first's token)."""
+    WebhookSubscription.objects.get_or_create(tenant=tenant)
     own_client = client is None
     if own_client:
         client = kustomer_client_for(connection=KustomerConnection.objects.get(tenant=tenant))
     try:
-        webhook = client.create_outbound_webhook(name=f"Contact center sync ({tenant.slug})", url=url,
-                                                 events=list(WEBHOOK_EVENTS))
-    except KustomerError as exc:
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(last_error=str(exc)[:2000])
-        raise
+        with transaction.atomic():
+            subscription = WebhookSubscription.objects.select_for_update().get(tenant=tenant)
+            if subscription.kustomer_webhook_id:
+                return subscription
+            base = (public_url or settings.PORTAL_PUBLIC_URL).rstrip("/")
+            url = f"{base}/webhooks/kustomer/{subscription.public_id}"
+            try:
+                webhook = client.create_outbound_webhook(name=f"Contact center sync ({tenant.slug})", url=url,
+                                                         events=list(WEBHOOK_EVENTS))
+            except KustomerError as exc:
+                error = str(exc)[:2000]
+                transaction.on_commit(lambda: WebhookSubscription.objects.filter(tenant=tenant).update(last_error=error))
+                raise
+            subscription.kustomer_webhook_id = webhook.id
+            subscription.url = url
+            if webhook.token:
+                subscription.token_encrypted = encrypt_secret(webhook.token)
+                subscription.active, subscription.last_error = True, ""
+            else:
+                subscription.active, subscription.last_error = False, "Kustomer returned no webhook token"
+            subscription.save()
+            return subscription
     finally:
         if own_client:
             client.close()
-    if not webhook.token:
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(
-            last_error="Kustomer returned no webhook token", kustomer_webhook_id=webhook.id, url=url)
-        subscription.refresh_from_db()
-        return subscription
-    WebhookSubscription.objects.filter(pk=subscription.pk).update(
-        kustomer_webhook_id=webhook.id, url=url, token_encrypted=encrypt_secret(webhook.token), active=True,
-        last_error="",
-    )
-    subscription.refresh_from_db()
-    return subscription
 
 
 # ============================================================================ webhooks
@@ -910,12 +921,36 @@ def webhook_delivery_process(*, delivery_pk: int) -> None:
         attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
         row = SyncedConversation.objects.filter(
             tenant_id=delivery.subscription.tenant_id, kustomer_conversation_id=str(data["id"])).first()
+        updated = attributes.get("updatedAt") or attributes.get("modifiedAt") or body.get("createdAt")
+        updated_at = parse_datetime(updated) if isinstance(updated, str) else None
+        if row is None:
+            row = _mirror_foreign_conversation(delivery.subscription.tenant_id, data, attributes, updated_at)
         if row is not None:
-            updated = attributes.get("updatedAt") or attributes.get("modifiedAt") or body.get("createdAt")
-            updated_at = parse_datetime(updated) if isinstance(updated, str) else None
             _mirror_status(row, status=attributes.get("status"), updated_at=updated_at, synced_at=timezone.now())
             state = WebhookDelivery.State.PROCESSED
     WebhookDelivery.objects.filter(pk=delivery.pk).update(state=state, processed_at=timezone.now())
+
+
+def _mirror_foreign_conversation(tenant_id: int, data: dict, attributes: dict,
+                                 updated_at: datetime | None) -> SyncedConversation | None:
+    """A conversation made in Kustomer (not by us) for one of our customers counts as
+    that customer's "most recent conversation" (R-T3/R-U2): keep it in the mirror."""
+    relationships = data.get("relationships") if isinstance(data.get("relationships"), dict) else {}
+    customer_ref = (relationships.get("customer") or {}).get("data") or {}
+    customer_id = customer_ref.get("id") if isinstance(customer_ref, dict) else None
+    link = CustomerLink.objects.filter(tenant_id=tenant_id, kustomer_customer_id=customer_id).first() if customer_id else None
+    if link is None or is_external_id(str(attributes.get("externalId") or "")):
+        return None  # not one of our customers, or ours (its create is being recorded)
+    created = parse_datetime(attributes["createdAt"]) if isinstance(attributes.get("createdAt"), str) else None
+    try:
+        with transaction.atomic():
+            return SyncedConversation.objects.create(
+                tenant_id=tenant_id, customer=link, kustomer_customer_id=customer_id,
+                kustomer_conversation_id=str(data["id"]), kind=SyncedConversation.Kind.OTHER,
+                status="", kustomer_created_at=created or updated_at or timezone.now(),
+            )
+    except IntegrityError:  # ours after all (its create answer is on its way), or a twin delivery
+        return SyncedConversation.objects.filter(tenant_id=tenant_id, kustomer_conversation_id=str(data["id"])).first()
 
 
 # ============================================================================ sweeper
@@ -939,7 +974,8 @@ def events_sweep(*, older_than: timedelta | None = None) -> int:
         if key in seen:
             continue
         seen.add(key)
-        Event.objects.filter(pk=event.pk).update(updated_at=now)  # one re-queue per deadline
+        # One re-queue per customer and deadline.
+        _pending(event.tenant_id, event.customer_key).update(updated_at=now)
         event_process_task.delay(event.pk)
     if seen:
         logger.info("sweeper re-queued %d customers' events", len(seen))

@@ -107,3 +107,32 @@ def test_out_of_order_deliveries_keep_the_newest_status(client, subscription, mi
 
 def test_token_is_stored_encrypted(subscription):
     assert TOKEN not in subscription.token_encrypted
+
+
+def test_conversation_made_in_kustomer_for_our_customer_joins_the_mirror(client, subscription, mirrored,
+                                                                         django_capture_on_commit_callbacks):
+    """An agent starts a conversation in Kustomer for one of our customers: it becomes
+    the customer's most recent conversation (R-T3/R-U2) in the mirror."""
+    body = json.dumps({
+        "id": "evt-k-9", "name": "kustomer.conversation.create",
+        "data": {"type": "conversation", "id": "b" * 24,
+                 "attributes": {"status": "open", "createdAt": "2026-11-23T11:00:00Z", "updatedAt": "2026-11-23T11:00:00Z"},
+                 "relationships": {"customer": {"data": {"type": "customer", "id": "c" * 24}}}},
+    }).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, subscription, body, sign(body)).status_code == 200
+    foreign = SyncedConversation.objects.get(kustomer_conversation_id="b" * 24)
+    assert foreign.kind == "other" and foreign.status == "open" and foreign.customer == mirrored.customer
+
+
+def test_our_own_conversation_is_not_mirrored_as_foreign(client, subscription, mirrored,
+                                                         django_capture_on_commit_callbacks):
+    body = json.dumps({
+        "id": "evt-k-10", "name": "kustomer.conversation.create",
+        "data": {"type": "conversation", "id": "d" * 24,
+                 "attributes": {"status": "open", "externalId": "cc_acme_conversation_" + "a" * 26},
+                 "relationships": {"customer": {"data": {"type": "customer", "id": "c" * 24}}}},
+    }).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, subscription, body, sign(body))
+    assert not SyncedConversation.objects.filter(kustomer_conversation_id="d" * 24).exists()
