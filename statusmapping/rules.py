@@ -73,6 +73,9 @@ class InheritanceSettings:
     direction: str = ONE_WAY
     # R-S9: the last prerequisite check passed; pushes go out only then.
     two_way_ready: bool = False
+    # R-S8: at sign-in the agent's Kustomer status applies (so the CC's own sign-in
+    # status is not pushed over it).
+    inherit_on_login: bool = False
 
     @property
     def active(self) -> bool:
@@ -259,7 +262,8 @@ def _decide_cc_change(
     # the CC's next status) supersedes it.
     clear_held = requested_activity == ACTIVITY_NONE
     push = None
-    if settings.pushes:
+    inherits_at_sign_in = change.kind == KIND_SIGN_IN and settings.inherit_on_login
+    if settings.pushes and not inherits_at_sign_in:
         chosen = status_map.push_as.get(requested)
         if chosen and chosen != (agent.kustomer_status_id or ""):
             push = chosen

@@ -81,6 +81,7 @@ def inheritance_settings_for_rules(settings: StatusInheritanceSettings) -> rules
         priority=settings.priority,
         direction=settings.direction,
         two_way_ready=settings.two_way_ready,
+        inherit_on_login=settings.inherit_on_login,
     )
 
 

@@ -529,6 +529,14 @@ def agent_status_push(*, agent_id: int) -> str:
     latest wanted value, so a burst of CC changes collapses to the last one. Returns what
     happened (for logs and tests). Retryable Kustomer errors propagate to the task."""
     AgentPush.objects.get_or_create(agent_id=agent_id)
+    unlinked = Agent.objects.filter(pk=agent_id, kustomer_user_id="").exists()
+    if unlinked:
+        # Before any lock: this writes the agent row and calls Kustomer.
+        try:
+            agent_kustomer_user_resolve(agent_id=agent_id)
+        except KustomerError as exc:
+            if exc.retryable:
+                raise
     with transaction.atomic():
         AgentPush.objects.select_for_update().get(agent_id=agent_id)
         agent = Agent.objects.select_related("tenant").get(pk=agent_id)
@@ -542,7 +550,7 @@ def agent_status_push(*, agent_id: int) -> str:
         if client is None:
             return _push_give_up(agent, wanted, "No Kustomer connection.")
         try:
-            user_id = agent.kustomer_user_id or agent_kustomer_user_resolve(agent_id=agent.pk)
+            user_id = agent.kustomer_user_id
             if not user_id:
                 return _push_give_up(agent, wanted, "No Kustomer user with the agent's email (R-S5).")
             session = client.get_active_work_session(user_id=user_id)

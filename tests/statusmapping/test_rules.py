@@ -235,3 +235,12 @@ def test_watcher_interval_stays_within_rate_budget():
 
 def _fields(state: AgentState) -> dict:
     return {name: getattr(state, name) for name in state.__slots__}
+
+
+def test_r_s8_sign_in_status_not_pushed_when_kustomer_status_is_inherited():
+    agent = AgentState(cc_status="Offline", cc_status_at=at(0), kustomer_status_id="k3", kustomer_status_at=at(0))
+    sign_in = IncomingChange(source="contact_center", occurred_at=at(5), cc_status="A", kind=rules.KIND_SIGN_IN)
+    inheriting = InheritanceSettings(available=True, enabled=True, direction=rules.TWO_WAY, two_way_ready=True,
+                                     inherit_on_login=True)
+    assert decide(sign_in, agent=agent, settings=inheriting, status_map=PUSH_MAP).push_kustomer_status_id is None
+    assert decide(sign_in, agent=agent, settings=TWO_WAY, status_map=PUSH_MAP).push_kustomer_status_id == "k1"
