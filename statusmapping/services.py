@@ -759,7 +759,9 @@ def _watch_feed(*, tenant: Tenant, sessions: Iterable[WorkSession], now: datetim
             if not agent.kustomer_status_id or agent.kustomer_status_id in offline_ids or offline is None:
                 continue
             changed_at = now
-            event_id = f"watch:offline:{agent.kustomer_work_session_id or agent.pk}:{agent.kustomer_status_id}"
+            # Unique per known status (its time), so the next time they go offline is news.
+            since = agent.kustomer_status_at.isoformat() if agent.kustomer_status_at else ""
+            event_id = f"watch:offline:{agent.pk}:{agent.kustomer_status_id}:{since}"
             status_id = offline.kustomer_id
         agent_status_change_record(
             tenant=tenant, event_id=event_id, source=Source.KUSTOMER, agent_email=agent.email,
