@@ -567,19 +567,24 @@ def agent_status_push(*, agent_id: int) -> str:
             else:
                 updated = client.update_work_session_status(work_session_id=session.id, status_id=wanted)
         except KustomerError as exc:
-            kustomer_connection_record_error(connection=connection, error=str(exc))
-            if exc.retryable:
-                Agent.objects.filter(pk=agent.pk).update(push_error=str(exc)[:500])
-                raise
-            return _push_give_up(agent, wanted, str(exc))
-        changed_at = _status_updated_at(updated) or timezone.now()
-        now = timezone.now()
-        Agent.objects.filter(pk=agent.pk).update(
-            kustomer_status_id=wanted, kustomer_status_at=changed_at, kustomer_work_session_id=session.id,
-            pushed_at=now, push_error="",
-        )
-        # Collapse: a newer wanted status set meanwhile stays for the push queued with it.
-        Agent.objects.filter(pk=agent.pk, push_kustomer_status_id=wanted).update(push_kustomer_status_id="")
+            if not exc.retryable:
+                kustomer_connection_record_error(connection=connection, error=str(exc))
+                return _push_give_up(agent, wanted, str(exc))
+            failure = exc  # recorded below, outside this transaction (which a raise rolls back)
+        else:
+            failure = None
+            changed_at = _status_updated_at(updated) or timezone.now()
+            Agent.objects.filter(pk=agent.pk).update(
+                kustomer_status_id=wanted, kustomer_status_at=changed_at, kustomer_work_session_id=session.id,
+                pushed_at=timezone.now(), push_error="",
+            )
+            # Collapse: a newer wanted status set meanwhile stays for the push queued with it.
+            Agent.objects.filter(pk=agent.pk, push_kustomer_status_id=wanted).update(push_kustomer_status_id="")
+    if failure is not None:
+        # The wanted status stays: the task's retry sends the latest one.
+        kustomer_connection_record_error(connection=connection, error=str(failure))
+        Agent.objects.filter(pk=agent_id).update(push_error=str(failure)[:500])
+        raise failure
     return "pushed"
 
 

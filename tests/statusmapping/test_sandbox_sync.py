@@ -7,9 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from celery.exceptions import Retry
+
 from integrations.kustomer.sandbox.store import add_status
 from statusmapping import selectors, services
 from statusmapping.models import Agent, KustomerStatus, StatusChange
+from statusmapping.tasks import agent_status_push_task
 from tests.statusmapping.factories import inheritance_on
 
 
@@ -210,3 +213,39 @@ def test_watcher_stays_off_while_inheritance_is_off(tenant, connected, api, run_
     assert connected.sandbox.requests() == []
     assert services.status_watch_due_tenants() == []
     assert KustomerStatus.objects.filter(tenant=tenant).count() == 0
+
+
+def test_r_s9_push_retried_after_a_transient_kustomer_error(tenant, ready, api, run_on_commit):
+    s = ready.statuses
+    api.put("/api/v1/status-mapping", {"mapping": {s["Available"]: "Available"}, "push": {"Lunch": s["Away"]}},
+            format="json")
+    ready.set_status("agent1@example.com", "Available")
+    run_on_commit(api.put, "/api/v1/status-inheritance", {"direction": "TWO_WAY"}, format="json")
+    ready.sandbox.inject_faults(error_next=1, error_status=503, methods=["PUT"])
+    with pytest.raises(Retry):  # eager mode hands the retry back instead of sleeping
+        run_on_commit(services.agent_status_change_record, tenant=tenant, event_id="cc-1",
+                      source="contact_center", agent_email="agent1@example.com", occurred_at=timezone.now(),
+                      status="Lunch")
+    agent = agent1(tenant)
+    assert "503" in agent.push_error or "Unavailable" in agent.push_error
+    assert agent.push_kustomer_status_id == s["Away"]  # still wanted: the retry sends it
+    assert ready.work_session_status("agent1@example.com") == s["Available"]
+    agent_status_push_task.apply(args=[agent.pk])  # the retry
+    assert ready.work_session_status("agent1@example.com") == s["Away"]
+    puts = ready.sandbox.requests(method="PUT")
+    assert [p["status"] for p in puts] == [503, 200]
+    agent = agent1(tenant)
+    assert agent.push_error == "" and agent.push_kustomer_status_id == "" and agent.kustomer_status_id == s["Away"]
+
+
+def test_periodic_tick_runs_the_watcher_of_due_tenants(tenant, ready):
+    from portal.celery import app
+    from statusmapping.tasks import status_watch_due_task
+
+    app.finalize()
+    assert {"statusmapping-watch", "statusmapping-refresh-kustomer-statuses"} <= set(app.conf.beat_schedule)
+    ready.set_status("agent1@example.com", "Away")
+    assert services.status_watch_due_tenants() == [tenant.pk]
+    status_watch_due_task()
+    assert agent1(tenant).cc_status.name == "Break"
+    assert services.status_watch_due_tenants() == []  # read just now: not due again yet

@@ -166,3 +166,33 @@ def test_agents_create_and_foreign_tenant_404(api, tenant, other_tenant):
     AgentFactory(tenant=other_tenant, email="theirs@example.com")
     assert api.get("/api/v1/agents/theirs@example.com").status_code == 404
     assert api.get("/api/v1/agents/theirs@example.com/status-history").status_code == 404
+
+
+def test_heartbeat_validation_and_unknown_agent(api, setup):
+    response = api.post("/api/v1/adapter/heartbeat", {"agent_email": "agent1@example.com"}, format="json")
+    assert response.status_code == 400 and "instance_id" in response.json()["errors"]
+    response = api.post("/api/v1/adapter/heartbeat", {"agent_email": "x@example.com", "instance_id": "t"}, format="json")
+    assert response.status_code == 404
+
+
+def test_watcher_interval_stretches_to_stay_within_rate_budget(tenant):
+    """A tenant whose last read took 30 pages, on a 300/min org, is read at most once a
+    minute (10% of the budget), whatever interval the admin chose."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import KustomerConnection
+    from portal.crypto import encrypt_secret
+    from statusmapping import services
+    from statusmapping.models import StatusInheritanceSettings
+
+    KustomerConnection.objects.create(tenant=tenant, base_url="https://acme.api.kustomerapp.com",
+                                      api_key_encrypted=encrypt_secret("k"), rate_limit_per_minute=300)
+    inheritance_on(tenant, watch_interval_seconds=5)
+    now = timezone.now()
+    StatusInheritanceSettings.objects.filter(tenant=tenant).update(watched_at=now - timedelta(seconds=10), watch_pages=1)
+    assert services.status_watch_due_tenants(now=now) == [tenant.pk]
+    StatusInheritanceSettings.objects.filter(tenant=tenant).update(watch_pages=30)
+    assert services.status_watch_due_tenants(now=now) == []
+    assert services.status_watch_due_tenants(now=now + timedelta(seconds=51)) == [tenant.pk]
