@@ -27,9 +27,14 @@ def customer_lock(tenant_id: int, customer_key: str) -> Iterator[bool]:
     if connection.vendor != "postgresql":
         yield True
         return
-    if connection.in_atomic_block:
-        raise RuntimeError("customer_lock must be taken outside a transaction")
     key = lock_key(tenant_id, customer_key)
+    if connection.in_atomic_block:
+        # Only when tasks run eagerly inside a caller's transaction (tests, a shell):
+        # the lock then lasts as long as that transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+            yield bool(cursor.fetchone()[0])
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         taken = bool(cursor.fetchone()[0])

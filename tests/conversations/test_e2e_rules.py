@@ -206,3 +206,21 @@ def test_r_u10_voicemail_read_and_closed(e2e, file_server):
     assert conv["attributes"]["status"] == "done" and conv["attributes"]["custom"]["ccVoicemailStateStr"] == "closed"
     bodies = [n["attributes"]["body"] for n in e2e.sandbox.notes(conv_id)]
     assert "Voicemail read by agent1@example.com." in bodies and "Voicemail closed by agent1@example.com." in bodies
+
+
+def test_r_x1_agent_resolved_from_agent_row_or_by_email_and_unknown_agent_skipped(e2e):
+    """The agent row's Kustomer user id is used when known (no user lookup); otherwise
+    the Kustomer user is found by email; an email Kustomer does not know leaves the
+    conversation unassigned and the event still completes (the skip is recorded)."""
+    from conversations.models import EventAction
+    from statusmapping.models import Agent
+
+    known = add_agent(e2e, "row.agent@example.com")
+    Agent.objects.create(tenant=e2e.tenant, email="row.agent@example.com", kustomer_user_id=known)
+    done = apply(e2e, event("call.answered", "s-x1", agent="row.agent@example.com"))
+    assert conversation(e2e, done["kustomer"]["conversation_id"])["attributes"]["assignedUsers"] == [known]
+    assert not e2e.sandbox.requests(method="GET", path_contains="/v1/users")  # no lookup needed
+    unknown = apply(e2e, event("call.answered", "s-x2", phone="+14155550124", agent="ghost@example.com"))
+    assert conversation(e2e, unknown["kustomer"]["conversation_id"])["attributes"]["assignedUsers"] == []
+    skipped = EventAction.objects.get(event__event_id=unknown["id"], kind="assign_conversation")
+    assert skipped.state == "skipped" and "ghost@example.com" in skipped.result["reason"]
