@@ -188,6 +188,18 @@ def kustomer_statuses_refresh_request(*, tenant: Tenant) -> None:
     kustomer_statuses_refresh_task.delay_on_commit(tenant.pk)
 
 
+def _kustomer_statuses_refresh_soon(*, tenant: Tenant) -> None:
+    """A status event named a Kustomer status we have not read yet (added in Kustomer
+    since the last refresh): read them again, at most once a minute per tenant."""
+    from django.core.cache import cache
+
+    from statusmapping.tasks import kustomer_statuses_refresh_task
+
+    if cache.add(f"statusmapping:refresh-soon:{tenant.pk}", 1, timeout=60) and \
+            KustomerConnection.objects.filter(tenant=tenant).exists():
+        kustomer_statuses_refresh_task.delay_on_commit(tenant.pk)
+
+
 def kustomer_statuses_refresh(*, tenant_id: int) -> int:
     """Store `GET /v1/routing/statuses`; a status Kustomer no longer lists is marked
     removed (its mapping and history stay), one that comes back is unmarked."""
@@ -450,13 +462,17 @@ def _agent_status_change_decide(
                 _instance_touch(agent=agent, instance_id=instance_id, at=now)
                 live_ids.add(instance_id[:100])
             live = len(live_ids)
+        # A change cannot have happened after we received it: a sender whose clock runs
+        # ahead would otherwise make every later change look stale (R-S7). History keeps
+        # the time as sent.
+        effective_at = min(occurred_at, now)
         outcome = rules.decide_status_change(
             settings=selectors.inheritance_settings_for_rules(settings),
             status_map=status_map,
             agent=_agent_state(agent, cc_by_id) if agent is not None else None,
             live_instances=live,
             change=rules.IncomingChange(
-                source=source, occurred_at=occurred_at, kustomer_status_id=kustomer_status_id or None,
+                source=source, occurred_at=effective_at, kustomer_status_id=kustomer_status_id or None,
                 cc_status=requested.name if requested else None, kind=kind, force=force,
             ),
         )
@@ -474,6 +490,8 @@ def _agent_status_change_decide(
             pushed_kustomer_status_id=outcome.push_kustomer_status_id or "",
         )
         change.save()
+        if kustomer_status_id and kustomer_status_id not in names:
+            _kustomer_statuses_refresh_soon(tenant=tenant)
         if outcome.push_kustomer_status_id and agent is not None:
             from statusmapping.tasks import agent_status_push_task
 

@@ -249,3 +249,14 @@ def test_periodic_tick_runs_the_watcher_of_due_tenants(tenant, ready):
     status_watch_due_task()
     assert agent1(tenant).cc_status.name == "Break"
     assert services.status_watch_due_tenants() == []  # read just now: not due again yet
+
+
+def test_r_s2_status_new_in_kustomer_is_read_when_an_event_names_it(tenant, ready, api, run_on_commit):
+    with ready.sandbox.server.state.lock:
+        coaching = add_status(ready.sandbox.org, name="Coaching", status_type="unavailable")["id"]
+    answer = run_on_commit(api.post, "/api/v1/agent-status/events", {
+        "id": "st-1", "source": "kustomer", "agent_email": "agent1@example.com", "kustomer_status_id": coaching,
+        "occurred_at": timezone.now().isoformat()}, format="json").json()
+    assert answer["decision"] == "unmapped"
+    names = {s["name"] for s in api.get("/api/v1/kustomer-statuses").json()["results"]}
+    assert "Coaching" in names  # now listed on the mapping page, waiting to be mapped

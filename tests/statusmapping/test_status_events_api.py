@@ -196,3 +196,17 @@ def test_watcher_interval_stretches_to_stay_within_rate_budget(tenant):
     StatusInheritanceSettings.objects.filter(tenant=tenant).update(watch_pages=30)
     assert services.status_watch_due_tenants(now=now) == []
     assert services.status_watch_due_tenants(now=now + timedelta(seconds=51)) == [tenant.pk]
+
+
+def test_r_s7_sender_clock_ahead_does_not_make_later_changes_stale(api, setup):
+    """An adapter whose clock runs an hour ahead: its change counts as happening when
+    received, so the CC's real later change still applies."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ahead = (timezone.now() + timedelta(hours=1)).isoformat()
+    assert post(api, kustomer_event("st-1", "k3", ahead))["agent_status"] == "Break"
+    later = (timezone.now() + timedelta(seconds=1)).isoformat()
+    assert post(api, cc_event("cc-1", "Meeting", later))["decision"] == "applied"
+    assert StatusChange.objects.get(event_id="st-1").occurred_at.isoformat() == ahead  # kept as sent
