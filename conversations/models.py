@@ -201,6 +201,9 @@ class WebhookSubscription(models.Model):
     token_encrypted = models.TextField(blank=True)
     active = models.BooleanField(default=False)
     last_error = models.TextField(blank=True)
+    # When we last asked Kustomer to create it: a refused subscription is not asked for
+    # again on every event.
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

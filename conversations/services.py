@@ -829,7 +829,10 @@ def _tenant_prepare(ctx: _Context) -> None:
         ctx.client.put_metadata(resource="customer", properties=rules.CUSTOMER_ATTRIBUTES)
         TenantSyncSetup.objects.filter(pk=setup.pk).update(
             metadata_version=rules.METADATA_VERSION, metadata_defined_at=timezone.now())
-    if not WebhookSubscription.objects.filter(tenant=ctx.tenant).exclude(kustomer_webhook_id="").exists():
+    subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant).first()
+    retry_after = timezone.now() - timedelta(seconds=float(_setting("SYNC_WEBHOOK_RETRY_SECONDS", 600)))
+    if subscription is None or (not subscription.kustomer_webhook_id and (
+            subscription.last_attempt_at is None or subscription.last_attempt_at < retry_after)):
         try:
             webhook_subscription_ensure(tenant=ctx.tenant, client=ctx.client)
         except KustomerRateLimitedError:
@@ -850,32 +853,36 @@ def webhook_subscription_ensure(*, tenant: Tenant, client: KustomerClient | None
     own_client = client is None
     if own_client:
         client = kustomer_client_for(connection=KustomerConnection.objects.get(tenant=tenant))
+    failure: KustomerError | None = None
     try:
         with transaction.atomic():
             subscription = WebhookSubscription.objects.select_for_update().get(tenant=tenant)
             if subscription.kustomer_webhook_id:
                 return subscription
+            subscription.last_attempt_at = timezone.now()
             base = (public_url or settings.PORTAL_PUBLIC_URL).rstrip("/")
             url = f"{base}/webhooks/kustomer/{subscription.public_id}"
             try:
                 webhook = client.create_outbound_webhook(name=f"Contact center sync ({tenant.slug})", url=url,
                                                          events=list(WEBHOOK_EVENTS))
             except KustomerError as exc:
-                error = str(exc)[:2000]
-                transaction.on_commit(lambda: WebhookSubscription.objects.filter(tenant=tenant).update(last_error=error))
-                raise
-            subscription.kustomer_webhook_id = webhook.id
-            subscription.url = url
-            if webhook.token:
-                subscription.token_encrypted = encrypt_secret(webhook.token)
-                subscription.active, subscription.last_error = True, ""
+                failure = exc
+                subscription.last_error = str(exc)[:2000]
             else:
-                subscription.active, subscription.last_error = False, "Kustomer returned no webhook token"
+                subscription.kustomer_webhook_id = webhook.id
+                subscription.url = url
+                if webhook.token:
+                    subscription.token_encrypted = encrypt_secret(webhook.token)
+                    subscription.active, subscription.last_error = True, ""
+                else:
+                    subscription.active, subscription.last_error = False, "Kustomer returned no webhook token"
             subscription.save()
-            return subscription
     finally:
         if own_client:
             client.close()
+    if failure is not None:
+        raise failure
+    return subscription
 
 
 # ============================================================================ webhooks

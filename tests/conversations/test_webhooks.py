@@ -8,6 +8,7 @@ import hmac
 import json
 
 import pytest
+import responses as responses_lib
 
 from conversations.models import CustomerLink, SyncedConversation, WebhookDelivery, WebhookSubscription
 from portal.crypto import encrypt_secret
@@ -136,3 +137,42 @@ def test_our_own_conversation_is_not_mirrored_as_foreign(client, subscription, m
     with django_capture_on_commit_callbacks(execute=True):
         post(client, subscription, body, sign(body))
     assert not SyncedConversation.objects.filter(kustomer_conversation_id="d" * 24).exists()
+
+
+@pytest.fixture
+def connected(tenant):
+    from integrations.models import KustomerConnection
+
+    return KustomerConnection.objects.create(tenant=tenant, base_url="https://acme.api.kustomerapp.com",
+                                             api_key_encrypted=encrypt_secret("k-secret"), verify_state="ok")
+
+
+@responses_lib.activate
+def test_subscription_is_created_once_with_the_public_url_and_encrypted_token(tenant, connected, settings):
+    from conversations import services
+
+    settings.PORTAL_PUBLIC_URL = "https://portal.example.com/"
+    responses_lib.add(responses_lib.POST, "https://acme.api.kustomerapp.com/v1/outbound-webhooks", status=201, json={
+        "data": {"type": "outbound-webhook", "id": "w" * 24,
+                 "attributes": {"name": "x", "url": "u", "events": [], "token": "tok-123"}}})
+    sub = services.webhook_subscription_ensure(tenant=tenant)
+    assert sub.active and sub.kustomer_webhook_id == "w" * 24
+    assert sub.url == f"https://portal.example.com/webhooks/kustomer/{sub.public_id}"
+    assert "tok-123" not in sub.token_encrypted
+    sent = json.loads(responses_lib.calls[0].request.body)
+    assert sent["url"] == sub.url and set(sent["events"]) == {"kustomer.conversation.create", "kustomer.conversation.update"}
+    services.webhook_subscription_ensure(tenant=tenant)
+    assert len(responses_lib.calls) == 1  # once
+
+
+@responses_lib.activate
+def test_refused_subscription_keeps_kustomers_error(tenant, connected):
+    from conversations import services
+    from integrations.kustomer.errors import KustomerAuthError
+
+    responses_lib.add(responses_lib.POST, "https://acme.api.kustomerapp.com/v1/outbound-webhooks", status=403, json={
+        "errors": [{"status": 403, "code": "forbidden", "title": "Forbidden"}]})
+    with pytest.raises(KustomerAuthError):
+        services.webhook_subscription_ensure(tenant=tenant)
+    sub = WebhookSubscription.objects.get(tenant=tenant)
+    assert not sub.active and "Forbidden" in sub.last_error and sub.last_attempt_at is not None
