@@ -67,3 +67,14 @@ def connected(tenant, sandbox_org):
         verify_state=KustomerConnection.VerifyState.OK,
     )
     return seeded
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Debounce keys (refresh-soon, the watcher tick) must not leak between tests whose
+    tenants reuse primary keys."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
