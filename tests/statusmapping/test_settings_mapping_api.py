@@ -1,8 +1,6 @@
 """R-S1 availability and settings, R-S2/R-S3 map and CC statuses through the API."""
-import pytest
 from rest_framework.test import APIClient
 
-from statusmapping import services
 from statusmapping.models import CCStatus, KustomerStatus
 from tests.statusmapping.factories import KustomerStatusFactory, inheritance_on
 
