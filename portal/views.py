@@ -1,18 +1,89 @@
-"""Site-wide pages: the tenant home and the health check."""
+"""Site-wide pages: the tenant home dashboard and the health check."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from integrations.models import KustomerConnection
+from adapter.auth import SIGN_IN_MAX_AGE, sign_in_code_make
+from conversations import selectors as conversation_selectors
+from conversations import services as conversation_services
+from portal import dashboard
+from portal.errors import ApplicationError, NotFoundError
 from portal.pages import tenant_page
+from statusmapping import selectors as status_selectors
+
+# Session key of the adapter sign-in link just issued, shown once on the dashboard.
+ISSUED_LINK_KEY = "dashboard_adapter_link"
+
+
+def _live_context(tenant) -> dict:
+    bars = dashboard.events_per_minute(tenant=tenant)
+    return {
+        "sync": dashboard.sync_health_get(tenant=tenant),
+        "failed_events": dashboard.failed_events(tenant=tenant),
+        "chart": dashboard.chart_svg_geometry(bars),
+        "chart_total": sum(b.total for b in bars),
+        "agents": dashboard.agents_with_statuses(tenant=tenant),
+        "feed": dashboard.status_change_feed(tenant=tenant),
+    }
 
 
 @tenant_page
 def home(request):
-    kustomer = KustomerConnection.objects.filter(tenant=request.tenant).first()
-    return render(request, "home.html", {"kustomer": kustomer})
+    """The dashboard; its two buttons post here (`action`: retry | adapter_link), so the
+    page needs no routes besides its own."""
+    tenant = request.tenant
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "retry":
+            return _event_retry(request)
+        if action == "adapter_link":
+            return _adapter_sign_in_link(request)
+        messages.error(request, "Unknown action.")
+        return redirect("home")
+    context = _live_context(tenant)
+    if request.GET.get("fragment") == "live":
+        # The page polls this every few seconds to stay live without a reload.
+        return render(request, "portal/_dashboard_live.html", context)
+    kustomer = dashboard.connection_get(tenant=tenant)
+    context.update({
+        "kustomer": kustomer,
+        "budget": dashboard.rate_budget_get(connection=kustomer) if kustomer else None,
+        "inheritance": status_selectors.inheritance_settings_get(tenant=tenant),
+        "issued_link": request.session.pop(ISSUED_LINK_KEY, None),
+    })
+    return render(request, "home.html", context)
+
+
+def _event_retry(request):
+    """Retry of a failed event from the dashboard; back to the dashboard."""
+    try:
+        event = conversation_selectors.event_get_by_pk(tenant=request.tenant, pk=int(request.POST.get("event", "0")))
+    except (NotFoundError, ValueError):
+        raise Http404("No such event.") from None
+    try:
+        conversation_services.event_retry(event=event)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Event {event.event_id} queued again; its state shows below.")
+    return redirect(reverse("home") + "#sync")
+
+
+def _adapter_sign_in_link(request):
+    """A tenant admin issues a one-time adapter sign-in link for one of their agents."""
+    agent = status_selectors.agent_get_by_email(tenant=request.tenant, email=request.POST.get("email", ""))
+    if agent is None:
+        raise Http404("No agent with this email.")
+    code = sign_in_code_make(tenant=request.tenant, agent_email=agent.email)
+    url = request.build_absolute_uri(reverse("adapter:page")) + "?code=" + code
+    request.session[ISSUED_LINK_KEY] = {"email": agent.email, "url": url, "minutes": SIGN_IN_MAX_AGE // 60}
+    messages.success(request, f"Adapter sign-in link for {agent.email} created; it works once, for "
+                              f"{SIGN_IN_MAX_AGE // 60} minutes.")
+    return redirect(reverse("home") + "#agents")
 
 
 def healthz(request):

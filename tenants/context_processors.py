@@ -1,40 +1,64 @@
-"""Template context: the tenant being acted on and the navigation."""
+"""Template context: the tenant being acted on and the navigation.
+
+The navigation mirrors the source document's paths (SPEC §2, §3): Settings › Developer
+settings › Custom fields for Account and Record, › Agent status, › Agent status
+inheritance › Status mapping › Set and manage, › Kustomer connection; support staff also
+see Support › Tenants (with the status inheritance availability switch).
+"""
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
 from tenants.selectors import portal_tenant
 
-# (section, label, url name). An entry whose page does not exist is left out, so each
-# app adds its page by defining the url name.
+# (section, label, url name, depth, also lit for these url names). An entry whose page
+# does not exist is left out, so each app adds its page by defining the url name. Depth
+# indents an entry under the one above it, the way the source nests its settings.
 NAVIGATION = [
-    ("Home", "Dashboard", "home"),
-    ("Developer settings", "Kustomer connection", "integrations:connection"),
-    ("Developer settings", "Custom fields for Account and Record", "customfields:list"),
-    ("Developer settings", "Agent status", "statusmapping:settings"),
-    ("Developer settings", "Status mapping › Set and manage", "statusmapping:mapping"),
-    ("Developer settings", "Agents", "statusmapping:agents"),
-    ("Developer settings", "API keys", "tenants:api_keys"),
-    ("Sync", "Events", "conversations:events"),
+    ("Home", "Dashboard", "home", 0, ()),
+    ("Settings › Developer settings", "Kustomer connection", "integrations:connection", 0, ()),
+    ("Settings › Developer settings", "Custom fields for Account and Record", "customfields:list", 0, ()),
+    ("Settings › Developer settings", "Agent status", "statusmapping:settings", 0, ()),
+    ("Settings › Developer settings", "Agent status inheritance › Status mapping › Set and manage",
+     "statusmapping:mapping", 1, ()),
+    ("Settings › Developer settings", "API keys", "tenants:api_keys", 0, ()),
+    ("Operations", "Agents", "statusmapping:agents", 0, ("statusmapping:agent_history",)),
+    ("Operations", "Sync events", "conversations:events", 0, ("conversations:event_detail",)),
+    ("Operations", "Agent adapter", "adapter:page", 0, ("adapter:sign_in",)),
 ]
-SUPPORT_NAVIGATION = [("Support", "Tenants", "tenants:support_tenants")]
+SUPPORT_NAVIGATION = [
+    ("Support", "Tenants", "tenants:support_tenants", 0, ()),
+    ("Support", "Status inheritance availability", "statusmapping:support_tenants", 1, ()),
+]
 
 
-def _entries(items):
+def _entries(items, current: str) -> list[dict]:
     entries = []
-    for section, label, name in items:
+    for section, label, name, depth, also in items:
         try:
-            entries.append({"section": section, "label": label, "url": reverse(name), "name": name})
+            url = reverse(name)
         except NoReverseMatch:
             continue
+        entries.append({
+            "section": section, "label": label, "url": url, "name": name, "depth": depth,
+            "active": current == name or current in also,
+        })
     return entries
+
+
+def _current_url_name(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return ""
+    return match.view_name or ""
 
 
 def tenant(request):
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated):
         return {}
-    nav = _entries(NAVIGATION)
+    current = _current_url_name(request)
+    nav = _entries(NAVIGATION, current)
     if getattr(user, "is_support", False):
-        nav += _entries(SUPPORT_NAVIGATION)
+        nav += _entries(SUPPORT_NAVIGATION, current)
     return {"current_tenant": portal_tenant(request), "navigation": nav}

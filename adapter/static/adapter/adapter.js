@@ -1,0 +1,269 @@
+/* The contact-center adapter inside Kustomer (an app widget in an iframe).
+ *
+ * Talks to:
+ * - our API (/adapter/api/...) with the agent-bound token (Authorization: Adapter ...);
+ * - its host window (Kustomer, or the sandbox's demo host) by postMessage, in the shape
+ *   of Kustomer's Cards SDK. Host -> adapter:
+ *     {source: "kustomer", id, event: "context", context: {type, customer, conversation, user}}
+ *     {source: "kustomer", id, event: "clickToCall", phone, customerId}
+ *   Adapter -> host:
+ *     {source: "kustomer-card", id, method: "initialize" | "resize" | "minimize" | "restore"
+ *      | "openConversation", ...}
+ *   Only messages from the parent window at the origin the server allowed (Kustomer's
+ *   `parentUrl`) are read; everything else is ignored.
+ */
+(function () {
+  "use strict";
+  var root = document.getElementById("adapter");
+  var cfg = root.dataset;
+  var token = window.ADAPTER_TOKEN;
+  var hostOrigin = cfg.hostOrigin || "";
+  var cardId = cfg.cardId || "";
+  var agentEmail = cfg.agentEmail;
+  var HEARTBEAT_MS = 5000;
+  var POLL_MS = 2000;
+  var statusCounter = 0;
+  var lastState = null;
+
+  // ------------------------------------------------------------------ instance id (R-S6)
+  // One id per tab: kept in sessionStorage so a reload is the same instance, and
+  // renewed when another open tab already uses it (a duplicated tab copies the storage).
+  function randomId() {
+    var a = new Uint8Array(6);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return "tab-" + Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  var instanceId;
+  try { instanceId = sessionStorage.getItem("adapter-instance-id"); } catch (e) { instanceId = null; }
+  if (!instanceId) instanceId = randomId();
+  try { sessionStorage.setItem("adapter-instance-id", instanceId); } catch (e) {}
+  if (window.BroadcastChannel) {
+    var channel = new BroadcastChannel("adapter-instances");
+    channel.onmessage = function (m) {
+      if (m.data && m.data.ask === instanceId) channel.postMessage({taken: instanceId});
+      if (m.data && m.data.taken === instanceId && !m.data.answered) {
+        instanceId = randomId();
+        try { sessionStorage.setItem("adapter-instance-id", instanceId); } catch (e) {}
+      }
+    };
+    channel.postMessage({ask: instanceId});
+  }
+  root.dataset.instanceId = instanceId;
+
+  // ------------------------------------------------------------------ API
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method,
+      headers: {"Authorization": "Adapter " + token, "Content-Type": "application/json", "Accept": "application/json"},
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "omit"
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) { return {ok: r.ok, status: r.status, data: data}; });
+    });
+  }
+  function firstError(data) {
+    if (data && data.errors) {
+      for (var k in data.errors) { if (data.errors[k] && data.errors[k].length) return data.errors[k][0]; }
+    }
+    return (data && data.detail) || "Something went wrong.";
+  }
+  function $(id) { return document.getElementById(id); }
+  function text(el, value) { el.textContent = value == null ? "" : String(value); }
+
+  // ------------------------------------------------------------------ host (Cards SDK)
+  function toHost(message) {
+    if (!hostOrigin || window.parent === window) return;
+    message.source = "kustomer-card";
+    message.id = cardId;
+    window.parent.postMessage(message, hostOrigin);
+  }
+  window.addEventListener("message", function (event) {
+    if (!hostOrigin || event.origin !== hostOrigin || event.source !== window.parent) return;
+    var msg = event.data;
+    if (!msg || typeof msg !== "object" || msg.source !== "kustomer") return;
+    if (cardId && msg.id && msg.id !== cardId) return;
+    if (msg.event === "context") showContext(msg.context || {});
+    else if (msg.event === "clickToCall") fillDialer(msg.phone, msg.customerId, msg.customerName);
+  });
+
+  var contextCustomer = null;
+  function showContext(context) {
+    var customer = context.customer || null;
+    contextCustomer = customer;
+    var box = $("context"), body = $("context-body");
+    body.innerHTML = "";
+    if (customer) {
+      box.hidden = false;
+      var attrs = customer.attributes || {};
+      var name = document.createElement("div");
+      name.className = "strong";
+      name.setAttribute("data-testid", "context-customer");
+      text(name, attrs.displayName || attrs.name || customer.id);
+      body.appendChild(name);
+      (attrs.phones || []).forEach(function (p) {
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "link phone";
+        text(b, p.phone);
+        b.addEventListener("click", function () { fillDialer(p.phone, customer.id, attrs.displayName); });
+        body.appendChild(b);
+      });
+      if (context.conversation) {
+        var c = document.createElement("div");
+        c.className = "muted small";
+        text(c, "Conversation " + (context.conversation.attributes && context.conversation.attributes.name || context.conversation.id));
+        body.appendChild(c);
+      }
+    } else {
+      box.hidden = true;
+    }
+    // R-S5: the agent must be the same person (email) in Kustomer and in the contact center.
+    var user = context.user || null;
+    var userEmail = user && ((user.attributes && user.attributes.email) || user.email);
+    var mismatch = $("email-mismatch");
+    if (userEmail && userEmail.toLowerCase() !== agentEmail.toLowerCase()) {
+      text(mismatch, "Kustomer's user is " + userEmail + " but this adapter is signed in as " + agentEmail +
+        ": statuses follow only when both emails are the same.");
+      mismatch.hidden = false;
+    } else {
+      mismatch.hidden = true;
+    }
+    resize();
+  }
+
+  // ------------------------------------------------------------------ dialer (R-X2)
+  function fillDialer(phone, customerId, customerName) {
+    if (!phone) return;
+    expand();
+    $("dial-number").value = phone;
+    $("dial-customer").value = customerId || "";
+    text($("dial-for"), customerName ? "for " + customerName : (customerId ? "for customer " + customerId : ""));
+    text($("dial-result"), "");
+    $("call").focus();
+  }
+  $("dial-number").addEventListener("input", function () {
+    // A number typed by hand belongs to no customer in view.
+    $("dial-customer").value = ""; text($("dial-for"), "");
+  });
+  $("dialer").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var phone = $("dial-number").value.trim();
+    var result = $("dial-result");
+    result.className = "small";
+    if (!phone) { result.className = "small error"; text(result, "Enter a phone number."); return; }
+    $("call").disabled = true;
+    text(result, "Calling " + phone + "…");
+    api("POST", cfg.callUrl, {agent_email: agentEmail, phone: phone, kustomer_customer_id: $("dial-customer").value || null})
+      .then(function (r) {
+        if (r.ok) {
+          result.className = "small ok";
+          text(result, "Calling " + phone + " (session " + r.data.session_id + ").");
+          poll();
+        } else {
+          result.className = "small error";
+          text(result, firstError(r.data));
+        }
+      })
+      .catch(function () { result.className = "small error"; text(result, "The contact center did not answer; try again."); })
+      .then(function () { $("call").disabled = false; });
+  });
+
+  // ------------------------------------------------------------------ status (R-S10)
+  var select = $("cc-status");
+  select.addEventListener("change", function () {
+    var wanted = select.value;
+    statusCounter += 1;
+    var note = $("status-note");
+    text(note, "Setting " + wanted + "…");
+    api("POST", cfg.statusUrl, {
+      id: "adapter-" + instanceId + "-" + Date.now() + "-" + statusCounter,
+      source: "contact_center", kind: "manual", status: wanted, agent_email: agentEmail,
+      occurred_at: new Date().toISOString(), instance_id: instanceId
+    }).then(function (r) {
+      if (!r.ok) { text(note, firstError(r.data)); return; }
+      if (r.data.decision === "applied") text(note, "Status set to " + r.data.agent_status + ".");
+      else text(note, "Not changed (" + r.data.decision.replace(/_/g, " ") + ")" + (r.data.reason ? ": " + r.data.reason : "."));
+      poll();
+    }).catch(function () { text(note, "The contact center did not answer; try again."); });
+  });
+
+  // ------------------------------------------------------------------ state
+  function render(state) {
+    lastState = state;
+    root.dataset.ccStatus = state.cc_status || "";
+    if (document.activeElement !== select && state.cc_status && select.value !== state.cc_status) {
+      if (!Array.prototype.some.call(select.options, function (o) { return o.value === state.cc_status; })) {
+        var o = document.createElement("option"); o.value = o.textContent = state.cc_status; select.appendChild(o);
+      }
+      select.value = state.cc_status;
+    }
+    $("status-dot").className = "dot " + (state.cc_status ? "on" : "");
+    $("several-instances").hidden = !state.several_instances;
+    var cur = state.current, body = $("current-body");
+    body.innerHTML = "";
+    body.className = cur ? "" : "muted";
+    if (!cur) { text(body, "Nothing in progress."); return resize(); }
+    var line = document.createElement("div");
+    line.className = "strong";
+    line.setAttribute("data-testid", "current-line");
+    text(line, (cur.channel === "chat" ? "Chat" : (cur.direction === "outbound" ? "Outbound call" : "Call")) +
+      " with " + (cur.name || cur.phone || "a customer"));
+    body.appendChild(line);
+    var meta = document.createElement("div");
+    meta.className = "muted small";
+    text(meta, "Session " + cur.session_id + " · sync " + cur.state);
+    body.appendChild(meta);
+    if (cur.conversation_id) {
+      var a = document.createElement("a");
+      a.textContent = "Open conversation in Kustomer";
+      a.setAttribute("data-testid", "open-conversation");
+      a.dataset.conversationId = cur.conversation_id;
+      a.href = cur.conversation_url || "#";
+      a.target = "_blank"; a.rel = "noopener";
+      a.addEventListener("click", function (e) {
+        if (hostOrigin) {  // Kustomer opens it in the agent's own workspace.
+          e.preventDefault();
+          toHost({method: "openConversation", conversationId: cur.conversation_id, customerId: cur.customer_id});
+        }
+      });
+      body.appendChild(a);
+    } else if (cur.error) {
+      var err = document.createElement("div"); err.className = "error small"; text(err, cur.error); body.appendChild(err);
+    } else {
+      var wait = document.createElement("div"); wait.className = "muted small"; text(wait, "Creating the conversation in Kustomer…"); body.appendChild(wait);
+    }
+    resize();
+  }
+  function poll() {
+    return api("GET", cfg.stateUrl).then(function (r) { if (r.ok) render(r.data); }).catch(function () {});
+  }
+  function heartbeat() {
+    return api("POST", cfg.heartbeatUrl, {agent_email: agentEmail, instance_id: instanceId}).then(function (r) {
+      if (r.ok) {
+        if (r.data.token) token = r.data.token;
+        $("several-instances").hidden = !r.data.several_instances;
+      }
+    }).catch(function () {});
+  }
+
+  // ------------------------------------------------------------------ minimize
+  var minimized = false;
+  function expand() { if (minimized) toggle(); }
+  function toggle() {
+    minimized = !minimized;
+    root.classList.toggle("minimized", minimized);
+    var b = $("minimize");
+    b.setAttribute("aria-expanded", String(!minimized));
+    b.textContent = minimized ? "+" : "–";
+    b.title = minimized ? "Expand" : "Minimize";
+    toHost({method: minimized ? "minimize" : "restore"});
+    resize();
+  }
+  $("minimize").addEventListener("click", toggle);
+  function resize() { toHost({method: "resize", height: root.getBoundingClientRect().height}); }
+
+  heartbeat();
+  poll();
+  setInterval(heartbeat, HEARTBEAT_MS);
+  setInterval(poll, POLL_MS);
+  toHost({method: "initialize"});
+})();

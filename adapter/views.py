@@ -1,0 +1,76 @@
+"""The adapter page (`/adapter/`): the contact-center panel Kustomer shows as an app
+widget in an iframe. Kustomer opens it with `parentUrl` and `id` (Cards SDK); the page
+talks to that one parent origin only, and only allowed hosts may frame it."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_POST
+
+from adapter import auth, selectors
+
+# Kustomer's own query parameters, kept across the sign-in redirects (the Cards SDK
+# needs them to reach the agent desktop).
+HOST_PARAMS = ("parentUrl", "id")
+
+
+def _host_query(source) -> str:
+    kept = {k: source.get(k) for k in HOST_PARAMS if source.get(k)}
+    return ("?" + urlencode(kept)) if kept else ""
+
+
+def _frame_policy(response):
+    """Only Kustomer (and the allowed dev hosts) may frame the adapter; Django's default
+    X-Frame-Options: DENY is lifted for this page alone."""
+    ancestors = " ".join(["'self'", *selectors.host_origin_patterns()])
+    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return response
+
+
+@xframe_options_exempt
+def adapter_page(request):
+    agent = auth.session_agent(request)
+    if agent is None:
+        return _frame_policy(render(request, "adapter/sign_in.html", {
+            "code": request.GET.get("code", ""), "email": "", "errors": {},
+            "host_query": _host_query(request.GET), "params": {k: request.GET.get(k, "") for k in HOST_PARAMS},
+        }))
+    parent_url = request.GET.get("parentUrl", "")
+    host_origin = selectors.host_origin_allowed(parent_url) if parent_url else None
+    return _frame_policy(render(request, "adapter/adapter.html", {
+        "agent": agent,
+        "api_token": auth.api_token_make(agent),
+        "host_origin": host_origin or "",
+        "host_refused": bool(parent_url) and host_origin is None,
+        "card_id": request.GET.get("id", ""),
+        "state": selectors.agent_adapter_state(tenant=agent.tenant, agent_email=agent.agent_email),
+    }))
+
+
+@xframe_options_exempt
+@require_POST
+def sign_in(request):
+    code = request.POST.get("code", "")
+    email = request.POST.get("email", "")
+    try:
+        tenant, agent_email = auth.sign_in_code_redeem(code=code, typed_email=email)
+    except auth.SignInError as exc:
+        response = render(request, "adapter/sign_in.html", {
+            "code": code, "email": email, "errors": {exc.field: [exc.message]},
+            "host_query": _host_query(request.POST), "params": {k: request.POST.get(k, "") for k in HOST_PARAMS},
+        }, status=400)
+        return _frame_policy(response)
+    auth.session_sign_in(request, tenant=tenant, agent_email=agent_email)
+    messages.success(request, f"Signed in as {agent_email}.")
+    return redirect("/adapter/" + _host_query(request.POST))
+
+
+@xframe_options_exempt
+@require_POST
+def sign_out(request):
+    auth.session_sign_out(request)
+    messages.success(request, "Signed out of the adapter.")
+    return redirect("/adapter/" + _host_query(request.POST))
