@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "customfields",
     "statusmapping",
     "conversations",
+    "adapter",
 ]
 
 MIDDLEWARE = [

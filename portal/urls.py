@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("customfields.urls")),
     path("", include("statusmapping.urls")),
     path("", include("conversations.urls")),
+    path("", include("adapter.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
