@@ -242,7 +242,10 @@ def _decide_cc_change(
     if _older(at, agent.cc_status_at):
         return Outcome(Decision.STALE, keep, reason="Older than the agent's current CC status.")
     requested_activity = status_map.activity_of(requested)
-    moving_on = change.kind == KIND_SYSTEM_NEXT and requested_activity == ACTIVITY_NONE
+    # The CC moving the agent on by itself at the end of a call or wrap-up: the moment
+    # R-S12 (held change) and R-S7 CRM_OVERRIDES decide the next status. Other system
+    # moves (e.g. the CC signing an idle agent out) are the CC's own.
+    moving_on = change.kind == KIND_SYSTEM_NEXT and agent.busy_with_call and requested_activity == ACTIVITY_NONE
 
     if moving_on and settings.active and agent.held_cc_status:
         # R-S12: the Kustomer change held during the call is the agent's next status.

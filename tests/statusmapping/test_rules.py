@@ -244,3 +244,10 @@ def test_r_s8_sign_in_status_not_pushed_when_kustomer_status_is_inherited():
                                      inherit_on_login=True)
     assert decide(sign_in, agent=agent, settings=inheriting, status_map=PUSH_MAP).push_kustomer_status_id is None
     assert decide(sign_in, agent=agent, settings=TWO_WAY, status_map=PUSH_MAP).push_kustomer_status_id == "k1"
+
+
+def test_r_s7_crm_overrides_only_at_the_end_of_a_call():
+    """A system move outside a call (the CC signing an idle agent out) is the CC's own."""
+    agent = AgentState(cc_status="Available", cc_status_at=at(10), kustomer_status_id="k1", kustomer_status_at=at(0))
+    out = decide(cc("D", 20, rules.KIND_SYSTEM_NEXT), agent=agent, settings=CRM)
+    assert out.cc_status == "D"
