@@ -61,10 +61,13 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 MESSAGE_APP = "contact-center"
-#: Transient failures (5xx, timeouts, fetch errors) before an event is marked failed.
-MAX_TRANSIENT_FAILURES = 8
+#: Transient failures (5xx, timeouts, fetch errors) before an event is marked failed:
+#: with backoff up to 10 minutes, about an hour and a half of Kustomer outage
+#: (SYNC_MAX_TRANSIENT_FAILURES overrides).
+MAX_TRANSIENT_FAILURES = 24
+BACKOFF_CAP_SECONDS = 600.0
 #: A 429 is a pause, but not an endless one.
-MAX_RUNS = 60
+MAX_RUNS = 200
 WEBHOOK_EVENTS = ("kustomer.conversation.create", "kustomer.conversation.update")
 
 
@@ -275,13 +278,13 @@ def _apply_event(event: Event) -> bool:
         return _wait(event, str(exc), exc.retry_after, counts=False)
     except KustomerError as exc:
         if exc.retryable:
-            return _wait(event, str(exc), backoff_seconds(event.transient_failures, base=1.0, cap=120.0), counts=True)
+            return _wait(event, str(exc), backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS), counts=True)
         kustomer_connection_record_error(connection=connection, error=str(exc))
         _finish_failed(event, str(exc), ids=ctx.ids)
         return True
     except FetchError as exc:
         if exc.retryable:
-            return _wait(event, f"file fetch: {exc}", backoff_seconds(event.transient_failures, base=1.0, cap=120.0),
+            return _wait(event, f"file fetch: {exc}", backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS),
                          counts=True)
         _finish_failed(event, f"file fetch refused: {exc}", ids=ctx.ids)
         return True
@@ -311,7 +314,7 @@ def _wait(event: Event, message: str, seconds: float, *, counts: bool) -> bool:
     from conversations.tasks import event_process_task
 
     failures = event.transient_failures + (1 if counts else 0)
-    if failures > MAX_TRANSIENT_FAILURES or event.attempts >= MAX_RUNS:
+    if failures > int(_setting("SYNC_MAX_TRANSIENT_FAILURES", MAX_TRANSIENT_FAILURES)) or event.attempts >= MAX_RUNS:
         _finish_failed(event, f"gave up after {event.attempts} tries: {message}")
         return True
     seconds = max(0.5, float(seconds))
