@@ -910,7 +910,7 @@ def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: byte
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
                 subscription=subscription, kustomer_event_id=str(body["id"])[:100],
-                name=str(body.get("name") or event_name)[:100], raw_body=raw_body.decode("utf-8"),
+                name=str(body.get("name") or event_name)[:100], raw_body=raw_body.decode("utf-8", errors="replace"),
             )
             WebhookSubscription.objects.filter(pk=subscription.pk).update(last_delivery_at=timezone.now())
             webhook_delivery_process_task.delay_on_commit(delivery.pk)
