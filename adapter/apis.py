@@ -16,7 +16,6 @@ from adapter import auth, selectors
 from conversations.apis import ClickToCallApi
 from portal.api import TenantApiMixin
 from statusmapping.apis import AdapterHeartbeatApi, AgentStatusEventApi
-from statusmapping.models import Source
 from statusmapping.selectors import normalize_email
 
 
@@ -35,13 +34,15 @@ class _AdapterAgentMixin:
 
 
 class AdapterAgentStatusEventApi(_AdapterAgentMixin, AgentStatusEventApi):
-    """R-S10: the adapter's status dropdown posts a contact_center status event."""
+    """R-S10: the adapter's status dropdown posts a contact_center status event; R-S4,
+    R-S6: the adapter inside Kustomer relays its agent's Kustomer status changes
+    (source kustomer) with its instance id."""
 
     @extend_schema(exclude=True)
     def post(self, request):
         self.check_own_agent(request)
-        if request.data.get("source") != Source.CONTACT_CENTER:
-            raise exceptions.PermissionDenied("The adapter reports contact-center status changes only.")
+        if not request.data.get("instance_id"):
+            raise exceptions.ValidationError({"instance_id": ["The adapter sends its instance id."]})
         return super().post(request)
 
 

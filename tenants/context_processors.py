@@ -13,22 +13,31 @@ from tenants.selectors import portal_tenant
 
 # (section, label, url name, depth, also lit for these url names). An entry whose page
 # does not exist is left out, so each app adds its page by defining the url name. Depth
-# indents an entry under the one above it, the way the source nests its settings.
+# indents an entry under the one above it, the way the source nests its settings; the
+# full path of the source shows as the entry's tooltip.
 NAVIGATION = [
     ("Home", "Dashboard", "home", 0, ()),
     ("Settings › Developer settings", "Kustomer connection", "integrations:connection", 0, ()),
     ("Settings › Developer settings", "Custom fields for Account and Record", "customfields:list", 0, ()),
     ("Settings › Developer settings", "Agent status", "statusmapping:settings", 0, ()),
-    ("Settings › Developer settings", "Agent status inheritance › Status mapping › Set and manage",
-     "statusmapping:mapping", 1, ()),
+    ("Settings › Developer settings", "Status mapping › Set and manage", "statusmapping:mapping", 1, ()),
     ("Settings › Developer settings", "API keys", "tenants:api_keys", 0, ()),
     ("Operations", "Agents", "statusmapping:agents", 0, ("statusmapping:agent_history",)),
     ("Operations", "Sync events", "conversations:events", 0, ("conversations:event_detail",)),
     ("Operations", "Agent adapter", "adapter:page", 0, ("adapter:sign_in",)),
 ]
+# The source document's own path of a page, where the short label abbreviates it.
+SOURCE_PATHS = {
+    "integrations:connection": "Settings › Developer settings › Kustomer connection",
+    "customfields:list": "Settings › Developer settings › Custom fields for Account and Record",
+    "statusmapping:settings": "Settings › Developer settings › Agent status",
+    "statusmapping:mapping": "Settings › Developer settings › Agent status inheritance › Status mapping › Set and manage",
+    "tenants:support_tenants": "Support › Tenants",
+    "statusmapping:support_tenants": "Support › Tenants › Status inheritance (availability switch)",
+}
 SUPPORT_NAVIGATION = [
     ("Support", "Tenants", "tenants:support_tenants", 0, ()),
-    ("Support", "Status inheritance availability", "statusmapping:support_tenants", 1, ()),
+    ("Support", "Status inheritance", "statusmapping:support_tenants", 1, ()),
 ]
 
 
@@ -41,7 +50,7 @@ def _entries(items, current: str) -> list[dict]:
             continue
         entries.append({
             "section": section, "label": label, "url": url, "name": name, "depth": depth,
-            "active": current == name or current in also,
+            "active": current == name or current in also, "path": SOURCE_PATHS.get(name, ""),
         })
     return entries
 

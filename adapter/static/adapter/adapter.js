@@ -6,6 +6,7 @@
  *   of Kustomer's Cards SDK. Host -> adapter:
  *     {source: "kustomer", id, event: "context", context: {type, customer, conversation, user}}
  *     {source: "kustomer", id, event: "clickToCall", phone, customerId}
+ *     {source: "kustomer", id, event: "status", status: {id, name, statusType}, changedAt}
  *   Adapter -> host:
  *     {source: "kustomer-card", id, method: "initialize" | "resize" | "minimize" | "restore"
  *      | "openConversation", ...}
@@ -84,6 +85,7 @@
     if (cardId && msg.id && msg.id !== cardId) return;
     if (msg.event === "context") showContext(msg.context || {});
     else if (msg.event === "clickToCall") fillDialer(msg.phone, msg.customerId, msg.customerName);
+    else if (msg.event === "status" && msg.status && msg.status.id) relayKustomerStatus(msg.status, msg.changedAt);
   });
 
   var contextCustomer = null;
@@ -185,6 +187,23 @@
       poll();
     }).catch(function () { text(note, "The contact center did not answer; try again."); });
   });
+
+  // The agent changed their status in Kustomer: this adapter (the one Kustomer instance
+  // the agent is signed in to, R-S6) reports it; the contact center decides (R-S4).
+  function relayKustomerStatus(status, changedAt) {
+    statusCounter += 1;
+    var note = $("status-note");
+    api("POST", cfg.statusUrl, {
+      id: "adapter-" + instanceId + "-k-" + status.id + "-" + (changedAt || Date.now()),
+      source: "kustomer", kustomer_status_id: status.id, agent_email: agentEmail,
+      occurred_at: changedAt || new Date().toISOString(), instance_id: instanceId
+    }).then(function (r) {
+      if (!r.ok) { text(note, firstError(r.data)); return; }
+      if (r.data.decision === "applied") text(note, "Kustomer: " + status.name + " → " + r.data.agent_status + ".");
+      else text(note, "Kustomer: " + status.name + " (" + r.data.decision.replace(/_/g, " ") + ")" + (r.data.reason ? ": " + r.data.reason : ""));
+      poll();
+    }).catch(function () {});
+  }
 
   // ------------------------------------------------------------------ state
   function render(state) {

@@ -1,0 +1,100 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against the live portal.
+
+With CI=true a missing Chromium or Playwright fails the run loudly; elsewhere the
+browser tests are skipped with the reason (run ./scripts/ensure_chromium.sh).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+PASSWORD = "pw-for-tests-1"  # tests/tenants/factories.py
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests need {reason} (CI=true): run ./scripts/ensure_chromium.sh", pytrace=False)
+    pytest.skip(f"browser tests need {reason}: run ./scripts/ensure_chromium.sh")
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path and Path("/usr/bin/chromium").exists():
+        path = "/usr/bin/chromium"
+    if not path:
+        _unavailable("Debian's chromium")
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_browser(chromium_executable):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package")
+    # Playwright's sync API keeps an event loop in this thread; the tests' own ORM calls
+    # stay synchronous, so Django's async-safety guard is lifted for the browser run.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def new_context(playwright_browser):
+    """Make browser contexts (one per person); all are closed after the test."""
+    contexts = []
+
+    def make():
+        context = playwright_browser.new_context(viewport={"width": 1360, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def portal_url(live_server) -> str:
+    # 127.0.0.1 rather than localhost: the sandbox's demo host page (also on 127.0.0.1)
+    # then frames the adapter same-site, as a person running `make run` sees it.
+    return live_server.url.replace("://localhost", "://127.0.0.1")
+
+
+def log_in(context, portal_url: str, username: str, password: str = PASSWORD):
+    """A person opens the portal and logs in through the form."""
+    page = context.new_page()
+    page.goto(f"{portal_url}/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("nav.side")
+    return page
+
+
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save docs/screenshots/<name>.png (shown in README.md)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

@@ -1,0 +1,128 @@
+"""The portal and the adapter's sign-in in headless Chromium, without Kustomer: log in,
+find every page by the source's paths, see only your own tenant, sign an agent in."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conversations.models import Event
+from statusmapping.services import agent_create
+from tests.browser.conftest import log_in, screenshot
+from tests.tenants.factories import SupportUserFactory, TenantFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SOURCE_PATHS = [
+    ("Kustomer connection", "Kustomer connection"),
+    ("Custom fields for Account and Record", "Custom fields"),
+    ("Agent status", "Agent status"),
+    ("Status mapping › Set and manage", "Status mapping"),
+]
+
+
+def _failed_event(tenant, event_id: str, error: str) -> Event:
+    from django.utils import timezone
+    return Event.objects.create(
+        tenant=tenant, event_id=event_id, type="call.answered", occurred_at=timezone.now(), session_id="s-1",
+        customer_key="+14155550123", raw_body="{}", body_hash="x", payload={}, state=Event.State.FAILED,
+        attempts=1, error=error,
+    )
+
+
+def test_admin_logs_in_and_finds_each_setting_by_the_sources_path(new_context, portal_url):
+    tenant = TenantFactory(name="Acme Support", slug="acme")
+    UserFactory(username="acme-admin", tenant=tenant)
+    page = log_in(new_context(), portal_url, "acme-admin")
+
+    assert page.locator("h1").inner_text() == "Acme Support"
+    assert page.get_by_test_id("current-tenant").inner_text() == "Acme Support"
+    nav = page.locator("nav.side")
+    assert [h.lower() for h in nav.locator("h4").all_inner_texts()[:2]] == ["home", "settings › developer settings"]
+    assert nav.locator("a.active .label").inner_text() == "Dashboard"
+    # Support pages are not offered to a tenant admin.
+    assert nav.get_by_text("Support").count() == 0
+    for label, heading in SOURCE_PATHS:
+        nav.get_by_role("link", name=label, exact=True).click()
+        page.wait_for_load_state()
+        assert heading in page.locator("h1").inner_text()
+        assert nav.locator("a.active .label").inner_text() == label
+
+
+def test_support_staff_see_support_tenants_and_open_one(new_context, portal_url):
+    TenantFactory(name="Acme Support", slug="acme")
+    SupportUserFactory(username="support-1")
+    page = log_in(new_context(), portal_url, "support-1")
+    # Support staff without an opened tenant land on Support › Tenants.
+    assert page.locator("nav.side a.active .label").inner_text() == "Tenants"
+    assert "Open a tenant first" in page.get_by_test_id("messages").inner_text()
+    page.get_by_test_id("tenant-acme").get_by_role("button", name="Open").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("current-tenant").inner_text() == "Acme Support"
+    page.goto(f"{portal_url}/")
+    assert page.locator("h1").inner_text() == "Acme Support"
+    assert page.locator("nav.side").get_by_role("link", name="Status inheritance").count() == 1
+
+
+def test_r_a1_dashboard_shows_only_the_admins_own_tenant(new_context, portal_url):
+    acme = TenantFactory(name="Acme Support", slug="acme")
+    globex = TenantFactory(name="Globex", slug="globex")
+    UserFactory(username="acme-admin", tenant=acme)
+    agent_create(tenant=acme, email="ann@acme.test", name="Ann")
+    agent_create(tenant=globex, email="gus@globex.test", name="Gus")
+    _failed_event(acme, "evt-acme-1", "Kustomer said no (acme)")
+    _failed_event(globex, "evt-globex-1", "Kustomer said no (globex)")
+
+    page = log_in(new_context(), portal_url, "acme-admin")
+    body = page.locator("main").inner_text()
+    assert "ann@acme.test" in body and "evt-acme-1" in body
+    assert "gus@globex.test" not in body and "evt-globex-1" not in body and "globex" not in body.lower()
+
+
+def test_adapter_sign_in_link_confirms_the_kustomer_email_and_works_once(new_context, portal_url):
+    """R-S5: the agent signs in to the adapter with the same email as their Kustomer
+    user; a wrong email is refused next to the field and what was typed stays."""
+    tenant = TenantFactory(name="Acme Support", slug="acme")
+    UserFactory(username="acme-admin", tenant=tenant)
+    agent_create(tenant=tenant, email="agent1@example.com", name="Agent One")
+    admin = log_in(new_context(), portal_url, "acme-admin")
+    admin.get_by_test_id("adapter-link-agent1@example.com").click()
+    admin.wait_for_selector('[data-testid="adapter-link"]')
+    assert "Adapter sign-in link for agent1@example.com created" in admin.get_by_test_id("messages").inner_text()
+    link = admin.get_by_test_id("adapter-link-url").input_value()
+    assert re.match(rf"{re.escape(portal_url)}/adapter/\?code=\S+$", link)
+
+    agent = new_context().new_page()  # the agent's own browser, sized like Kustomer's app widget
+    agent.set_viewport_size({"width": 380, "height": 560})
+    agent.goto(link)
+    assert agent.get_by_test_id("link-received").is_visible()
+    agent.fill("#email", "someone.else@example.com")
+    agent.click("button[type=submit]")
+    assert "for another agent" in agent.get_by_test_id("error-email").inner_text()
+    assert agent.input_value("#email") == "someone.else@example.com"
+    screenshot(agent, "adapter_sign_in")
+
+    agent.fill("#email", "Agent1@Example.com")
+    agent.click("button[type=submit]")
+    agent.wait_for_selector('[data-testid="adapter"]')
+    assert "Signed in as agent1@example.com" in agent.locator(".notes").inner_text()
+    assert agent.get_by_test_id("cc-status").is_visible()
+    # No tenant API key reaches the browser: the page holds an agent-bound token only.
+    assert "Bearer" not in agent.content()
+
+    again = new_context().new_page()
+    again.goto(link)
+    again.fill("#email", "agent1@example.com")
+    again.click("button[type=submit]")
+    assert "used already" in again.get_by_test_id("error-code").inner_text()
+
+
+def test_dashboard_lists_a_failed_event_with_its_error_and_a_retry_button(new_context, portal_url):
+    tenant = TenantFactory(name="Acme Support", slug="acme")
+    UserFactory(username="acme-admin", tenant=tenant)
+    _failed_event(tenant, "evt-9", "Kustomer 404: customer not found")
+    page = log_in(new_context(), portal_url, "acme-admin")
+    row = page.get_by_test_id("failed-evt-9")
+    assert "Kustomer 404: customer not found" in row.inner_text()
+    assert row.get_by_role("button", name="Retry").is_visible()
+    assert page.get_by_test_id("events-failed").locator(".n").inner_text() == "1"
