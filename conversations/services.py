@@ -669,10 +669,12 @@ def _exec_create_conversation(ctx: _Context, action: rules.CreateConversation, r
         if not claimed or row.attempts > 1:
             found = ctx.client.get_conversation_by_external_id(external_id=ext)
         if found is None:
+            assignee = _assignee_at_create(ctx, row)
             try:
                 found = ctx.client.create_conversation(
                     customer_id=ctx.customer_id, external_id=ext, name=action.name[:200], status="open",
                     direction=action.direction, custom=dict(action.standard_fields) or None,
+                    assigned_users=[assignee] if assignee else None,
                 )
             except (KustomerConflictError, KustomerBadRequestError):
                 found = ctx.client.get_conversation_by_external_id(external_id=ext)
@@ -694,6 +696,19 @@ def _exec_create_conversation(ctx: _Context, action: rules.CreateConversation, r
     _link_session(ctx, conv, action.rule)
     ctx.ids["conversation_id"] = conv.kustomer_conversation_id
     return {"conversation_id": conv.kustomer_conversation_id, "external_id": ext}
+
+
+def _assignee_at_create(ctx: _Context, row: EventAction) -> str | None:
+    """The plan assigns the new conversation right after creating it (R-X1): send the
+    assignee with the create and save the separate update (one request fewer)."""
+    later = EventAction.objects.filter(event=ctx.event, index__gt=row.index, kind="assign_conversation",
+                                       state=EventAction.State.PENDING).order_by("index").first()
+    if later is None:
+        return None
+    user_id = _kustomer_user_id(ctx, later.params.get("agent_email", ""))
+    if user_id:
+        ctx.ids["assigned_at_create"] = user_id
+    return user_id
 
 
 def _link_session(ctx: _Context, conv: SyncedConversation, rule: str) -> None:
@@ -782,8 +797,10 @@ def _exec_assign_conversation(ctx: _Context, action: rules.AssignConversation, r
     user_id = _kustomer_user_id(ctx, action.agent_email)
     if user_id is None:
         return {"skipped": True, "reason": f"no Kustomer user with email {action.agent_email}"}
-    ctx.client.update_conversation(conversation_id=conv.kustomer_conversation_id, assigned_users=[user_id])
     ctx.ids["assigned_user_id"] = user_id
+    if ctx.ids.get("assigned_at_create") == user_id and conv.founding_session_id == ctx.event.session_id:
+        return {"user_id": user_id, "at_create": True}
+    ctx.client.update_conversation(conversation_id=conv.kustomer_conversation_id, assigned_users=[user_id])
     return {"user_id": user_id}
 
 

@@ -42,6 +42,8 @@ def test_r_t2_r_c1_r_d1_r_d2_r_x1_r_c3_answered_call_from_new_number(e2e):
     assert conv["attributes"]["custom"]["ccLanguageStr"] == "en"
     assert conv["attributes"]["custom"]["ccMenuSelectionStr"] == "Billing > Refunds"
     assert conv["attributes"]["assignedUsers"] == [agent_id]  # R-X1
+    # ... sent with the create: no separate update of the conversation was needed.
+    assert not e2e.sandbox.requests(method="PUT", path_contains="/v1/conversations/")
     notes = e2e.sandbox.notes(conv["id"])
     assert [n["attributes"]["body"] for n in notes] == [f"Phone number: {PHONE}"]  # R-D2
     messages = e2e.sandbox.messages(conv["id"])
