@@ -1,0 +1,159 @@
+"""`python manage.py simulate_traffic --url http://127.0.0.1:8000 --api-key KEY
+[--agents 5 --events 200 --rate 10 --seed 1]`
+
+A contact-center day against a running portal, through its public API only: IVR calls
+answered and ended with recordings (some transferred), abandoned calls, voicemails read
+and called back or closed, mobile and web chats with custom data, transcripts and CSAT,
+mobile calls with SmartActions, outbound and click-to-call calls, callbacks, and the
+agents' status changes. A progress bar while it sends and while the events are applied,
+then a summary (events sent/accepted/done/failed, Kustomer records made) and a verdict.
+
+Recordings and files are served by a local file server this command starts; the
+portal fetches them only when its operator allows private addresses
+(`SYNC_FETCH_ALLOW_PRIVATE=1`); `--no-files` leaves them out.
+Exit status: 0 when every accepted event is done, 1 otherwise.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from datetime import datetime, timezone
+
+import requests
+from django.core.management.base import BaseCommand, CommandError
+
+from loadtest.files import FileServer
+from loadtest.sender import Progress, Sender, summarize, wait_for_events
+from loadtest.traffic import SCENARIO_WEIGHTS, generate_day, schedule
+
+
+class Command(BaseCommand):
+    help = "Simulate a contact-center day against a running portal through its public API."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="the portal's base URL")
+        parser.add_argument("--api-key", required=True, help="a tenant API key with events:write (and config:* "
+                                                            "to register the agents)")
+        parser.add_argument("--agents", type=int, default=5, help="agents agent1..agentN@example.com (default 5)")
+        parser.add_argument("--agent-domain", default="example.com")
+        parser.add_argument("--events", type=int, default=200, help="contact-center events to send (about)")
+        parser.add_argument("--rate", type=float, default=10.0, help="requests per second (0: as fast as possible)")
+        parser.add_argument("--seed", type=int, default=1, help="same seed, same day")
+        parser.add_argument("--threads", type=int, default=8, help="parallel connections")
+        parser.add_argument("--wait", type=float, default=300.0,
+                            help="seconds to wait for the events to be applied (0: do not wait)")
+        parser.add_argument("--no-files", action="store_true", help="no recordings, voicemails or SmartAction files")
+        parser.add_argument("--no-status", action="store_true", help="no agent status changes")
+        parser.add_argument("--no-setup", action="store_true", help="do not register the agents first")
+
+    def handle(self, *args, **opts):
+        if opts["agents"] < 1 or opts["events"] < 1:
+            raise CommandError("--agents and --events must be at least 1")
+        base = opts["url"].rstrip("/")
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {opts['api_key']}"
+        try:
+            probe = api.get(f"{base}/api/v1/events/simulate-traffic-probe", timeout=10)
+        except requests.RequestException as exc:
+            raise CommandError(f"the portal at {base} does not answer: {exc}") from None
+        if probe.status_code in (401, 403):
+            raise CommandError(f"the API key was refused ({probe.status_code}): {probe.text[:200]}")
+
+        agents = [f"agent{i}@{opts['agent_domain']}" for i in range(1, opts["agents"] + 1)]
+        status_ids: list[str] = []
+        if not opts["no_status"]:
+            status_ids = self._kustomer_status_ids(api, base)
+        if not opts["no_setup"]:
+            self._register_agents(api, base, agents)
+
+        run_id = uuid.uuid4().hex[:6]
+        with (contextlib.nullcontext() if opts["no_files"] else FileServer()) as files:
+            plan = generate_day(
+                agents=agents, events=opts["events"], seed=opts["seed"], start=datetime.now(timezone.utc),
+                run_id=run_id, file_base=None if files is None else files.url, kustomer_status_ids=status_ids,
+                with_status=not opts["no_status"],
+            )
+            out = self.stdout
+            out.write(f"Run {run_id}: {plan.event_count} events in {len(plan.sessions)} sessions of "
+                      f"{len(plan.customers)} customers, {plan.status_count} agent status changes, "
+                      f"{len(agents)} agents, seed {opts['seed']}, {opts['rate']:g} requests/s")
+            out.write("Scenarios: " + ", ".join(f"{n} {plan.scenarios.get(n, 0)}" for n in SCENARIO_WEIGHTS))
+            start = datetime.now(timezone.utc)
+            scheduled = schedule(plan, rate=opts["rate"], start=start)
+            sender = Sender(base, opts["api_key"], threads=opts["threads"])
+            report = sender.run(scheduled, progress=Progress(len(scheduled), "sending", out._out))
+            event_ids = report.accepted_event_ids
+            states: dict[str, dict] = {}
+            if opts["wait"] > 0 and event_ids:
+                states = wait_for_events(base, opts["api_key"], event_ids, timeout=opts["wait"],
+                                         progress=Progress(len(event_ids), "applying", out._out))
+            else:
+                states = {e: {"id": e, "state": "accepted"} for e in event_ids}
+            hits = files.hits if files is not None else 0
+        self._summary(plan, report, states, hits, opts, base)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _kustomer_status_ids(self, api: requests.Session, base: str) -> list[str]:
+        response = api.get(f"{base}/api/v1/kustomer-statuses", timeout=10)
+        if response.status_code != 200:
+            self.stdout.write(f"(no Kustomer statuses: {response.status_code}; only CC-side status changes)")
+            return []
+        return [s["id"] for s in response.json().get("results", []) if not s.get("removed")]
+
+    def _register_agents(self, api: requests.Session, base: str, agents: list[str]) -> None:
+        made = 0
+        for email in agents:
+            response = api.post(f"{base}/api/v1/agents", json={"email": email, "name": email.split("@")[0]},
+                                timeout=10)
+            if response.status_code == 201:
+                made += 1
+            elif response.status_code not in (409,):
+                self.stdout.write(f"(could not register agent {email}: {response.status_code} {response.text[:150]})")
+                return
+        if made:
+            self.stdout.write(f"Registered {made} agents in the portal.")
+
+    # -- the end -----------------------------------------------------------------------------
+    def _summary(self, plan, report, states, hits, opts, base) -> None:
+        summary = summarize(report, states)
+        out = self.stdout
+        codes = report.by_status()
+        out.write("")
+        out.write("Summary")
+        out.write(f"  requests sent     : {len(report.results)} in {report.seconds:.1f} s "
+                  f"({len(report.results) / max(report.seconds, 0.001):.1f}/s); answers "
+                  + ", ".join(f"{code or 'none'}: {n}" for code, n in sorted(codes.items(), key=lambda i: str(i[0]))))
+        out.write(f"  events sent       : {summary.sent.get('event', 0) + summary.sent.get('click_to_call', 0)}"
+                  f" (+ {summary.sent.get('status', 0)} agent status changes, {summary.sent.get('heartbeat', 0)} "
+                  f"heartbeats)")
+        status_decisions = {}
+        for r in report.results:
+            if r.send.kind == "status" and isinstance(r.answer, dict) and r.answer.get("decision"):
+                status_decisions[r.answer["decision"]] = status_decisions.get(r.answer["decision"], 0) + 1
+        if status_decisions:
+            out.write("  status decisions  : " + ", ".join(f"{k} {v}" for k, v in sorted(status_decisions.items())))
+        out.write(f"  events accepted   : {summary.accepted}")
+        out.write(f"  events done       : {summary.done}")
+        out.write(f"  events failed     : {summary.failed}")
+        out.write(f"  still in progress : {summary.unfinished}")
+        out.write("  Kustomer records  : " + ", ".join(f"{n} {name}s" for name, n in summary.records.items()))
+        if hits:
+            out.write(f"  files fetched     : {hits}")
+        refused = [r for r in report.errors()]
+        for r in refused[:5]:
+            out.write(f"  refused: {r.send.label} {r.send.body.get('id', '')} -> {r.status} {str(r.answer or r.error)[:200]}")
+        for event_id, error in summary.failures[:5]:
+            out.write(f"  failed: {event_id}: {error}")
+        if any("file fetch refused" in error for _, error in summary.failures):
+            out.write("  hint: the portal refuses to fetch files from 127.0.0.1: start it with "
+                      "SYNC_FETCH_ALLOW_PRIVATE=1, or run this with --no-files")
+        ok = not refused and summary.failed == 0 and summary.unfinished == 0
+        verdict = (f"{'OK' if ok else 'NOT OK'}: {summary.done}/{summary.accepted} events done, {summary.failed} failed, "
+                   f"{summary.unfinished} unfinished, {len(refused)} requests refused")
+        if opts["wait"] <= 0:
+            verdict = f"SENT: {summary.accepted} events accepted ({len(refused)} refused); not waiting for them"
+            ok = not refused
+        out.write(self.style.SUCCESS(verdict) if ok else self.style.ERROR(verdict))
+        if not ok:
+            raise SystemExit(1)
