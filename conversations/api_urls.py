@@ -5,7 +5,7 @@ from conversations import apis
 
 urlpatterns = [
     path("events", apis.EventCreateApi.as_view(), name="conversations-event-create"),
-    path("events/<str:event_id>", apis.EventDetailApi.as_view(), name="conversations-event-detail"),
-    path("events/<str:event_id>/retry", apis.EventRetryApi.as_view(), name="conversations-event-retry"),
+    path("events/<str:id>", apis.EventDetailApi.as_view(), name="conversations-event-detail"),
+    path("events/<str:id>/retry", apis.EventRetryApi.as_view(), name="conversations-event-retry"),
     path("click-to-call", apis.ClickToCallApi.as_view(), name="conversations-click-to-call"),
 ]

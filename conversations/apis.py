@@ -261,8 +261,8 @@ class EventDetailApi(TenantApiMixin, APIView):
             ]
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request, event_id: str):
-        event = selectors.event_get(tenant=self.tenant, event_id=event_id)
+    def get(self, request, id: str):  # noqa: A002  (the contract names the path parameter `id`)
+        event = selectors.event_get(tenant=self.tenant, event_id=id)
         return Response(self.OutputSerializer(event).data)
 
 
@@ -273,8 +273,8 @@ class EventRetryApi(TenantApiMixin, APIView):
     write_scope = "events:write"
 
     @extend_schema(request=None, responses={202: EventOutput})
-    def post(self, request, event_id: str):
-        event = selectors.event_get(tenant=self.tenant, event_id=event_id)
+    def post(self, request, id: str):  # noqa: A002
+        event = selectors.event_get(tenant=self.tenant, event_id=id)
         event = services.event_retry(event=event)
         return Response(EventOutput(event).data, status=status.HTTP_202_ACCEPTED)
 

@@ -7,3 +7,6 @@ class ConversationsConfig(AppConfig):
 
     name = "conversations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from conversations import receivers  # noqa: F401  (connects the signal receivers)

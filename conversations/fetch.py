@@ -8,8 +8,7 @@ allows private addresses. During the fetch: no redirects followed blindly (each 
 checked again), a timeout, and a size cap enforced while streaming.
 
 Settings (read with getattr so a missing one means the safe default):
-- ``SYNC_FETCH_ALLOW_PRIVATE`` (bool, default False; the sandbox/demo needs True);
-  the environment variable of the same name is honoured when the setting is absent.
+- ``SYNC_FETCH_ALLOW_PRIVATE`` (bool, default False; the sandbox/demo needs True).
 - ``SYNC_FETCH_ALLOWED_HOSTS`` (list of host names, ``*.example.com`` for a domain and
   its subdomains; empty: any public host).
 - ``SYNC_FETCH_MAX_BYTES`` (default 25 MiB), ``SYNC_FETCH_TIMEOUT_SECONDS`` (default 20).
@@ -17,7 +16,6 @@ Settings (read with getattr so a missing one means the safe default):
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -54,19 +52,10 @@ class FetchedFile:
     content_type: str
 
 
-def _env_bool(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def policy_from_settings() -> FetchPolicy:
-    allow_private = getattr(settings, "SYNC_FETCH_ALLOW_PRIVATE", None)
-    if allow_private is None:
-        allow_private = _env_bool("SYNC_FETCH_ALLOW_PRIVATE")
-    hosts = getattr(settings, "SYNC_FETCH_ALLOWED_HOSTS", None)
-    if hosts is None:
-        hosts = [h for h in os.environ.get("SYNC_FETCH_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    hosts = settings.SYNC_FETCH_ALLOWED_HOSTS
     return FetchPolicy(
-        allow_private=bool(allow_private),
+        allow_private=bool(settings.SYNC_FETCH_ALLOW_PRIVATE),
         allowed_hosts=tuple(h.strip().lower() for h in hosts),
         max_bytes=int(getattr(settings, "SYNC_FETCH_MAX_BYTES", DEFAULT_MAX_BYTES)),
         timeout=float(getattr(settings, "SYNC_FETCH_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)),

@@ -32,7 +32,7 @@ def events_purge_task() -> int:
 
 @shared_task(acks_late=True, ignore_result=True, max_retries=5)
 def webhook_subscription_ensure_task(tenant_id: int) -> None:
-    """For the lead: call on connection verified to subscribe before the first event."""
+    """Subscribe the tenant's Kustomer webhooks (sent when its connection is verified)."""
     from tenants.models import Tenant
 
     services.webhook_subscription_ensure(tenant=Tenant.objects.get(pk=tenant_id))

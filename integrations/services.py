@@ -12,6 +12,7 @@ from integrations.kustomer.client import KustomerClient
 from integrations.kustomer.errors import KustomerError
 from integrations.kustomer.ratelimit import build_rate_limiter
 from integrations.models import KustomerConnection
+from integrations.signals import connection_verified
 from portal.crypto import decrypt_secret, encrypt_secret
 from portal.errors import ApplicationError
 from tenants.models import Tenant
@@ -96,6 +97,8 @@ def kustomer_connection_verify(*, connection_id: int) -> KustomerConnection:
             kustomer_org_id=user.org_id or "",
             last_error="",
         )
+        tenant_id = connection.tenant_id
+        transaction.on_commit(lambda: connection_verified.send(sender=KustomerConnection, tenant_id=tenant_id))
     connection.refresh_from_db()
     return connection
 

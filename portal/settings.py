@@ -223,6 +223,18 @@ KUSTOMER_DEFAULT_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_DEFAULT_RATE_LIMIT_PE
 KUSTOMER_EXTRA_API_HOSTS = env.list("KUSTOMER_EXTRA_API_HOSTS", default=["127.0.0.1", "localhost"])
 KUSTOMER_SANDBOX_URL = env.str("KUSTOMER_SANDBOX_URL", default="http://127.0.0.1:8765")
 
+# --- Sync backend ---------------------------------------------------------------------
+# Files the backend fetches (recordings, SmartAction files) must be on public addresses
+# unless the operator allows private ones (the sandbox and the demo serve from loopback);
+# an allow-list of hosts ("*.example.com" for a domain) narrows it further.
+SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=False)
+SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
+# Agent status: how often beat wakes the Kustomer work-session watcher (it then decides
+# per tenant whether its interval is due), and how long an adapter instance stays live
+# without a heartbeat (R-S6).
+STATUS_WATCH_TICK_SECONDS = env.float("STATUS_WATCH_TICK_SECONDS", default=1.0)
+ADAPTER_INSTANCE_TTL_SECONDS = env.int("ADAPTER_INSTANCE_TTL_SECONDS", default=30)
+
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -15,3 +15,5 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Tests of the log-in lock-out turn it on by themselves.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 KUSTOMER_RATE_LIMIT_URL = env.str("KUSTOMER_RATE_LIMIT_URL", default=f"sqlite:///{VAR_DIR / 'test-ratelimit.sqlite3'}")
+# The sandbox and its files are on loopback in tests.
+SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=True)

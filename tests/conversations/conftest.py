@@ -1,15 +1,13 @@
 """Fixtures of the conversation sync tests."""
 from __future__ import annotations
 
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-# The file server of these tests listens on 127.0.0.1: the e2e worker (started from
-# this environment) must be allowed to fetch from loopback, as the sandbox/demo is.
-os.environ.setdefault("SYNC_FETCH_ALLOW_PRIVATE", "1")
+# The file server of these tests listens on 127.0.0.1: portal/settings_test.py allows
+# loopback fetches (SYNC_FETCH_ALLOW_PRIVATE), as the sandbox/demo needs.
 
 FILES = {
     "/rec/s-rec.mp3": (b"ID3\x03fake-mp3-recording-bytes" * 20, "audio/mpeg"),

@@ -57,3 +57,14 @@ def test_an_unreachable_kustomer_is_retried_then_marked_failed(tenant, settings)
     connection.refresh_from_db()
     assert connection.verify_state == KustomerConnection.VerifyState.FAILED
     assert "connection failed" in connection.last_error
+
+
+@pytest.mark.django_db
+def test_a_verified_connection_subscribes_kustomers_webhooks(tenant, sandbox_org, django_capture_on_commit_callbacks):
+    """R-A3 + SPEC §4 "open means open in Kustomer now": the webhook feeding the open/closed
+    mirror is subscribed as soon as the connection works, before the first call."""
+    _save(tenant, sandbox_org, sandbox_org.api_key, django_capture_on_commit_callbacks)
+    hooks = sandbox_org.session().get(f"{sandbox_org.base_url}/v1/outbound-webhooks", timeout=5).json()["data"]
+    assert len(hooks) == 1
+    assert "/webhooks/kustomer/" in hooks[0]["attributes"]["url"]
+    assert "kustomer.conversation.update" in hooks[0]["attributes"]["events"]
