@@ -70,11 +70,17 @@ def celery_worker_process(django_db_setup, django_db_blocker, e2e_queue):
             raise RuntimeError("Celery worker did not start:\n" + log_path.read_text()[-3000:])
         time.sleep(0.2)
     yield WorkerHandle(proc=proc, log_path=log_path)
-    os.killpg(proc.pid, signal.SIGTERM)
+    # Warm shutdown through the leader, then make sure no pool child outlives it holding
+    # a connection to the test database (which would stop its teardown).
+    proc.terminate()
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
+        pass
+    try:
         os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     log.close()
 
 
