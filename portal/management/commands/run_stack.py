@@ -39,6 +39,9 @@ class Command(BaseCommand):
         env = os.environ.copy()
         sandbox_url = f"http://127.0.0.1:{opts['sandbox_port']}"
         env["KUSTOMER_SANDBOX_URL"] = sandbox_url
+        if not opts["no_sandbox"]:
+            # The demo's recordings and files are served from this machine (loopback).
+            env.setdefault("SYNC_FETCH_ALLOW_PRIVATE", "true")
 
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
