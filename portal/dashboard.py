@@ -141,6 +141,7 @@ def chart_svg_geometry(bars: list[MinuteBar], *, width: int = 600, height: int =
             "total": bar.total, "failed": bar.failed, "label": timezone.localtime(bar.minute).strftime("%H:%M"),
         })
     return {"width": width, "height": height, "plot_h": plot_h, "top": top, "rects": rects,
+            "mid": width // 2, "mid_y": plot_h // 2,
             "first": rects[0]["label"] if rects else "", "last": rects[-1]["label"] if rects else ""}
 
 

@@ -24,7 +24,6 @@ NAVIGATION = [
     ("Settings › Developer settings", "API keys", "tenants:api_keys", 0, ()),
     ("Operations", "Agents", "statusmapping:agents", 0, ("statusmapping:agent_history",)),
     ("Operations", "Sync events", "conversations:events", 0, ("conversations:event_detail",)),
-    ("Operations", "Agent adapter", "adapter:page", 0, ("adapter:sign_in",)),
 ]
 # The source document's own path of a page, where the short label abbreviates it.
 SOURCE_PATHS = {

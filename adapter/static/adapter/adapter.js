@@ -285,4 +285,5 @@
   setInterval(heartbeat, HEARTBEAT_MS);
   setInterval(poll, POLL_MS);
   toHost({method: "initialize"});
+  root.dataset.ready = "1";
 })();

@@ -204,9 +204,10 @@ SCRIPT = r"""
     if (event.origin !== cfg.portalOrigin || event.source !== frame.contentWindow) return;
     var msg = event.data;
     if (!msg || msg.source !== "kustomer-card" || (msg.id && msg.id !== cfg.cardId)) return;
-    var log = $("sdk-log");
-    log.textContent = "Adapter: " + msg.method + (msg.conversationId ? " " + msg.conversationId : "");
-    if (msg.method === "initialize") sendContext();
+    if (msg.method !== "resize") {
+      $("sdk-log").textContent = "Adapter: " + msg.method + (msg.conversationId ? " " + msg.conversationId : "");
+    }
+    if (msg.method === "initialize") { frame.setAttribute("data-initialized", "1"); sendContext(); }
     else if (msg.method === "minimize") frame.classList.add("minimized");
     else if (msg.method === "restore") frame.classList.remove("minimized");
     else if (msg.method === "openConversation") {
