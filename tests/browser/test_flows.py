@@ -51,6 +51,15 @@ def seed_kustomer_agent(e2e, email: str = AGENT, name: str = "Agent One") -> dic
     return user
 
 
+def create_customer(e2e, name: str, phone: str) -> str:
+    """A customer Kustomer already knows (created through Kustomer's API)."""
+    created = e2e.sandbox.session().post(f"{e2e.sandbox.base_url}/v1/customers", json={
+        "name": name, "phones": [{"type": "mobile", "phone": phone}],
+    }, timeout=10)
+    assert created.status_code == 201, created.text
+    return created.json()["data"]["id"]
+
+
 def inheritance_on_and_mapped(e2e) -> None:
     """What the support and admin flows below set up through the pages."""
     tenant = e2e.tenant
@@ -157,6 +166,7 @@ def test_r_s4_r_s10_r_s6_status_changed_in_kustomer_follows_in_the_adapter_and_o
     seed_kustomer_agent(e2e)
     inheritance_on_and_mapped(e2e)
     status_services.agent_create(tenant=e2e.tenant, email=AGENT, name="Agent One")
+    create_customer(e2e, "Ann Lee", "+14155550123")
 
     browser = new_context()  # the agent works on the same machine as the admin here
     dashboard = log_in(browser, portal_url, "e2e-admin")
@@ -181,7 +191,9 @@ def test_r_s4_r_s10_r_s6_status_changed_in_kustomer_follows_in_the_adapter_and_o
     wait_until(lambda: row.get_by_test_id("cc-status").inner_text().strip() == "Available", timeout=15,
                what="dashboard following Available")
     feed = dashboard.get_by_test_id("status-feed").inner_text()
-    assert "CC Available" in feed and "Kustomer Lunch" in feed
+    assert "CC Available" in feed and "Kustomer Lunch → CC Lunch" in feed
+    host.locator('[data-customer-id]').first.click()  # a customer in view, as an agent works
+    wait_until(lambda: adapter.get_by_test_id("context-customer").inner_text() == "Ann Lee", what="context update")
     screenshot(host, "host_page_with_adapter")
 
     # R-S6: a second Kustomer tab of the same agent: both adapters and the dashboard warn.
@@ -206,11 +218,7 @@ def test_r_x2_r_x3_a_phone_number_in_kustomer_fills_the_dialer_and_the_call_open
     seed_kustomer_agent(e2e)
     status_services.agent_create(tenant=e2e.tenant, email=AGENT, name="Agent One")
     KustomerConnection.objects.filter(tenant=e2e.tenant).update(kustomer_org_id=e2e.sandbox.org_id)
-    created = e2e.sandbox.session().post(f"{e2e.sandbox.base_url}/v1/customers", json={
-        "name": "Ann Lee", "phones": [{"type": "mobile", "phone": "+14155550123"}],
-    }, timeout=10)
-    assert created.status_code == 201, created.text
-    customer_id = created.json()["data"]["id"]
+    customer_id = create_customer(e2e, "Ann Lee", "+14155550123")
 
     browser = new_context()
     admin_page = log_in(browser, portal_url, "e2e-admin")

@@ -100,7 +100,7 @@ STYLE = """
 .customer:hover{background:#f3f5fa}.customer.selected{border-color:#4f46e5;background:#eef2ff}
 .customer .name{font-weight:600}.phone{display:inline-block;margin:.2rem .3rem 0 0;background:#e0f2fe;color:#075985;border:0;border-radius:999px;padding:.1rem .6rem;cursor:pointer;font:inherit;font-size:.85rem}
 .conv{border-left:3px solid #7a8aa5;padding:.3rem .6rem;margin:.4rem 0}.conv.opened{border-color:#4f46e5;background:#eef2ff}
-.meta{color:#5b6575;font-size:12px}.note{background:#fff7d6;border-radius:6px;padding:.4rem .6rem;margin:.4rem 0}
+.meta{color:#5b6575;font-size:12px}.note{background:#fff7d6;border-radius:6px;padding:.4rem .6rem;margin:.4rem 0}.note:empty{display:none}
 iframe{width:100%;border:1px solid #d8dce3;border-radius:8px;background:#fff;height:560px;transition:height .2s}
 iframe.minimized{height:46px}
 input{font:inherit;padding:.3rem .4rem;border:1px solid #cfd4dc;border-radius:4px;width:100%}

@@ -1,0 +1,159 @@
+"""The adapter's API: an agent-bound token, never a tenant API key; the contract's
+bodies and answers; only the signed-in agent's own status, heartbeat and calls."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import signing
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from adapter import auth, selectors
+from adapter.auth import AdapterAgent
+from conversations.models import Event
+from integrations.models import KustomerConnection
+from statusmapping.models import StatusChange
+from statusmapping.services import agent_create
+from tests.tenants.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def agent(tenant):
+    return agent_create(tenant=tenant, email="agent1@example.com", name="Agent One")
+
+
+def adapter_client(tenant, email="agent1@example.com") -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Adapter {auth.api_token_make(AdapterAgent(tenant=tenant, agent_email=email))}")
+    return client
+
+
+def status_body(**extra):
+    body = {"id": "st-1", "source": "contact_center", "status": "Lunch", "kind": "manual",
+            "agent_email": "agent1@example.com", "occurred_at": timezone.now().isoformat(), "instance_id": "tab-1"}
+    body.update(extra)
+    return body
+
+
+def test_r_s10_the_dropdown_posts_a_contact_center_status_event_and_gets_the_decision(tenant, agent):
+    r = adapter_client(tenant).post("/adapter/api/agent-status/events", status_body(), format="json")
+    assert r.status_code == 200, r.content
+    assert r.json()["decision"] == "applied" and r.json()["agent_status"] == "Lunch"
+    change = StatusChange.objects.get(tenant=tenant, event_id="st-1")
+    assert change.source == "contact_center" and change.feed == "adapter" and change.instance_id == "tab-1"
+
+
+def test_an_agent_cannot_act_for_another_agent(tenant, agent):
+    agent_create(tenant=tenant, email="agent2@example.com")
+    client = adapter_client(tenant)
+    r = client.post("/adapter/api/agent-status/events", status_body(agent_email="agent2@example.com"), format="json")
+    assert r.status_code == 403
+    r = client.post("/adapter/api/heartbeat", {"agent_email": "agent2@example.com", "instance_id": "t"}, format="json")
+    assert r.status_code == 403
+    r = client.post("/adapter/api/click-to-call", {"agent_email": "agent2@example.com", "phone": "+14155550123"},
+                    format="json")
+    assert r.status_code == 403
+    assert not StatusChange.objects.exists() and not Event.objects.exists()
+
+
+def test_without_a_token_or_with_a_forged_one_nothing_is_accepted(tenant, agent, api):
+    anonymous = APIClient()
+    assert anonymous.post("/adapter/api/agent-status/events", status_body(), format="json").status_code == 401
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Adapter " + signing.dumps({"t": tenant.pk, "e": "agent1@example.com"},
+                                                                      salt="something-else"))
+    assert forged.get("/adapter/api/state").status_code == 401
+    # A tenant API key is not an adapter token: the adapter API refuses it.
+    assert api.get("/adapter/api/state").status_code == 401
+
+
+def test_a_token_of_a_deleted_agent_is_refused(tenant, agent):
+    client = adapter_client(tenant)
+    agent.delete()
+    assert client.get("/adapter/api/state").status_code == 401
+
+
+def test_r_s6_heartbeats_of_two_tabs_say_several_instances_and_renew_the_token(tenant, agent):
+    client = adapter_client(tenant)
+    first = client.post("/adapter/api/heartbeat", {"agent_email": "agent1@example.com", "instance_id": "tab-a"},
+                        format="json").json()
+    assert first["live_instances"] == 1 and first["several_instances"] is False
+    assert auth.api_token_read(first["token"]).agent_email == "agent1@example.com"
+    second = client.post("/adapter/api/heartbeat", {"agent_email": "agent1@example.com", "instance_id": "tab-b"},
+                         format="json").json()
+    assert second["several_instances"] is True and "more than one tab" in second["message"]
+    state = client.get("/adapter/api/state").json()
+    assert state["several_instances"] is True and state["live_instances"] == 2
+
+
+def test_r_x2_click_to_call_starts_an_outbound_session_for_the_agent(tenant, agent):
+    r = adapter_client(tenant).post("/adapter/api/click-to-call", {
+        "agent_email": "agent1@example.com", "phone": "(415) 555-0123", "kustomer_customer_id": None,
+    }, format="json")
+    assert r.status_code == 201, r.content
+    event = Event.objects.get(tenant=tenant, event_id=r.json()["event_id"])
+    assert event.type == "call.outbound_started" and event.payload["end_user"]["phone"] == "+14155550123"
+    assert event.payload["agent"]["email"] == "agent1@example.com"
+
+
+def test_click_to_call_names_the_bad_field(tenant, agent):
+    r = adapter_client(tenant).post("/adapter/api/click-to-call", {"agent_email": "agent1@example.com",
+                                                                   "phone": "not a number"}, format="json")
+    assert r.status_code == 400 and "phone" in r.json()["errors"]
+
+
+def test_r_x3_state_shows_the_current_call_and_its_kustomer_conversation_link(tenant, agent):
+    KustomerConnection.objects.create(tenant=tenant, base_url="https://acme.api.kustomerapp.com",
+                                      api_key_encrypted="x")
+    now = timezone.now()
+    common = dict(tenant=tenant, session_id="s-7", customer_key="+14155550123", raw_body="{}", body_hash="h")
+    payload = {"session": {"id": "s-7", "channel": "voice", "source": "ivr"},
+               "end_user": {"phone": "+14155550123", "name": "Ann Lee"}, "agent": {"email": "agent1@example.com"}}
+    Event.objects.create(event_id="e1", type="call.answered", occurred_at=now - timedelta(seconds=30), payload=payload,
+                         state="done", kustomer_customer_id="c" * 24, kustomer_conversation_id="a" * 24, **common)
+    current = selectors.agent_current_session(tenant=tenant, agent_email="Agent1@example.com")
+    assert current.session_id == "s-7" and current.name == "Ann Lee" and current.direction == "inbound"
+    assert current.conversation_url == f"https://acme.kustomerapp.com/app/customers/{'c' * 24}/event/{'a' * 24}"
+    # Once the session ends nothing is in progress.
+    Event.objects.create(event_id="e2", type="session.ended", occurred_at=now, payload=payload, **common)
+    assert selectors.agent_current_session(tenant=tenant, agent_email="agent1@example.com") is None
+
+
+def test_r_a1_another_tenants_events_never_show_as_the_agents_call(tenant, agent):
+    other = TenantFactory(slug="globex")
+    Event.objects.create(tenant=other, event_id="g1", type="call.answered", occurred_at=timezone.now(),
+                         session_id="s-g", customer_key="+1", raw_body="{}", body_hash="h",
+                         payload={"agent": {"email": "agent1@example.com"}, "session": {}, "end_user": {}})
+    assert selectors.agent_current_session(tenant=tenant, agent_email="agent1@example.com") is None
+
+
+@pytest.mark.parametrize("parent_url, allowed", [
+    ("https://acme.kustomerapp.com/app/customers/1", "https://acme.kustomerapp.com"),
+    ("http://127.0.0.1:8765/__sandbox/host/x", "http://127.0.0.1:8765"),
+    ("https://kustomerapp.com.evil.test/", None),
+    ("https://a.b.kustomerapp.com/", None),
+    ("http://acme.kustomerapp.com/", None),
+    ("javascript:alert(1)", None),
+    ("", None),
+])
+def test_only_kustomer_and_local_hosts_may_frame_the_adapter(parent_url, allowed):
+    assert selectors.host_origin_allowed(parent_url) == allowed
+
+
+def test_the_adapter_page_allows_framing_by_kustomer_only(client, tenant, agent):
+    r = client.get("/adapter/")
+    assert "X-Frame-Options" not in r.headers
+    assert r.headers["Content-Security-Policy"].startswith("frame-ancestors 'self' https://*.kustomerapp.com")
+
+
+def test_sign_in_code_expires_and_is_bound_to_its_tenant_and_agent(tenant, agent, monkeypatch):
+    code = auth.sign_in_code_make(tenant=tenant, agent_email="agent1@example.com")
+    with pytest.raises(auth.SignInError) as wrong:
+        auth.sign_in_code_redeem(code=code, typed_email="agent2@example.com")
+    assert wrong.value.field == "email"
+    monkeypatch.setattr(auth, "SIGN_IN_MAX_AGE", -1)
+    with pytest.raises(auth.SignInError, match="expired"):
+        auth.sign_in_code_redeem(code=code, typed_email="agent1@example.com")

@@ -1,0 +1,66 @@
+"""Dashboard selectors (portal/dashboard.py) and the page's actions."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from conversations.models import Event
+from portal import dashboard
+from tests.tenants.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_event(tenant, event_id, state, received_at):
+    return Event.objects.create(tenant=tenant, event_id=event_id, type="call.answered", occurred_at=received_at,
+                                session_id="s", customer_key="+1", raw_body="{}", body_hash="h", payload={},
+                                state=state, received_at=received_at, error="boom" if state == "failed" else "")
+
+
+def test_sync_health_counts_the_last_hour_by_state_and_ages_the_oldest_unprocessed(tenant):
+    now = timezone.now()
+    make_event(tenant, "old", "done", now - timedelta(hours=2))
+    make_event(tenant, "a", "accepted", now - timedelta(minutes=5))
+    make_event(tenant, "b", "failed", now - timedelta(minutes=1))
+    make_event(TenantFactory(slug="globex"), "g", "accepted", now - timedelta(minutes=50))
+    health = dashboard.sync_health_get(tenant=tenant, now=now)
+    assert health.last_hour_by_state == {"accepted": 1, "processing": 0, "done": 0, "failed": 1}
+    assert health.last_hour_total == 2
+    assert health.oldest_unfinished_event_id == "a"
+    assert timedelta(minutes=4) < health.oldest_unfinished_age <= timedelta(minutes=5, seconds=1)
+    assert health.failed_total == 1
+
+
+def test_events_per_minute_fills_gaps_and_counts_failed(tenant):
+    now = timezone.now().replace(second=30, microsecond=0)
+    make_event(tenant, "x1", "done", now - timedelta(minutes=2))
+    make_event(tenant, "x2", "failed", now - timedelta(minutes=2))
+    make_event(tenant, "x3", "done", now)
+    bars = dashboard.events_per_minute(tenant=tenant, minutes=5, now=now)
+    assert [b.total for b in bars] == [0, 0, 2, 0, 1]
+    assert [b.failed for b in bars] == [0, 0, 1, 0, 0]
+    geometry = dashboard.chart_svg_geometry(bars)
+    assert geometry["top"] == 2 and geometry["rects"][2]["h"] == geometry["plot_h"]
+
+
+def test_retry_from_the_dashboard_queues_a_failed_event_and_confirms(admin_client, tenant):
+    event = make_event(tenant, "f1", "failed", timezone.now())
+    r = admin_client.post("/", {"action": "retry", "event": event.pk}, follow=True)
+    assert "Event f1 queued again" in r.content.decode()
+    event.refresh_from_db()
+    assert event.state != "failed" or event.attempts > 0
+
+
+def test_r_a1_retry_of_another_tenants_event_is_404(admin_client):
+    foreign = make_event(TenantFactory(slug="globex"), "g1", "failed", timezone.now())
+    assert admin_client.post("/", {"action": "retry", "event": foreign.pk}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.state == "failed"
+
+
+def test_r_a1_a_sign_in_link_for_another_tenants_agent_is_404(admin_client):
+    from statusmapping.services import agent_create
+    agent_create(tenant=TenantFactory(slug="globex"), email="gus@globex.test")
+    assert admin_client.post("/", {"action": "adapter_link", "email": "gus@globex.test"}).status_code == 404
