@@ -177,6 +177,7 @@ def test_r_s4_r_s10_r_s6_status_changed_in_kustomer_follows_in_the_adapter_and_o
     host.get_by_test_id("kustomer-status-picker").select_option("Lunch")
     host.wait_for_function("""() => document.querySelector('[data-testid="kustomer-status-note"]').innerText.includes('Lunch')""")
     wait_until(lambda: adapter.get_by_test_id("cc-status").input_value() == "Lunch", what="adapter showing Lunch")
+    wait_until(lambda: adapter.get_by_test_id("kustomer-status").inner_text() == "Kustomer: Lunch", what="Kustomer status")
     assert "Lunch" in adapter.get_by_test_id("status-note").inner_text()
     dashboard.goto(f"{portal_url}/")
     row = dashboard.get_by_test_id(f"agent-{AGENT}")
@@ -251,6 +252,15 @@ def test_r_x2_r_x3_a_phone_number_in_kustomer_fills_the_dialer_and_the_call_open
     opened = host.get_by_test_id("opened-conversation")
     wait_until(lambda: opened.get_attribute("data-conversation-id") == conversation["id"], what="host opening it")
     screenshot(host, "host_page_click_to_call")
+
+    # The minimize control folds the adapter; the host shrinks its frame, and back.
+    frame = host.get_by_test_id("adapter-frame")
+    adapter.get_by_test_id("minimize").click()
+    wait_until(lambda: "minimized" in (frame.get_attribute("class") or ""), what="host shrinking the adapter")
+    assert not adapter.get_by_test_id("dialer").is_visible()
+    adapter.get_by_test_id("minimize").click()
+    wait_until(lambda: "minimized" not in (frame.get_attribute("class") or ""), what="host restoring the adapter")
+    assert adapter.get_by_test_id("dialer").is_visible()
 
 
 def test_a_failed_event_shows_on_the_dashboard_with_its_error_and_retry_completes_it(

@@ -216,6 +216,7 @@
       select.value = state.cc_status;
     }
     $("status-dot").className = "dot " + (state.cc_status ? "on" : "");
+    text($("kustomer-status"), state.kustomer_status ? "Kustomer: " + state.kustomer_status : "");
     $("several-instances").hidden = !state.several_instances;
     var cur = state.current, body = $("current-body");
     body.innerHTML = "";
