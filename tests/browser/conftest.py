@@ -34,8 +34,10 @@ def chromium_executable() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright_browser(chromium_executable):
+    """One Chromium per test: Playwright's sync API cannot run twice at once in one
+    thread, and other apps' browser tests start their own."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
