@@ -160,6 +160,15 @@ class RateLimiter(abc.ABC):
         """Seconds the org is still paused for (0 when not paused)."""
         return max(0.0, self._paused_for(org_key))
 
+    def used_in_window(self, org_key: str) -> int:
+        """Requests taken for ``org_key`` in the last window (read-only, for the
+        portal's dashboard). 0 when the shared store cannot be read."""
+        try:
+            return max(0, int(self._used_in_window(org_key)))
+        except self._store_errors as exc:  # type: ignore[misc]
+            logger.warning("kustomer rate limiter store failed (used_in_window): %s", exc)
+            return 0
+
     # ------------------------------------------------------------------ back end
     _store_errors: tuple[type[BaseException], ...] = ()
 
@@ -176,6 +185,9 @@ class RateLimiter(abc.ABC):
 
     @abc.abstractmethod
     def _paused_for(self, org_key: str) -> float: ...
+
+    @abc.abstractmethod
+    def _used_in_window(self, org_key: str) -> int: ...
 
 
 # ---------------------------------------------------------------------- shared logic
@@ -262,6 +274,11 @@ class MemoryRateLimiter(RateLimiter):
         with self._lock:
             st = self._states.get(org_key)
             return (st.paused_until - self._clock()) if st else 0.0
+
+    def _used_in_window(self, org_key: str) -> int:
+        with self._lock:
+            since = self._clock() - self.window
+            return sum(1 for ts in self._logs.get(org_key, ()) if ts > since)
 
 
 # ---------------------------------------------------------------------- sqlite
@@ -394,6 +411,13 @@ class SQLiteRateLimiter(RateLimiter):
         conn = self._conn()
         st = self._load_state(conn, org_key)
         return st.paused_until - self._clock()
+
+    def _used_in_window(self, org_key: str) -> int:
+        (count,) = self._conn().execute(
+            "SELECT COUNT(*) FROM kustomer_ratelimit_log WHERE org_key = ? AND ts > ?",
+            (org_key, self._clock() - self.window),
+        ).fetchone()
+        return count
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -529,6 +553,11 @@ class RedisRateLimiter(RateLimiter):
 
     def _paused_for(self, org_key: str) -> float:
         return float(self._paused_for_script(keys=self.keys(org_key), args=[]))
+
+    def _used_in_window(self, org_key: str) -> int:
+        seconds, micros = self.redis.time()  # Redis' clock, as the scripts use
+        now = float(seconds) + float(micros) / 1_000_000
+        return int(self.redis.zcount(self.keys(org_key)[0], f"({now - self.window}", "+inf"))
 
 
 # ---------------------------------------------------------------------- factory
