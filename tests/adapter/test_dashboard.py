@@ -64,3 +64,55 @@ def test_r_a1_a_sign_in_link_for_another_tenants_agent_is_404(admin_client):
     from statusmapping.services import agent_create
     agent_create(tenant=TenantFactory(slug="globex"), email="gus@globex.test")
     assert admin_client.post("/", {"action": "adapter_link", "email": "gus@globex.test"}).status_code == 404
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_rate_budget_used_counts_the_requests_of_the_last_minute(backend, tmp_path):
+    from integrations.kustomer.ratelimit import MemoryRateLimiter, SQLiteRateLimiter
+
+    clock = [1000.0]
+    kwargs = {"clock": lambda: clock[0], "sleep": lambda s: None}
+    limiter = MemoryRateLimiter(**kwargs) if backend == "memory" else SQLiteRateLimiter(
+        str(tmp_path / "rl.sqlite3"), **kwargs)
+    for _ in range(3):
+        limiter.acquire("org:a", limit_per_minute=100)
+    limiter.acquire("org:b", limit_per_minute=100)
+    assert limiter.used_in_window("org:a") == 3
+    clock[0] += 61
+    assert limiter.used_in_window("org:a") == 0
+
+
+def test_dashboard_shows_the_rate_budget_used(admin_client, tenant, monkeypatch):
+    from integrations.kustomer.ratelimit import MemoryRateLimiter
+    from integrations.models import KustomerConnection
+    from integrations import services as integration_services
+    from portal.crypto import encrypt_secret
+
+    connection = KustomerConnection.objects.create(
+        tenant=tenant, base_url="https://acme.api.kustomerapp.com", api_key_encrypted=encrypt_secret("k"),
+        rate_limit_per_minute=200, kustomer_org_id="org1",
+    )
+    limiter = MemoryRateLimiter()
+    monkeypatch.setattr(integration_services, "_rate_limiter", limiter)
+    for _ in range(50):
+        limiter.acquire(connection.org_key, limit_per_minute=200)
+    html = admin_client.get("/").content.decode()
+    assert "50 of 200 requests/min used (25%)" in html
+
+
+def test_rate_budget_used_on_redis_counts_only_this_orgs_window(settings):
+    """The deployment's limiter: Redis' own clock, one org's log."""
+    import uuid
+
+    from integrations.kustomer.ratelimit import build_rate_limiter
+
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("needs Redis (set CELERY_BROKER_URL)")
+    limiter = build_rate_limiter(settings.CELERY_BROKER_URL + f"?prefix=test-used-{uuid.uuid4().hex[:6]}")
+    try:
+        for _ in range(4):
+            limiter.acquire("org:x", limit_per_minute=100)
+        assert limiter.used_in_window("org:x") == 4
+        assert limiter.used_in_window("org:y") == 0
+    finally:
+        limiter.redis.delete(*limiter.keys("org:x"))
