@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import views
@@ -11,6 +13,13 @@ api_v1 = [
     path("", include("statusmapping.api_urls")),
     path("", include("conversations.api_urls")),
 ]
+
+@csrf_exempt  # a 404 changes nothing; without this, a POST to a wrong URL would get CSRF's HTML 403
+def api_not_found(request, *args, **kwargs):
+    """An API or webhook URL that matches no route still answers in the contract's
+    error shape (not Django's HTML 404 page)."""
+    return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
+
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,4 +37,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("integrations.webhook_urls")),
+    re_path(r"^(api|webhooks)/", api_not_found),
 ]
