@@ -910,7 +910,8 @@ def webhook_signature_valid(*, subscription: WebhookSubscription, raw_body: byte
     if not signature or not subscription.token_encrypted:
         return False
     expected = hmac.new(decrypt_secret(subscription.token_encrypted).encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    # Bytes: compare_digest raises TypeError on a str with non-ASCII characters (a forged header).
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "surrogateescape"))
 
 
 def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: bytes, event_name: str) -> tuple[WebhookDelivery, bool]:
