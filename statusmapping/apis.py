@@ -7,7 +7,7 @@ render the answer. No view calls Kustomer.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -313,7 +313,8 @@ class AgentListApi(TenantApiMixin, APIView):
         email = serializers.EmailField(max_length=254)
         name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
-    @extend_schema(responses=AgentOutput(many=True), operation_id="agents_list")
+    @extend_schema(responses=inline_serializer("AgentListOutput", {"results": AgentOutput(many=True)}),
+                   operation_id="agents_list")
     def get(self, request):
         agents = selectors.agent_list(tenant=self.tenant)
         context = {"kustomer_names": selectors.kustomer_status_names(tenant=self.tenant)}
@@ -341,7 +342,9 @@ class AgentStatusHistoryApi(TenantApiMixin, APIView):
     """`GET /api/v1/agents/{email}/status-history` (R-S11), newest first (`?limit=`,
     at most 500)."""
 
-    @extend_schema(responses=StatusChangeOutput(many=True), operation_id="agents_status_history")
+    @extend_schema(responses=inline_serializer("AgentStatusHistoryOutput", {
+        "agent_email": serializers.EmailField(), "results": StatusChangeOutput(many=True)}),
+        operation_id="agents_status_history")
     def get(self, request, email: str):
         agent = selectors.agent_get(tenant=self.tenant, email=email)
         try:
