@@ -82,6 +82,18 @@ def kustomer_conversation_url(*, tenant: Tenant, customer_id: str | None, conver
     return None
 
 
+def sandbox_host_page_url(*, tenant: Tenant, portal_url: str) -> str | None:
+    """For a tenant connected to the Kustomer sandbox: its demo agent desktop with the
+    adapter in it (None for a real Kustomer org)."""
+    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    if connection is None or not connection.kustomer_org_id:
+        return None
+    host = (urlsplit(connection.base_url).hostname or "").lower()
+    if host.endswith(".kustomerapp.com"):
+        return None
+    return f"{connection.base_url.rstrip('/')}/__sandbox/host/{connection.kustomer_org_id}?portal={portal_url.rstrip('/')}"
+
+
 @dataclass(frozen=True)
 class CurrentSession:
     session_id: str

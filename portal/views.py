@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from adapter.auth import SIGN_IN_MAX_AGE, sign_in_code_make
+from adapter.selectors import sandbox_host_page_url
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
 from portal import dashboard
@@ -54,6 +55,7 @@ def home(request):
         "budget": dashboard.rate_budget_get(connection=kustomer) if kustomer else None,
         "inheritance": status_selectors.inheritance_settings_get(tenant=tenant),
         "issued_link": request.session.pop(ISSUED_LINK_KEY, None),
+        "sandbox_desktop_url": sandbox_host_page_url(tenant=tenant, portal_url=request.build_absolute_uri("/")),
     })
     return render(request, "home.html", context)
 

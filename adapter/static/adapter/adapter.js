@@ -59,8 +59,23 @@
       body: body ? JSON.stringify(body) : undefined,
       credentials: "omit"
     }).then(function (r) {
+      if (r.status === 401) expired();
       return r.json().catch(function () { return {}; }).then(function (data) { return {ok: r.ok, status: r.status, data: data}; });
     });
+  }
+  // The token lapsed (the computer slept past its lifetime) or the agent was removed:
+  // reload once, which signs the page in again from its session or shows the sign-in.
+  function expired() {
+    var last = 0;
+    try { last = Number(sessionStorage.getItem("adapter-reloaded-at") || 0); } catch (e) {}
+    if (Date.now() - last > 60000) {
+      try { sessionStorage.setItem("adapter-reloaded-at", String(Date.now())); } catch (e) {}
+      location.reload();
+      return;
+    }
+    var w = $("email-mismatch");
+    w.textContent = "Your adapter sign-in has ended. Sign in again to keep your status in sync.";
+    w.hidden = false;
   }
   function firstError(data) {
     if (data && data.errors) {
