@@ -28,3 +28,23 @@ test: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# --- Benchmarks, fault suite, traffic simulator (bench/, loadtest/) ----------------------
+# Each starts what it needs on 127.0.0.1 (its own PostgreSQL database, Redis db 15 or a
+# private redis-server), stops it again, prints a verdict with its figures and exits
+# non-zero when a target or the fault suite's "0 lost, 0 duplicated" does not hold.
+.PHONY: faults simulate
+BENCH_ARGS ?=
+FAULTS_ARGS ?=
+SIMULATE_URL ?= http://127.0.0.1:8000
+SIMULATE_ARGS ?= --agents 5 --events 200 --rate 10 --seed 1
+
+bench: $(VENV)/.installed  ## status endpoint vs bare view, watcher, ingestion, rate limit -> BENCHMARKS.md
+	timeout --signal=INT 1800 $(PY) bench/run_bench.py $(BENCH_ARGS)
+
+faults: $(VENV)/.installed  ## kill workers, lose the broker, cut Kustomer off, 429/5xx storms, duplicates
+	timeout --signal=INT 900 $(PY) bench/faults.py $(FAULTS_ARGS)
+
+simulate: $(VENV)/.installed  ## a contact-center day against a running portal: make simulate API_KEY=...
+	@test -n "$(API_KEY)" || (echo "give the tenant's API key: make simulate API_KEY=<key printed by make run>"; exit 2)
+	$(PY) manage.py simulate_traffic --url $(SIMULATE_URL) --api-key $(API_KEY) $(SIMULATE_ARGS)
