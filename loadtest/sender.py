@@ -113,13 +113,18 @@ class Sender:
     start, one key's requests in order (``ordered=True``), at most ``threads`` at once."""
 
     def __init__(self, base_url: str, api_key: str, *, threads: int = 8, timeout: float = 30.0,
-                 ordered: bool = True) -> None:
+                 ordered: bool = True, retries: int = 0, retry_wait: float = 1.0) -> None:
         self.base_url = base_url.rstrip("/")
+        # A sender that got no answer or a 5xx sends the same request again, as
+        # telephony platforms do (the API is idempotent per event id).
+        self.retries = retries
+        self.retry_wait = retry_wait
         self.api_key = api_key
         self.threads = max(1, threads)
         self.timeout = timeout
         self.ordered = ordered
         self._answers: dict[str, dict] = {}
+        self.retried: list[tuple[Send, int, str]] = []  # 5xx answers that were sent again
         self._answered = threading.Condition()
 
     def run(self, scheduled: Iterable[tuple[float, Send] | tuple[float, Send, int]],
@@ -186,11 +191,23 @@ class Sender:
             send.fill(body, answer)
             send.body = body  # later readers (the fault suite) see the real session id
         started = time.monotonic()
-        try:
-            response = session.post(self.base_url + send.path, json=body, timeout=self.timeout)
-        except requests.RequestException as exc:
-            return SendResult(send=send, status=None, error=f"{type(exc).__name__}: {exc}",
-                              seconds=time.monotonic() - started, copy=copy)
+        attempt = 0
+        while True:
+            try:
+                response = session.post(self.base_url + send.path, json=body, timeout=self.timeout)
+            except requests.RequestException as exc:
+                if attempt < self.retries:
+                    attempt += 1
+                    time.sleep(self.retry_wait * attempt)
+                    continue
+                return SendResult(send=send, status=None, error=f"{type(exc).__name__}: {exc}",
+                                  seconds=time.monotonic() - started, copy=copy)
+            if response.status_code >= 500 and attempt < self.retries:
+                self.retried.append((send, response.status_code, response.text[:300]))
+                attempt += 1
+                time.sleep(self.retry_wait * attempt)
+                continue
+            break
         seconds = time.monotonic() - started
         try:
             answer = response.json()

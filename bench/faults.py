@@ -1,0 +1,623 @@
+"""`make faults` (`python bench/faults.py [--events 200] [--outage 60]`)
+
+The fault suite: a realistic day of traffic through a whole stack of its own, while the
+suite breaks things the way production does, then a check against what the Kustomer
+sandbox holds that every accepted event was applied exactly once.
+
+The stack: PostgreSQL (database portal_bench_faults, recreated), a *private*
+redis-server on a free port (the shared Redis is never touched: other people's tests
+use it), the Kustomer sandbox in this process behind a TCP proxy, gunicorn, two Celery
+workers and beat, everything on 127.0.0.1.
+
+Faults, while the traffic flows (each event and each status change is sent twice, in
+shuffled order, by senders that retry a 5xx or a lost answer as telephony platforms
+do):
+- 5xx bursts from Kustomer (half of the requests answer 503 for a while);
+- a worker SIGKILLed (whole process group) in the middle of an event, restarted later;
+- a pool child of the other worker SIGKILLed mid-event;
+- a 429 storm from Kustomer;
+- the broker down: the private redis-server shut down without saving (its queued
+  tasks are lost) and started again on the same port;
+- Kustomer unreachable for a minute (the proxy refuses connections and cuts open ones);
+- lost answers: writes that land but whose answer never comes, and timeouts;
+- every Kustomer webhook delivered again twice, out of order, with valid signatures.
+
+Then it waits for every accepted event to finish and checks, from the sandbox's own
+records: no duplicate customer, conversation, message or note; nothing missing; every
+status change recorded once; every webhook delivery stored once. Verdict
+"0 lost, 0 duplicated" (exit 0) or the list of what was lost or duplicated (exit 1).
+Bounded: about 7-9 minutes, every wait with a deadline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import stack as stk  # noqa: E402
+
+MESSAGE_TYPES = ("session.started", "call.abandoned", "voicemail.received", "session.ended", "callback.requested",
+                 "call.outbound_started", "custom_data.received", "csat.submitted")
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+# ------------------------------------------------------------------------------ pieces
+class PrivateRedis:
+    """A redis-server of the suite's own on a free port: restarting it harms nobody."""
+
+    def __init__(self) -> None:
+        self.port = stk.free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = stk.LOG_DIR / "faults-redis.log"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if not binary:
+            subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], capture_output=True, timeout=300)
+            binary = shutil.which("redis-server")
+        if not binary:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        stk.LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--protected-mode", "yes", "--dir", str(stk.LOG_DIR)],
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        log_file.close()
+        stk.wait_until(self._answers, timeout=20, what="the private redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Gone without saving: whatever the broker held is lost."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class TcpProxy:
+    """127.0.0.1:port → upstream. `down()` refuses new connections and cuts open ones
+    (Kustomer unreachable); `up()` listens again on the same port."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = stk.free_port()
+        self._listener: socket.socket | None = None
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(256)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns.update((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        sockets = [a, b]
+        try:
+            while True:
+                readable, _, _ = select.select(sockets, [], [], 30)
+                if not readable:
+                    continue
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._conns.discard(a)
+                self._conns.discard(b)
+            for s in sockets:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+# ------------------------------------------------------------------------------ the suite
+class FaultSuite:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.redis = PrivateRedis()
+        self.faults_done: list[str] = []
+        self.stop_faults = threading.Event()
+        self.webhooks_replayed = 0
+        self.rng = random.Random(args.seed)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def setup(self) -> None:
+        self.redis.start()
+        log(f"private redis-server on 127.0.0.1:{self.redis.port}")
+        from integrations.kustomer.sandbox import SandboxServer
+
+        # The sandbox lives in this process (its records and webhook tokens are read
+        # directly for the check and the replays), behind a proxy that can go away.
+        self.sandbox = SandboxServer(port=0, webhook_retry_delays=[1, 2, 3, 5, 5, 10, 10]).start()
+        self.proxy = TcpProxy(self.sandbox.port)
+        self.proxy.up()
+        self.config = stk.StackConfig(
+            database="portal_bench_faults", broker_url=self.redis.url, cache_url="locmemcache://",
+            queue="faults", sandbox_port=self.proxy.port,
+            extra_env={"SYNC_SWEEP_AFTER_SECONDS": "15", "KUSTOMER_TIMEOUT_SECONDS": "5",
+                       "CELERY_TASK_SOFT_TIME_LIMIT": "60", "CELERY_TASK_TIME_LIMIT": "75"},
+        )
+        stk.recreate_database(self.config)
+        stk.configure(self.config)
+        import django
+
+        django.setup()
+        from bench.common import tenant_setup
+
+        self.org = self.sandbox.seed_demo_org(name="Faults", api_key="faults-key", rate_limit_per_minute=1000)
+        self.tenancy = tenant_setup(slug="faults", sandbox_url=self.proxy.url, sandbox_api_key="faults-key",
+                                    rate_limit_per_minute=1000, agents=8, watch_interval_seconds=5)
+        self.stack = stk.Stack(self.config)
+        self.stack.web(workers=2, wsgi="portal.wsgi:application")
+        self.worker_a = self.stack.worker("faults-a", concurrency=2)
+        self.worker_b = self.stack.worker("faults-b", concurrency=1)
+        self.beat = self.stack.beat()
+        log(f"stack up: web {self.config.web_url}, sandbox {self.sandbox.url} via proxy {self.proxy.url}")
+
+    # -- traffic -----------------------------------------------------------------------------
+    def traffic(self):
+        from loadtest.files import FileServer
+        from loadtest.sender import Progress, Sender
+        from loadtest.traffic import IDEMPOTENT_SCENARIOS, generate_day, schedule
+
+        self.files = FileServer().__enter__()
+        plan = generate_day(agents=self.tenancy.agents, events=self.args.events, seed=self.args.seed,
+                            start=datetime.now(timezone.utc), run_id=uuid.uuid4().hex[:6], file_base=self.files.url,
+                            kustomer_status_ids=list(self.tenancy.kustomer_status_ids.values()),
+                            scenarios=IDEMPOTENT_SCENARIOS)
+        # The traffic lasts as long as the fault plan, so every fault hits events in flight.
+        rate = self.args.rate or len(plan.sends) / (110.0 + self.args.outage)
+        scheduled = schedule(plan, rate=rate, start=datetime.now(timezone.utc))
+        # Every request twice, the copies and the originals shuffled within a window:
+        # duplicates and out-of-order arrivals, as at-least-once senders produce.
+        doubled = [(offset, send, copy) for offset, send in scheduled for copy in (0, 1)]
+        window = 24
+        shuffled = []
+        for i in range(0, len(doubled), window):
+            chunk = doubled[i:i + window]
+            self.rng.shuffle(chunk)
+            shuffled += chunk
+        timed = [(index / (2 * rate), send, copy) for index, (_, send, copy) in enumerate(shuffled)]
+        log(f"traffic: {plan.event_count} events, {plan.status_count} status changes, {len(plan.sessions)} sessions, "
+            f"{len(plan.customers)} customers; {len(timed)} requests (each twice, shuffled) at {2 * rate:g}/s")
+        sender = Sender(self.config.web_url, self.tenancy.api_key, threads=8, ordered=False, retries=8,
+                        retry_wait=1.0, timeout=20)
+        report = sender.run(timed, progress=Progress(len(timed), "sending"))
+        self.sender = sender
+        return plan, report
+
+    # -- faults ------------------------------------------------------------------------------
+    def _at(self, t0: float, offset: float) -> bool:
+        """Sleep until t0 + offset; False when the suite is stopping."""
+        wait = t0 + offset - time.monotonic()
+        return not (wait > 0 and self.stop_faults.wait(wait))
+
+    def _note(self, text: str) -> None:
+        self.faults_done.append(f"{time.strftime('%H:%M:%S')} {text}")
+        log(f"FAULT {text}")
+
+    def _faults(self, config: dict) -> None:
+        from integrations.kustomer.sandbox.faults import fault_config_update
+
+        with self.sandbox.state.lock:
+            fault_config_update(self.sandbox.state.global_faults, config)
+
+    def _faults_reset(self) -> None:
+        from integrations.kustomer.sandbox.faults import FaultConfig
+
+        with self.sandbox.state.lock:
+            self.sandbox.state.global_faults = FaultConfig()
+
+    def _processing(self) -> bool:
+        from conversations.models import Event
+
+        return Event.objects.filter(state="processing").exists()
+
+    def fault_plan(self) -> None:
+        t0 = time.monotonic()
+        try:
+            outage = self.args.outage
+            steps = [
+                (8, self._burst_5xx),
+                (28, self._kill_worker_group),
+                (48, self._storm_429),
+                (66, self._broker_outage),
+                (86, self._kill_pool_child),
+                (96, lambda: self._unreachable(outage)),
+                (100 + outage, self._lost_answers),
+            ]
+            for offset, step in steps:
+                if not self._at(t0, offset):
+                    return
+                step()
+        except Exception:  # a fault that could not be made is reported, not hidden
+            traceback.print_exc()
+            self.faults_done.append("ERROR while injecting faults: " + traceback.format_exc().splitlines()[-1])
+
+    def _burst_5xx(self) -> None:
+        self._faults({"error_rate": 0.5, "error_status": 503})
+        self._note("5xx burst: half of Kustomer's answers are 503 for 12 s")
+        if self.stop_faults.wait(12):
+            return
+        self._faults_reset()
+
+    def _kill_worker_group(self) -> None:
+        try:
+            stk.wait_until(self._processing, timeout=15, interval=0.05, what="an event in progress")
+        except TimeoutError:
+            pass
+        self.worker_a.kill()
+        self._note(f"SIGKILL worker A (process group {self.worker_a.pid}) mid-event; restarted in 6 s")
+        if self.stop_faults.wait(6):
+            return
+        self.stack.processes.remove(self.worker_a)
+        self.worker_a = self.stack.worker("faults-a", concurrency=2)
+
+    def _storm_429(self) -> None:
+        self._faults({"rate_limit_storm_seconds": 12})
+        self._note("429 storm: every Kustomer request answers 429 for 12 s")
+
+    def _broker_outage(self) -> None:
+        self.redis.stop()
+        self._note("broker down: private redis-server killed without saving (queued tasks lost) for 10 s")
+        if self.stop_faults.wait(10):
+            self.redis.start()
+            return
+        self.redis.start()
+        self._note("broker back on the same port (empty)")
+
+    def _kill_pool_child(self) -> None:
+        try:
+            stk.wait_until(self._processing, timeout=15, interval=0.05, what="an event in progress")
+        except TimeoutError:
+            pass
+        children = self.worker_b.children()
+        if not children:
+            self._note("no pool child of worker B to kill (skipped)")
+            return
+        import os
+
+        os.kill(children[0], signal.SIGKILL)
+        self._note(f"SIGKILL pool child {children[0]} of worker B mid-event")
+
+    def _unreachable(self, seconds: float) -> None:
+        self.proxy.down()
+        self._note(f"Kustomer unreachable: connections refused and cut for {seconds:g} s")
+        self.stop_faults.wait(seconds)
+        self.proxy.up()
+        self._note("Kustomer reachable again")
+
+    def _lost_answers(self) -> None:
+        self._faults({"drop_after_commit_next": 6, "timeout_next": 2, "timeout_seconds": 7,
+                      "methods": ["POST", "PUT"]})
+        self._note("lost answers: the next 6 Kustomer writes land but the connection closes unanswered; "
+                   "2 more answer after the client's 5 s timeout")
+
+    # -- webhooks twice, out of order ----------------------------------------------------------
+    def replay_webhooks(self, done: set[str]) -> int:
+        import requests
+
+        from integrations.kustomer.sandbox.webhooks import signature_for
+
+        with self.sandbox.state.lock:
+            deliveries = [dict(d) for d in self.org.webhook_deliveries if d["id"] not in done]
+            tokens = {h["id"]: h["attributes"]["token"] for h in self.org.webhooks.values()}
+        jobs = [d for d in deliveries for _ in (0, 1)]
+        self.rng.shuffle(jobs)
+        sent = 0
+        session = requests.Session()
+        for d in jobs:
+            token = tokens.get(d["webhook"])
+            if not token:
+                continue
+            body = d["body"].encode()
+            for attempt in range(5):
+                try:
+                    response = session.post(d["url"], data=body, timeout=10, headers={
+                        "Content-Type": "application/json", "X-Kustomer-Webhook-Event": d["event"],
+                        "X-Kustomer-Webhook-Signature": signature_for(body, token)})
+                    if response.status_code < 500:
+                        break
+                except requests.RequestException:
+                    pass
+                time.sleep(1 + attempt)
+            sent += 1
+        done.update(d["id"] for d in deliveries)
+        self.webhooks_replayed += sent
+        return sent
+
+    def webhook_loop(self) -> None:
+        done: set[str] = set()
+        while not self.stop_faults.wait(15):
+            try:
+                self.replay_webhooks(done)
+            except Exception:
+                traceback.print_exc()
+        self._webhooks_done = done
+
+    # -- the check ---------------------------------------------------------------------------
+    def wait_applied(self, accepted: list[str], timeout: float) -> dict[str, str]:
+        from conversations.models import Event
+
+        qs = Event.objects.filter(tenant_id=self.tenancy.tenant_id, event_id__in=accepted)
+        deadline = time.monotonic() + timeout
+        last = -1
+        while time.monotonic() < deadline:
+            finished = qs.filter(state__in=["done", "failed"]).count()
+            if finished != last:
+                log(f"applied: {finished}/{len(accepted)}")
+                last = finished
+            if finished == len(accepted) and qs.count() == len(accepted):
+                break
+            time.sleep(2)
+        return dict(qs.values_list("event_id", "state"))
+
+    def check(self, plan, report, states: dict[str, str]) -> tuple[list[str], list[str], dict]:
+        from conversations.models import CustomerLink, EventAction, SessionLink, SyncedConversation, WebhookDelivery
+        from statusmapping.models import StatusChange
+
+        lost: list[str] = []
+        dup: list[str] = []
+        tenant_id = self.tenancy.tenant_id
+        sends = {s.body["id"]: s for s in plan.sends if s.kind in ("event", "status")}
+        answered = defaultdict(list)
+        for r in report.results:
+            if r.send.kind in ("event", "status"):
+                answered[r.send.body["id"]].append(r.status)
+        accepted = {i for i, codes in answered.items() if any(c in (200, 202) for c in codes)}
+        never = [i for i in sends if i not in accepted]
+        for i in never:
+            lost.append(f"{sends[i].label} {i} never accepted: answers {answered.get(i)}")
+        event_ids = {i for i in accepted if sends[i].kind == "event"}
+        status_ids = {i for i in accepted if sends[i].kind == "status"}
+
+        # Events: each accepted one stored once and done.
+        for event_id in sorted(event_ids):
+            state = states.get(event_id)
+            if state != "done":
+                from conversations.models import Event
+
+                error = Event.objects.filter(tenant_id=tenant_id, event_id=event_id).values_list("error", flat=True)
+                lost.append(f"event {event_id} ({sends[event_id].label}) is {state or 'missing'}: "
+                            f"{(list(error) or [''])[0][:200]}")
+        # Status changes: each accepted one recorded once (the unique key holds it).
+        recorded = Counter(StatusChange.objects.filter(tenant_id=tenant_id, event_id__in=status_ids)
+                           .values_list("event_id", flat=True))
+        for status_id in status_ids:
+            if recorded[status_id] == 0:
+                lost.append(f"status change {status_id} not recorded")
+            elif recorded[status_id] > 1:
+                dup.append(f"status change {status_id} recorded {recorded[status_id]} times")
+
+        with self.sandbox.state.lock:
+            customers = {cid: json.loads(json.dumps(c["attributes"], default=str))
+                         for cid, c in self.org.customers.items()}
+            conversations = {cid: dict(c["attributes"], customer=c.get("customer"))
+                             for cid, c in self.org.conversations.items()}
+            messages = {mid: dict(m["attributes"], conversation=m["conversation"]) for mid, m in self.org.messages.items()}
+            notes = {nid: dict(n["attributes"], conversation=n["conversation"]) for nid, n in self.org.notes.items()}
+            deliveries = {d["eventId"] for d in self.org.webhook_deliveries}
+
+        # Customers: one per customer key; none the portal does not know of.
+        links = list(CustomerLink.objects.filter(tenant_id=tenant_id))
+        linked_ids = {link.kustomer_customer_id for link in links if link.kustomer_customer_id}
+        keys = {link.customer_key: link for link in links}
+        from conversations.models import Event
+
+        for key in set(Event.objects.filter(tenant_id=tenant_id, event_id__in=event_ids)
+                       .values_list("customer_key", flat=True)):
+            link = keys.get(key)
+            if link is None or link.kustomer_customer_id not in customers:
+                lost.append(f"customer {key}: no Kustomer customer")
+        for cid in customers:
+            if cid not in linked_ids:
+                dup.append(f"customer {cid} ({customers[cid].get('externalId')}) made but linked to no customer key")
+        by_external = Counter(c.get("externalId") for c in customers.values() if c.get("externalId"))
+        dup += [f"{n} customers with externalId {x}" for x, n in by_external.items() if n > 1]
+
+        # Conversations: each the portal made exists; no other.
+        ours = set(SyncedConversation.objects.filter(tenant_id=tenant_id).exclude(kustomer_conversation_id="")
+                   .values_list("kustomer_conversation_id", flat=True))
+        for cid in ours - set(conversations):
+            lost.append(f"conversation {cid} recorded by the portal, missing in Kustomer")
+        for cid in set(conversations) - ours:
+            dup.append(f"conversation {cid} ({conversations[cid].get('externalId')}) in Kustomer, unknown to the portal")
+        sessions_linked = set(SessionLink.objects.filter(tenant_id=tenant_id).values_list("session_id", flat=True))
+        for event_id in event_ids:
+            session = sends[event_id].body["session"]["id"]
+            if session not in sessions_linked:
+                lost.append(f"session {session} (event {event_id}) belongs to no conversation")
+
+        # Messages and notes: each action's record exists once; none without an action;
+        # the message of each message-making event exists exactly once (by its meta).
+        actions = list(EventAction.objects.filter(event__tenant_id=tenant_id, kind__in=["add_message", "add_note"]))
+        expected_messages = {a.result.get("message_id") for a in actions if a.kind == "add_message" and a.state == "done"}
+        expected_notes = {a.result.get("note_id") for a in actions if a.kind == "add_note" and a.state == "done"}
+        for mid in expected_messages - set(messages):
+            lost.append(f"message {mid} recorded done, missing in Kustomer")
+        for mid in set(messages) - expected_messages:
+            dup.append(f"message {mid} (externalId {messages[mid].get('externalId')}) in Kustomer, made by no action")
+        for nid in expected_notes - set(notes):
+            lost.append(f"note {nid} recorded done, missing in Kustomer")
+        for nid in set(notes) - expected_notes:
+            dup.append(f"note {nid} (externalId {notes[nid].get('externalId')}) in Kustomer, made by no action")
+        per_event = Counter((m.get("meta") or {}).get("eventId") for m in messages.values())
+        for event_id in event_ids:
+            label = sends[event_id].label
+            n = per_event.get(event_id, 0)
+            if label in MESSAGE_TYPES and n == 0:
+                lost.append(f"no message for {label} {event_id}")
+            if n > 1:
+                dup.append(f"{n} messages for {label} {event_id}")
+        for kind, records in (("message", messages), ("note", notes)):
+            counted = Counter(r.get("externalId") for r in records.values())
+            dup += [f"{n} {kind}s with externalId {x}" for x, n in counted.items() if x and n > 1]
+            lost += [f"{kind} {rid} has no externalId" for rid, r in records.items() if not r.get("externalId")]
+
+        # Webhooks: every delivery the sandbox made stored once by the portal.
+        stored = Counter(WebhookDelivery.objects.filter(subscription__tenant_id=tenant_id)
+                         .values_list("kustomer_event_id", flat=True))
+        for event_id in deliveries:
+            if stored[event_id] == 0:
+                lost.append(f"webhook delivery {event_id} never stored")
+        figures = {
+            "events accepted": len(event_ids), "status changes accepted": len(status_ids),
+            "requests sent (each twice)": len(report.results),
+            "5xx answers from the portal (sent again)": len(self.sender.retried),
+            "Kustomer customers": len(customers), "conversations": len(conversations),
+            "messages": len(messages), "notes": len(notes),
+            "webhook deliveries (sandbox)": len(deliveries), "webhook deliveries replayed": self.webhooks_replayed,
+            "events with more than one run": Event.objects.filter(tenant_id=tenant_id, attempts__gt=1).count(),
+        }
+        return lost, dup, figures
+
+    def sandbox_requests(self) -> Counter:
+        with self.sandbox.state.lock:
+            return Counter(e["status"] for e in self.sandbox.state.request_log if e.get("org_id") == self.org.id)
+
+    def teardown(self) -> None:
+        self.stop_faults.set()
+        for closer in (lambda: self.stack.stop_all(), lambda: self.files.__exit__(None, None, None),
+                       lambda: self.proxy.down(), lambda: self.sandbox.stop(), lambda: self.redis.stop()):
+            try:
+                closer()
+            except Exception:
+                pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="The fault suite: 0 lost, 0 duplicated, or it fails.")
+    parser.add_argument("--events", type=int, default=200, help="contact-center events in the day (about)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="requests per second before doubling (default: spread over the fault plan)")
+    parser.add_argument("--outage", type=float, default=60.0, help="seconds Kustomer is unreachable")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--settle", type=float, default=240.0, help="seconds to wait for the events after the traffic")
+    args = parser.parse_args()
+    suite = FaultSuite(args)
+    started = time.monotonic()
+    lost: list[str] = ["the suite did not finish"]
+    dup: list[str] = []
+    figures: dict = {}
+    try:
+        suite.setup()
+        faults = threading.Thread(target=suite.fault_plan, daemon=True)
+        webhooks = threading.Thread(target=suite.webhook_loop, daemon=True)
+        faults.start()
+        webhooks.start()
+        plan, report = suite.traffic()
+        log("traffic sent; waiting for the fault plan to finish")
+        faults.join(timeout=args.outage + 120)
+        suite._faults_reset()
+        suite.stop_faults.set()
+        webhooks.join(timeout=120)
+        accepted = report.accepted_event_ids
+        states = suite.wait_applied([i for i in accepted if not i.startswith("st-")], args.settle)
+        # Every webhook delivered so far, again twice and shuffled.
+        suite.replay_webhooks(getattr(suite, "_webhooks_done", set()))
+        time.sleep(3)
+        lost, dup, figures = suite.check(plan, report, states)
+        figures["Kustomer answers (sandbox log)"] = dict(sorted(suite.sandbox_requests().items()))
+    except Exception:
+        traceback.print_exc()
+        lost = ["the suite itself failed: " + traceback.format_exc().splitlines()[-1]]
+    finally:
+        suite.teardown()
+    print("")
+    print("Faults made:")
+    for line in suite.faults_done:
+        print(f"  {line}")
+    print("Figures:")
+    for name, value in figures.items():
+        print(f"  {name}: {value}")
+    for send, status, text in getattr(getattr(suite, "sender", None), "retried", [])[:3]:
+        print(f"  portal answered {status} to {send.path} ({send.label} {send.body.get('id')}), sent again: {text[:160]}")
+    for line in lost[:30]:
+        print(f"  LOST: {line}")
+    for line in dup[:30]:
+        print(f"  DUPLICATED: {line}")
+    verdict = f"{len(lost)} lost, {len(dup)} duplicated"
+    took = time.monotonic() - started
+    if not lost and not dup:
+        print(f"VERDICT: PASS: {verdict} ({took:.0f} s)")
+        return 0
+    print(f"VERDICT: FAIL: {verdict} ({took:.0f} s)")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
