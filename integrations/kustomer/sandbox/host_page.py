@@ -84,8 +84,8 @@ def host_data(org: "Org", agent_email: str | None) -> dict[str, Any]:
 
 
 def _script_json(value: Any) -> str:
-    # Safe inside <script>: no "</" can close the element.
-    return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\!--")
+    # Safe inside <script>: no "<", ">" or "&" reaches the HTML parser as markup.
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 STYLE = """

@@ -1,0 +1,41 @@
+"""The sandbox's demo host page (Kustomer's agent desktop around the adapter)."""
+from __future__ import annotations
+
+import json
+import re
+
+import requests
+
+
+def test_host_page_frames_the_adapter_of_the_given_portal_and_escapes_kustomer_data(sandbox_demo_org):
+    base = sandbox_demo_org.base_url
+    created = sandbox_demo_org.session().post(f"{base}/v1/customers", json={
+        "name": "</script><script>alert(1)</script>", "phones": [{"type": "mobile", "phone": "+14155550123"}],
+    }, timeout=10)
+    assert created.status_code == 201, created.text
+    page = requests.get(f"{base}/__sandbox/host/{sandbox_demo_org.org_id}",
+                        params={"portal": "http://127.0.0.1:8000", "agent": "agent2@example.com"}, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "<script>alert(1)" not in page.text  # only inside JSON, with "</" broken up
+    config = json.loads(re.search(r'<script type="application/json" id="host-config">(.*?)</script>', page.text,
+                                  re.S).group(1))
+    assert config["portalOrigin"] == "http://127.0.0.1:8000"
+    assert config["data"]["agent"]["email"] == "agent2@example.com"
+    assert config["data"]["agent"]["status"] == "Available"
+    assert config["data"]["customers"][0]["phones"] == ["+14155550123"]
+    assert "http://127.0.0.1:8000/adapter/?parentUrl=" in page.text
+
+
+def test_host_page_data_follows_the_agents_work_session(sandbox_demo_org):
+    sandbox_demo_org.set_agent_status("agent1@example.com", "Lunch")
+    data = requests.get(f"{sandbox_demo_org.base_url}/__sandbox/host/{sandbox_demo_org.org_id}/data",
+                        params={"agent": "agent1@example.com"}, timeout=10).json()
+    assert data["agent"]["status"] == "Lunch" and data["agent"]["statusType"] == "unavailable"
+    assert "Lunch" in data["statuses"]
+
+
+def test_host_page_refuses_a_non_http_portal_and_an_unknown_org(sandbox_demo_org):
+    base = sandbox_demo_org.base_url
+    bad = requests.get(f"{base}/__sandbox/host/{sandbox_demo_org.org_id}", params={"portal": "javascript:x"}, timeout=10)
+    assert bad.status_code == 400 and "portal" in bad.json()["error"]
+    assert requests.get(f"{base}/__sandbox/host/{'0' * 24}", timeout=10).status_code == 404
