@@ -37,6 +37,21 @@ def error_shape(ctx, response, case):
                            f"{case.method} {case.formatted_path}")
 
 
+@pytest.fixture(autouse=True)
+def keep_db_connection():
+    """Django closes the database connection when a request starts and finishes; inside a test's
+    transaction that would cut the test off its own data (Django's test client does the
+    same: it unplugs this signal while it serves a request)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
