@@ -251,6 +251,9 @@ def test_r_x2_r_x3_a_phone_number_in_kustomer_fills_the_dialer_and_the_call_open
     link.click()
     opened = host.get_by_test_id("opened-conversation")
     wait_until(lambda: opened.get_attribute("data-conversation-id") == conversation["id"], what="host opening it")
+    # The screen pop shows the conversation with its history (the call's note, R-D2).
+    history = host.locator(f'[data-conversation-id="{conversation["id"]}"].conv .item')
+    wait_until(lambda: history.count() >= 1, what="the conversation's timeline in the host")
     screenshot(host, "host_page_click_to_call")
 
     # The minimize control folds the adapter; the host shrinks its frame, and back.

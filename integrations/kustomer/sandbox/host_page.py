@@ -77,10 +77,23 @@ def host_data(org: "Org", agent_email: str | None) -> dict[str, Any]:
         ],
         "conversations": [
             {"id": c["id"], "name": c["attributes"].get("name") or "", "status": c["attributes"].get("status"),
-             "customer": c["customer"], "createdAt": c["attributes"].get("createdAt")}
+             "customer": c["customer"], "createdAt": c["attributes"].get("createdAt"),
+             "timeline": _timeline(org, c["id"])}
             for c in org.conversations.values()
         ],
     }
+
+
+def _timeline(org: "Org", conversation_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The conversation's messages and notes, oldest first (the screen pop's history)."""
+    items = [("message", m) for m in org.messages.values() if m["conversation"] == conversation_id]
+    items += [("note", n) for n in org.notes.values() if n["conversation"] == conversation_id]
+    items.sort(key=lambda pair: pair[1]["attributes"]["createdAt"])
+    return [
+        {"kind": kind, "at": record["attributes"]["createdAt"],
+         "text": (record["attributes"].get("preview") if kind == "message" else record["attributes"].get("body")) or ""}
+        for kind, record in items[-limit:]
+    ]
 
 
 def _script_json(value: Any) -> str:
@@ -100,7 +113,7 @@ STYLE = """
 .customer:hover{background:#f3f5fa}.customer.selected{border-color:#4f46e5;background:#eef2ff}
 .customer .name{font-weight:600}.phone{display:inline-block;margin:.2rem .3rem 0 0;background:#e0f2fe;color:#075985;border:0;border-radius:999px;padding:.1rem .6rem;cursor:pointer;font:inherit;font-size:.85rem}
 .conv{border-left:3px solid #7a8aa5;padding:.3rem .6rem;margin:.4rem 0}.conv.opened{border-color:#4f46e5;background:#eef2ff}
-.meta{color:#5b6575;font-size:12px}.note{background:#fff7d6;border-radius:6px;padding:.4rem .6rem;margin:.4rem 0}.note:empty{display:none}
+.meta{color:#5b6575;font-size:12px}.item{margin:.35rem 0;padding:.3rem .5rem;border-radius:4px;white-space:pre-wrap}.item.message{background:#eef4ff}.item.note{background:#fff7d6}.note{background:#fff7d6;border-radius:6px;padding:.4rem .6rem;margin:.4rem 0}.note:empty{display:none}
 iframe{width:100%;border:1px solid #d8dce3;border-radius:8px;background:#fff;height:560px;transition:height .2s}
 iframe.minimized{height:46px}
 input{font:inherit;padding:.3rem .4rem;border:1px solid #cfd4dc;border-radius:4px;width:100%}
@@ -167,6 +180,14 @@ SCRIPT = r"""
       d.setAttribute("data-conversation-id", c.id);
       d.appendChild(el("div", null, c.name || "(no name)"));
       d.appendChild(el("div", "meta", c.status + " · " + c.id));
+      if (c.id === opened) {  // the screen pop: the conversation with its history
+        (c.timeline.length ? c.timeline : [{kind: "meta", at: "", text: "No messages or notes yet."}]).forEach(function (item) {
+          var row = el("div", "item " + item.kind);
+          row.appendChild(el("div", "meta", (item.kind === "note" ? "Note" : item.kind === "message" ? "Message" : "") + (item.at ? " · " + item.at : "")));
+          row.appendChild(el("div", null, item.text));
+          d.appendChild(row);
+        });
+      }
       convs.appendChild(d);
     });
   }
