@@ -2,6 +2,8 @@
 bodies and answers; only the signed-in agent's own status, heartbeat and calls."""
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -157,3 +159,32 @@ def test_sign_in_code_expires_and_is_bound_to_its_tenant_and_agent(tenant, agent
     monkeypatch.setattr(auth, "SIGN_IN_MAX_AGE", -1)
     with pytest.raises(auth.SignInError, match="expired"):
         auth.sign_in_code_redeem(code=code, typed_email="agent1@example.com")
+
+
+def _adapter_session(client, tenant, email="agent1@example.com"):
+    session = client.session
+    session[auth.SESSION_KEY] = {"tenant_id": tenant.pk, "email": email}
+    session.save()
+
+
+def test_the_adapter_talks_only_to_an_allowed_host_origin(client, tenant, agent):
+    _adapter_session(client, tenant)
+    allowed = client.get("/adapter/", {"parentUrl": "https://acme.kustomerapp.com/app/x", "id": "card-1"}).content.decode()
+    assert 'data-host-origin="https://acme.kustomerapp.com"' in allowed and 'data-card-id="card-1"' in allowed
+    refused = client.get("/adapter/", {"parentUrl": "https://evil.test/app", "id": "card-1"}).content.decode()
+    assert 'data-host-origin=""' in refused and 'data-testid="host-refused"' in refused
+
+
+def test_the_adapter_page_carries_an_agent_token_and_no_api_key(client, tenant, agent, api_key):
+    _adapter_session(client, tenant)
+    html = client.get("/adapter/").content.decode()
+    assert api_key[1] not in html and api_key[0].prefix not in html
+    token = re.search(r'window.ADAPTER_TOKEN = "([^"]+)"', html).group(1)
+    token = json.loads(f'"{token}"')  # the page writes it as a JS string literal
+    assert auth.api_token_read(token).agent_email == "agent1@example.com"
+
+
+def test_signing_out_ends_the_adapter_session(client, tenant, agent):
+    _adapter_session(client, tenant)
+    client.post("/adapter/sign-out/")
+    assert 'data-testid="adapter-sign-in"' in client.get("/adapter/").content.decode()

@@ -116,3 +116,9 @@ def test_rate_budget_used_on_redis_counts_only_this_orgs_window(settings):
         assert limiter.used_in_window("org:y") == 0
     finally:
         limiter.redis.delete(*limiter.keys("org:x"))
+
+
+def test_the_live_fragment_is_only_the_live_cards(admin_client, tenant):
+    make_event(tenant, "f9", "failed", timezone.now())
+    html = admin_client.get("/?fragment=live").content.decode()
+    assert 'data-testid="failed-f9"' in html and "<nav" not in html and "<html" not in html
