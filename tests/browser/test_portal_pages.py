@@ -126,3 +126,26 @@ def test_dashboard_lists_a_failed_event_with_its_error_and_a_retry_button(new_co
     assert "Kustomer 404: customer not found" in row.inner_text()
     assert row.get_by_role("button", name="Retry").is_visible()
     assert page.get_by_test_id("events-failed").locator(".n").inner_text() == "1"
+
+
+def test_r_s5_the_adapter_warns_when_kustomers_user_is_another_email(new_context, portal_url, sandbox_demo_org):
+    """The adapter signed in as agent1 inside the Kustomer desktop of agent2: statuses
+    would follow the wrong person, so it says so."""
+    tenant = TenantFactory(name="Acme Support", slug="acme")
+    UserFactory(username="acme-admin", tenant=tenant)
+    agent_create(tenant=tenant, email="agent1@example.com", name="Agent One")
+    browser = new_context()
+    admin = log_in(browser, portal_url, "acme-admin")
+    admin.get_by_test_id("adapter-link-agent1@example.com").click()
+    link = admin.get_by_test_id("adapter-link-url").input_value()
+
+    host = browser.new_page()
+    host.goto(f"{sandbox_demo_org.base_url}/__sandbox/host/{sandbox_demo_org.org_id}"
+              f"?portal={portal_url}&agent=agent2@example.com")
+    adapter = host.frame_locator('[data-testid="adapter-frame"]')
+    adapter.locator("#code").fill(link)
+    adapter.locator("#email").fill("agent1@example.com")
+    adapter.get_by_role("button", name="Sign in").click()
+    warning = adapter.get_by_test_id("email-mismatch")
+    warning.wait_for(state="visible")
+    assert "agent2@example.com" in warning.inner_text() and "agent1@example.com" in warning.inner_text()
