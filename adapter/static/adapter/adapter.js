@@ -42,8 +42,9 @@
     var channel = new BroadcastChannel("adapter-instances");
     channel.onmessage = function (m) {
       if (m.data && m.data.ask === instanceId) channel.postMessage({taken: instanceId});
-      if (m.data && m.data.taken === instanceId && !m.data.answered) {
+      if (m.data && m.data.taken === instanceId) {
         instanceId = randomId();
+        root.dataset.instanceId = instanceId;
         try { sessionStorage.setItem("adapter-instance-id", instanceId); } catch (e) {}
       }
     };
