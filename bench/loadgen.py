@@ -152,8 +152,11 @@ def wrk_max(*, url: str, lua: str, seconds: int = 15, connections: int = 16, thr
                           capture_output=True, text=True, timeout=seconds + 60)
     out = done.stdout + done.stderr
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) if "Requests/sec" in out else 0.0
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1)) if re.search(r"50%\s+(\S+)", out) else float("nan")
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1)) if re.search(r"99%\s+(\S+)", out) else float("nan")
+    # Lines of the "Latency Distribution" block only ("86.50%" elsewhere must not match).
+    p50_line = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+    p99_line = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    p50 = _ms(p50_line.group(1)) if p50_line else float("nan")
+    p99 = _ms(p99_line.group(1)) if p99_line else float("nan")
     requests_ = int(re.search(r"(\d+) requests in", out).group(1)) if "requests in" in out else 0
     non2xx = int(re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out).group(1)) if "Non-2xx" in out else 0
     errors = re.search(r"Socket errors:(.*)", out)

@@ -265,11 +265,34 @@ class Bench:
                        timeout=timeout, interval=0.25, what=f"{len(event_ids)} events applied")
         return time.monotonic() - started
 
+    def _applied_span(self, event_ids: list[str]) -> float:
+        """Seconds from the first event's processing start to the last one's finish (the
+        workers' start-up, importing Django in each pool process, is not counted)."""
+        from conversations.models import Event
+        from django.db.models import Max, Min
+
+        span = Event.objects.filter(tenant_id=self.tenancy.tenant_id, event_id__in=event_ids).aggregate(
+            first=Min("processing_started_at"), last=Max("finished_at"))
+        return max(0.001, (span["last"] - span["first"]).total_seconds())
+
+    def _sandbox_busy(self, log: list[dict], seconds: float) -> str:
+        """How much of the run the sandbox spent answering (sum of its own request times)."""
+        busy = sum(float(e.get("duration_ms") or 0) for e in log) / 1000.0
+        return f"{busy / seconds * 100:.0f} %"
+
     def _event_states(self, event_ids: list[str]) -> Counter:
         from conversations.models import Event
 
         return Counter(Event.objects.filter(tenant_id=self.tenancy.tenant_id, event_id__in=event_ids)
                        .values_list("state", flat=True))
+
+    def _latencies(self, event_ids: list[str]) -> list[float]:
+        """Acceptance (the row's received_at, before the 202) → the event's last
+        Kustomer write (finished_at is set right after it), in ms, done events only."""
+        from conversations.models import Event
+
+        events = Event.objects.filter(tenant_id=self.tenancy.tenant_id, event_id__in=event_ids, state="done")
+        return [(e.finished_at - e.received_at).total_seconds() * 1000 for e in events if e.finished_at]
 
     def _clear_sandbox_log(self) -> None:
         stk.http_json("DELETE", f"{self.config.sandbox_url}/__sandbox/requests")
@@ -308,7 +331,8 @@ class Bench:
             self._clear_sandbox_log()
             window_start = datetime.now(timezone.utc)
             worker = self.stack.worker("ingest-w1", concurrency=1)
-            seconds_1 = self._wait_finished(accepted, 600)
+            self._wait_finished(accepted, 600)
+            seconds_1 = self._applied_span(accepted)
             states_1 = self._event_states(accepted)
             self.stack.stop(worker)
             log_1 = sandbox_requests(self.config.sandbox_url, self.org_id)
@@ -325,7 +349,8 @@ class Bench:
             accepted2 = report2.accepted_event_ids
             self._clear_sandbox_log()
             worker = self.stack.worker("ingest-w2", concurrency=2)
-            seconds_2 = self._wait_finished(accepted2, 600)
+            self._wait_finished(accepted2, 600)
+            seconds_2 = self._applied_span(accepted2)
             states_2 = self._event_states(accepted2)
             self.stack.stop(worker)
             log_2 = sandbox_requests(self.config.sandbox_url, self.org_id)
@@ -334,6 +359,30 @@ class Bench:
                      f"{rate_2 / rate_1:.2f}×", "no failed event", states_2.get("failed", 0) == 0)
             api_requests_2 = sum(1 for e in log_2 if e.get("kind") != "upload")
             kustomer_rps_2 = api_requests_2 / seconds_2
+            self.notes.append(
+                f"Applied/s: a backlog of {len(accepted)} (1 worker) and {len(accepted2)} (2 workers) accepted events, "
+                "timed from the first event's processing start to the last one's finish. The sandbox (one Python "
+                "process, one lock, validating every body against Kustomer's OpenAPI file) was busy answering "
+                f"{self._sandbox_busy(log_1, seconds_1)} of the 1-worker run and {self._sandbox_busy(log_2, seconds_2)} "
+                "of the 2-worker run (sum of its own request times / run time): on this 2-core machine the sandbox, "
+                "PostgreSQL and the workers share the same two cores.")
+
+            # Acceptance -> last Kustomer write at a steady feed, 2 workers, no rate limit.
+            steady_rate, steady_seconds = 3.0, (15 if self.quick else 40)
+            worker = self.stack.worker("ingest-steady", concurrency=2)
+            try:
+                warm = self._day(4, 98, files.url, scenarios=("ivr_call",))  # both pool processes warm
+                self._wait_finished(self._send(warm, rate=0).accepted_event_ids, 120)
+                steady = self._day(int(steady_rate * steady_seconds), 4, files.url)
+                report3 = self._send(steady, rate=steady_rate, threads=8)
+                self._wait_finished(report3.accepted_event_ids, 300)
+            finally:
+                self.stack.stop(worker)
+            lat = self._latencies(report3.accepted_event_ids)
+            self.row("Ingestion", f"acceptance → last Kustomer write, p50 (steady {steady_rate:g} events/s, 2 workers)",
+                     f"{percentile(lat, 50):.0f} ms")
+            self.row("Ingestion", f"acceptance → last Kustomer write, p99 (steady {steady_rate:g} events/s, 2 workers)",
+                     f"{percentile(lat, 99):.0f} ms")
 
         raw = self._sandbox_raw_rate()
         self.row("Ingestion", "Kustomer requests/s made, 1 worker", f"{kustomer_rps_1:.0f} /s",
@@ -440,8 +489,10 @@ class Bench:
         # A fresh budget window for the org on both sides.
         time.sleep(2 if self.quick else 61)
         self._clear_sandbox_log()
-        rate = 3.0
-        seconds = 20 if self.quick else 90
+        # About 1.4x the budget while the feed lasts (~3 requests per event): the
+        # shared client-side limiter must pace the workers, Kustomer must rarely say 429.
+        rate = 8.0
+        seconds = 20 if self.quick else 75
         worker = self.stack.worker("limit-w2", concurrency=2)
         try:
             with FileServer() as files:
@@ -455,8 +506,7 @@ class Bench:
         api = [e for e in log if e.get("kind") != "upload"]
         limited = sum(1 for e in api if e["status"] == 429)
         events = list(Event.objects.filter(tenant_id=self.tenancy.tenant_id, event_id__in=accepted))
-        lat = [(e.finished_at - e.received_at).total_seconds() * 1000 for e in events
-               if e.state == "done" and e.finished_at]
+        lat = self._latencies(accepted)
         failed = sum(1 for e in events if e.state == "failed")
         span = max(1.0, report.seconds + waited)
         per_minute = len(api) / span * 60
@@ -464,11 +514,29 @@ class Bench:
                  f"{len(events)} accepted, {failed} failed", "", "", "0 failed", failed == 0 and len(events) > 0)
         self.row("Rate limit 1,000/min", "acceptance → last Kustomer write, p50", f"{percentile(lat, 50) / 1000:.2f} s")
         self.row("Rate limit 1,000/min", "acceptance → last Kustomer write, p99", f"{percentile(lat, 99) / 1000:.2f} s")
-        self.row("Rate limit 1,000/min", "Kustomer API requests/min (average over the run)", f"{per_minute:.0f}",
-                 "1,000 (the limit)", f"{per_minute / 1000:.2f}")
+        self.row("Rate limit 1,000/min", "Kustomer API requests/min (average, feed start → last event done)",
+                 f"{per_minute:.0f}", "1,000 (the limit)", f"{per_minute / 1000:.2f}")
+        busiest = self._busiest_minute(api)
+        self.row("Rate limit 1,000/min", "Kustomer API requests in the busiest sliding 60 s (Kustomer's windows are fixed)", f"{busiest}",
+                 "1,000 (the limit)", f"{busiest / 1000:.2f}")
+        self.notes.append(f"Rate limit run: {len(events)} events fed at {rate:g}/s (about 1.4× what 1,000 requests/min "
+                          f"carries at ~3 requests per event), sandbox org and connection both at 1,000/min, 2 workers; latency includes the "
+                          f"pacing by the shared limiter once the budget is spent.")
         share = limited / max(1, len(api))
         self.row("Rate limit 1,000/min", "429 answers", f"{limited} of {len(api)} ({share * 100:.1f} %)", "", "",
                  "few (< 2 %)", share < 0.02)
+
+    @staticmethod
+    def _busiest_minute(entries: list[dict]) -> int:
+        from django.utils.dateparse import parse_datetime
+
+        times = sorted(t.timestamp() for t in (parse_datetime(e["at"]) for e in entries) if t)
+        best, j = 0, 0
+        for i, t in enumerate(times):
+            while times[j] < t - 60.0:
+                j += 1
+            best = max(best, i - j + 1)
+        return best
 
     # -- output ------------------------------------------------------------------------------
     def write(self) -> None:

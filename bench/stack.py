@@ -177,13 +177,20 @@ class Process:
             os.killpg(self.proc.pid, sig)
 
     def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM to the leader only (Celery and gunicorn masters then shut their
+        children down warmly), the whole group killed if it is not gone in time."""
         if not self.alive():
             return
-        self.signal(signal.SIGTERM)
+        os.kill(self.proc.pid, signal.SIGTERM)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # stragglers of the group, if any
+        except ProcessLookupError:
+            pass
+        if self.proc.poll() is None:
             self.proc.wait(5)
 
     def kill(self) -> None:
