@@ -17,3 +17,6 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 KUSTOMER_RATE_LIMIT_URL = env.str("KUSTOMER_RATE_LIMIT_URL", default=f"sqlite:///{VAR_DIR / 'test-ratelimit.sqlite3'}")
 # The sandbox and its files are on loopback in tests.
 SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=True)
+# Live-server request threads must not keep connections open past their request: the
+# test database could not be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

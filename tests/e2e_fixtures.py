@@ -46,42 +46,57 @@ def celery_worker_process(django_db_setup, django_db_blocker, e2e_queue):
     from portal.celery import app
 
     app.conf.task_default_queue = e2e_queue
+    worker = start_celery_worker(e2e_queue, concurrency=2)
+    yield worker
+    stop_celery_worker(worker)
+
+
+def start_celery_worker(queue: str, *, concurrency: int = 2, log_name: str = "worker") -> "WorkerHandle":
+    """Start a real `celery worker` process consuming `queue`, on the test database and
+    the Redis broker; return once it is ready."""
+    from django.conf import settings
+    from django.db import connection
+
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings_test",
         "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_TASK_DEFAULT_QUEUE": e2e_queue,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "KUSTOMER_RATE_LIMIT_URL": settings.KUSTOMER_RATE_LIMIT_URL,
         "PYTHONUNBUFFERED": "1",
     }
-    log_path = Path(settings.VAR_DIR) / f"{e2e_queue}-worker.log"
+    log_path = Path(settings.VAR_DIR) / f"{queue}-{log_name}.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2",
-         "--queues", e2e_queue, "--hostname", f"{e2e_queue}@%h", "--without-gossip", "--without-mingle"],
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
+         "--concurrency", str(concurrency), "--queues", queue, "--hostname", f"{queue}@%h",
+         "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
+    log.close()  # the child keeps its own descriptor
     deadline = time.monotonic() + 30
     while "ready." not in log_path.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("Celery worker did not start:\n" + log_path.read_text()[-3000:])
         time.sleep(0.2)
-    yield WorkerHandle(proc=proc, log_path=log_path)
-    # Warm shutdown through the leader, then make sure no pool child outlives it holding
-    # a connection to the test database (which would stop its teardown).
-    proc.terminate()
+    return WorkerHandle(proc=proc, log_path=log_path)
+
+
+def stop_celery_worker(worker: "WorkerHandle") -> None:
+    """Warm shutdown through the leader, then make sure no pool child outlives it holding
+    a connection to the test database (which would stop its teardown)."""
+    worker.proc.terminate()
     try:
-        proc.wait(15)
+        worker.proc.wait(15)
     except subprocess.TimeoutExpired:
         pass
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(worker.proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    log.close()
 
 
 @dataclass

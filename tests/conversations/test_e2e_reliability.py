@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from conversations.models import Event, EventAction
 from tests.conversations.e2e_helpers import apply, event, send, state, wait_done
+from tests.e2e_fixtures import start_celery_worker
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_repeated_event_is_applied_once(e2e):
@@ -126,36 +123,6 @@ def test_permanent_error_fails_visibly_and_retry_completes(e2e):
     assert got["attempts"] >= 2
 
 
-def _start_worker(queue: str) -> tuple[subprocess.Popen, Path]:
-    from django.conf import settings
-    from django.db import connection
-
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "KUSTOMER_RATE_LIMIT_URL": settings.KUSTOMER_RATE_LIMIT_URL,
-        "PYTHONUNBUFFERED": "1",
-    }
-    log_path = Path(settings.VAR_DIR) / f"{queue}-victim-worker.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "1",
-         "--queues", queue, "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while "ready." not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("victim worker did not start:\n" + log_path.read_text()[-3000:])
-        time.sleep(0.2)
-    return proc, log_path
-
-
 def test_worker_killed_mid_event_completes_once(e2e):
     """A worker is SIGKILLed while Kustomer is writing the event's message (the write
     lands after it died). The sweeper re-queues the event; another worker completes it,
@@ -165,7 +132,8 @@ def test_worker_killed_mid_event_completes_once(e2e):
     from integrations.kustomer.external_ids import external_id as ext_id
 
     victim_queue = f"victim-{uuid.uuid4().hex[:6]}"
-    proc, log_path = _start_worker(victim_queue)
+    victim = start_celery_worker(victim_queue, concurrency=1, log_name="victim-worker")
+    proc = victim.proc
     try:
         body = event("call.answered", "s-kill", phone="+14155550999", agent=None)
         # Stored like the inbox stores it, but delivered to the victim worker only.
