@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
@@ -91,7 +91,8 @@ def sandbox_host_page_url(*, tenant: Tenant, portal_url: str) -> str | None:
     host = (urlsplit(connection.base_url).hostname or "").lower()
     if host.endswith(".kustomerapp.com"):
         return None
-    return f"{connection.base_url.rstrip('/')}/__sandbox/host/{connection.kustomer_org_id}?portal={portal_url.rstrip('/')}"
+    query = urlencode({"portal": portal_url.rstrip("/")})
+    return f"{connection.base_url.rstrip('/')}/__sandbox/host/{connection.kustomer_org_id}?{query}"
 
 
 @dataclass(frozen=True)

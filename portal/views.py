@@ -20,9 +20,10 @@ from statusmapping import selectors as status_selectors
 ISSUED_LINK_KEY = "dashboard_adapter_link"
 
 
-def _live_context(tenant) -> dict:
+def _live_context(request, tenant) -> dict:
     bars = dashboard.events_per_minute(tenant=tenant)
     return {
+        "sandbox_desktop_url": sandbox_host_page_url(tenant=tenant, portal_url=request.build_absolute_uri("/")),
         "sync": dashboard.sync_health_get(tenant=tenant),
         "failed_events": dashboard.failed_events(tenant=tenant),
         "chart": dashboard.chart_svg_geometry(bars),
@@ -45,7 +46,7 @@ def home(request):
             return _adapter_sign_in_link(request)
         messages.error(request, "Unknown action.")
         return redirect("home")
-    context = _live_context(tenant)
+    context = _live_context(request, tenant)
     if request.GET.get("fragment") == "live":
         # The page polls this every few seconds to stay live without a reload.
         return render(request, "portal/_dashboard_live.html", context)
@@ -55,7 +56,6 @@ def home(request):
         "budget": dashboard.rate_budget_get(connection=kustomer) if kustomer else None,
         "inheritance": status_selectors.inheritance_settings_get(tenant=tenant),
         "issued_link": request.session.pop(ISSUED_LINK_KEY, None),
-        "sandbox_desktop_url": sandbox_host_page_url(tenant=tenant, portal_url=request.build_absolute_uri("/")),
     })
     return render(request, "home.html", context)
 

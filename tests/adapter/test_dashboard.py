@@ -122,3 +122,15 @@ def test_the_live_fragment_is_only_the_live_cards(admin_client, tenant):
     make_event(tenant, "f9", "failed", timezone.now())
     html = admin_client.get("/?fragment=live").content.decode()
     assert 'data-testid="failed-f9"' in html and "<nav" not in html and "<html" not in html
+
+
+def test_a_sandbox_connected_tenant_gets_a_link_to_the_sandboxs_kustomer_desktop(admin_client, tenant):
+    from integrations.models import KustomerConnection
+
+    KustomerConnection.objects.create(tenant=tenant, base_url="http://127.0.0.1:8765", api_key_encrypted="x",
+                                      kustomer_org_id="6b06a2154bd42b159990db8e")
+    html = admin_client.get("/").content.decode()
+    assert ('href="http://127.0.0.1:8765/__sandbox/host/6b06a2154bd42b159990db8e?portal=http%3A%2F%2Ftestserver"'
+            in html)
+    KustomerConnection.objects.filter(tenant=tenant).update(base_url="https://acme.api.kustomerapp.com")
+    assert "__sandbox/host" not in admin_client.get("/").content.decode()
