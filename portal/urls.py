@@ -21,6 +21,17 @@ def api_not_found(request, *args, **kwargs):
     return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
 
 
+def server_error(request, *args, **kwargs):
+    """500 in the contract's shape on API and webhook URLs; the HTML page elsewhere."""
+    if request.path.startswith(("/api/", "/webhooks/")):
+        return JsonResponse({"detail": "Internal server error.", "errors": {}}, status=500)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)
+
+
+handler500 = server_error
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
