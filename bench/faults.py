@@ -534,6 +534,14 @@ class FaultSuite:
         for event_id in deliveries:
             if stored[event_id] == 0:
                 lost.append(f"webhook delivery {event_id} never stored")
+        # The status mirror after every webhook arrived twice and out of order: each
+        # conversation's mirrored status is Kustomer's (a figure, printed with details).
+        mirror_wrong = []
+        for row in SyncedConversation.objects.filter(tenant_id=tenant_id).exclude(kustomer_conversation_id=""):
+            actual = (conversations.get(row.kustomer_conversation_id) or {}).get("status")
+            if actual and row.status != actual:
+                mirror_wrong.append(f"{row.kustomer_conversation_id}: mirror {row.status}, Kustomer {actual}")
+        self.mirror_wrong = mirror_wrong
         figures = {
             "events accepted": len(event_ids), "status changes accepted": len(status_ids),
             "requests sent (each twice)": len(report.results),
@@ -542,6 +550,7 @@ class FaultSuite:
             "messages": len(messages), "notes": len(notes),
             "webhook deliveries (sandbox)": len(deliveries), "webhook deliveries replayed": self.webhooks_replayed,
             "events with more than one run": Event.objects.filter(tenant_id=tenant_id, attempts__gt=1).count(),
+            "conversations whose mirrored status differs from Kustomer's": len(mirror_wrong),
         }
         return lost, dup, figures
 
@@ -605,7 +614,10 @@ def main() -> int:
     for name, value in figures.items():
         print(f"  {name}: {value}")
     for send, status, text in getattr(getattr(suite, "sender", None), "retried", [])[:3]:
-        print(f"  portal answered {status} to {send.path} ({send.label} {send.body.get('id')}), sent again: {text[:160]}")
+        text = " ".join(text.split())
+        print(f"  portal answered {status} to {send.path} ({send.label} {send.body.get('id')}), sent again: {text[:120]}")
+    for line in getattr(suite, "mirror_wrong", [])[:5]:
+        print(f"  mirror: {line}")
     for line in lost[:30]:
         print(f"  LOST: {line}")
     for line in dup[:30]:
