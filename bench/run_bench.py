@@ -42,12 +42,15 @@ from bench.loadgen import open_loop, percentile, wrk_lua_post, wrk_max  # noqa: 
 
 ROOT = stk.ROOT
 UNLIMITED = 1_000_000
+FAULTS_BEGIN = "<!-- fault suite: written by bench/faults.py -->"
+FAULTS_END = "<!-- /fault suite -->"
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (tool check, figures not for the table)")
-    parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--output", default=None,
+                        help="default BENCHMARKS.md (a --quick run writes var/bench/BENCHMARKS-quick.md)")
     parser.add_argument("--database", default="portal_bench")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--web-workers", type=int, default=4)
@@ -564,7 +567,16 @@ class Bench:
         lines += ["", "## How each figure was taken", ""] + [f"- {n}" for n in self.notes]
         lines += ["", f"Verdict: **{'PASS' if not self.failures else 'FAIL'}**"
                   + ("" if not self.failures else " — " + "; ".join(self.failures)), ""]
-        Path(self.args.output).write_text("\n".join(lines))
+        output = Path(self.args.output)
+        # The fault suite's last verdict (written by bench/faults.py) stays in the file.
+        kept = ""
+        if output.exists():
+            old = output.read_text()
+            start, end = old.find(FAULTS_BEGIN), old.find(FAULTS_END)
+            if start != -1 and end != -1:
+                kept = old[start:end + len(FAULTS_END)] + "\n"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("\n".join(lines) + ("\n" + kept if kept else ""))
         self.say(f"wrote {self.args.output}")
 
 
@@ -589,6 +601,8 @@ def _fewest_requests(action, event) -> int:
 
 def main() -> int:
     args = parse_args()
+    if args.output is None:
+        args.output = str(ROOT / ("var/bench/BENCHMARKS-quick.md" if args.quick else "BENCHMARKS.md"))
     bench = Bench(args)
     sections = [s for s in args.only.split(",") if s] or ["status", "watcher", "ingestion", "ratelimit"]
     deadline = time.monotonic() + (900 if not args.quick else 400)
