@@ -66,7 +66,10 @@ def tenant(request):
     if not (user and user.is_authenticated):
         return {}
     current = _current_url_name(request)
-    nav = _entries(NAVIGATION, current)
+    acting_on = portal_tenant(request)
+    # Support staff see a tenant's pages once they opened one (Support › Tenants › Open);
+    # before that those pages would only send them back to pick a tenant.
+    nav = _entries(NAVIGATION, current) if acting_on is not None else []
     if getattr(user, "is_support", False):
         nav += _entries(SUPPORT_NAVIGATION, current)
-    return {"current_tenant": portal_tenant(request), "navigation": nav}
+    return {"current_tenant": acting_on, "navigation": nav}

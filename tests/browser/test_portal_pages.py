@@ -56,12 +56,15 @@ def test_support_staff_see_support_tenants_and_open_one(new_context, portal_url)
     # Support staff without an opened tenant land on Support › Tenants.
     assert page.locator("nav.side a.active").get_attribute("data-label") == "Tenants"
     assert "Open a tenant first" in page.get_by_test_id("messages").inner_text()
+    # Until a tenant is open only the support pages are offered.
+    assert page.locator("nav.side h4").all_inner_texts() in (["SUPPORT"], ["Support"])
     page.get_by_test_id("tenant-acme").get_by_role("button", name="Open").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("current-tenant").inner_text() == "Acme Support"
     page.goto(f"{portal_url}/")
     assert page.locator("h1").inner_text() == "Acme Support"
     assert page.locator("nav.side").get_by_role("link", name="Status inheritance").count() == 1
+    assert page.locator("nav.side").get_by_role("link", name="Agent status", exact=True).count() == 1
 
 
 def test_r_a1_dashboard_shows_only_the_admins_own_tenant(new_context, portal_url):
