@@ -70,6 +70,24 @@ class SyncHealth:
     oldest_unfinished_event_id: str | None
     failed_total: int
 
+    @property
+    def oldest_unfinished_age_text(self) -> str:
+        if self.oldest_unfinished_age is None:
+            return ""
+        return duration_text(self.oldest_unfinished_age)
+
+
+def duration_text(age: timedelta) -> str:
+    """'42 s', '3 min 5 s', '2 h 10 min': short enough for a dashboard line."""
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
 
 def sync_health_get(*, tenant: Tenant, now: datetime | None = None) -> SyncHealth:
     now = now or timezone.now()

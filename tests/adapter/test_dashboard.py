@@ -31,6 +31,13 @@ def test_sync_health_counts_the_last_hour_by_state_and_ages_the_oldest_unprocess
     assert health.oldest_unfinished_event_id == "a"
     assert timedelta(minutes=4) < health.oldest_unfinished_age <= timedelta(minutes=5, seconds=1)
     assert health.failed_total == 1
+    assert health.oldest_unfinished_age_text.startswith(("4 min", "5 min"))
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (59, "59 s"), (60, "1 min"), (185, "3 min 5 s"),
+                                           (7800, "2 h 10 min"), (7200, "2 h")])
+def test_duration_text(seconds, text):
+    assert dashboard.duration_text(timedelta(seconds=seconds)) == text
 
 
 def test_events_per_minute_fills_gaps_and_counts_failed(tenant):
