@@ -56,6 +56,7 @@ from integrations.services import kustomer_client_for, kustomer_connection_recor
 from integrations.tasks import backoff_seconds
 from portal.crypto import decrypt_secret, encrypt_secret
 from portal.errors import ApplicationError, ConflictError
+from portal.queue import enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def event_record(*, tenant: Tenant, payload: dict[str, Any], raw_body: str, rece
                 body_hash=digest,
                 payload=payload,
             )
-            event_process_task.delay_on_commit(event.pk)
+            enqueue_on_commit(event_process_task, event.pk)
     except IntegrityError:
         event = Event.objects.filter(tenant=tenant, event_id=payload["id"]).first()
         if event is None:  # pragma: no cover - an integrity error of another kind
@@ -135,7 +136,7 @@ def event_retry(*, event: Event) -> Event:
             state=Event.State.ACCEPTED, error="", next_attempt_at=None, transient_failures=0, finished_at=None,
             updated_at=timezone.now(),
         )
-        event_process_task.delay_on_commit(locked.pk)
+        enqueue_on_commit(event_process_task, locked.pk)
     event.refresh_from_db()
     return event
 
@@ -931,7 +932,7 @@ def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: byte
                 name=str(body.get("name") or event_name)[:100], raw_body=raw_body.decode("utf-8", errors="replace"),
             )
             WebhookSubscription.objects.filter(pk=subscription.pk).update(last_delivery_at=timezone.now())
-            webhook_delivery_process_task.delay_on_commit(delivery.pk)
+            enqueue_on_commit(webhook_delivery_process_task, delivery.pk)
     except IntegrityError:
         return WebhookDelivery.objects.get(subscription=subscription, kustomer_event_id=str(body["id"])[:100]), False
     return delivery, True

@@ -1,6 +1,6 @@
 """Writes about custom fields: create, retry, delete, and the push to Kustomer's metadata.
 
-The request side only writes rows and enqueues (`delay_on_commit`); the Celery task calls
+The request side only writes rows and enqueues after the commit (`portal.queue`); the Celery task calls
 `custom_field_push`, the one place that talks to Kustomer about a field.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from integrations.kustomer.errors import KustomerError
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from portal.errors import ApplicationError, ConflictError, NotFoundError
+from portal.queue import enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def _require_connection(tenant: Tenant) -> None:
 def _enqueue_push(field_id: int) -> None:
     from customfields.tasks import custom_field_push_task
 
-    custom_field_push_task.delay_on_commit(field_id)
+    enqueue_on_commit(custom_field_push_task, field_id)
 
 
 def _insert(field: CustomField) -> CustomField:

@@ -15,6 +15,7 @@ from integrations.models import KustomerConnection
 from integrations.signals import connection_verified
 from portal.crypto import decrypt_secret, encrypt_secret
 from portal.errors import ApplicationError
+from portal.queue import enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def kustomer_connection_save(
             connection.rate_limit_per_minute = rate_limit_per_minute
         connection.verify_state = KustomerConnection.VerifyState.PENDING
         connection.save()
-        kustomer_connection_verify_task.delay_on_commit(connection.pk)
+        enqueue_on_commit(kustomer_connection_verify_task, connection.pk)
     return connection
 
 

@@ -205,7 +205,15 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Redis redelivers an unacknowledged task after this many seconds; it must exceed the
 # longest task plus its countdown, or a slow task would run twice at once.
 # (The SQLAlchemy transport hands its options to create_engine, so only Redis gets it.)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if CELERY_BROKER_URL.startswith("redis") else {}
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+    if CELERY_BROKER_URL.startswith("redis")
+    else {}
+)
+# A request that hands work to a broker which is down must answer quickly: the row is
+# already committed and the sweepers send it later (portal/queue.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # plus each app's <app>/schedule.py (portal/celery.py)
 

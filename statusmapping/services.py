@@ -24,6 +24,7 @@ from integrations.kustomer.types import WorkSession, parse_datetime
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from portal.errors import ApplicationError, ConflictError, NotFoundError
+from portal.queue import enqueue_on_commit
 from statusmapping import rules, selectors
 from statusmapping.models import (
     Activity,
@@ -132,7 +133,7 @@ def status_inheritance_update(
             settings.two_way_checks = []
             settings.two_way_check_error = ""
             settings.two_way_checked_at = None
-            two_way_prerequisites_check_task.delay_on_commit(tenant.pk)
+            enqueue_on_commit(two_way_prerequisites_check_task, tenant.pk)
         settings.save()
     return settings
 
@@ -142,7 +143,7 @@ def two_way_prerequisites_check_request(*, tenant: Tenant) -> None:
 
     if not KustomerConnection.objects.filter(tenant=tenant).exists():
         raise NoKustomerConnection()
-    two_way_prerequisites_check_task.delay_on_commit(tenant.pk)
+    enqueue_on_commit(two_way_prerequisites_check_task, tenant.pk)
 
 
 # ================================================================================ CC statuses
@@ -185,7 +186,7 @@ def kustomer_statuses_refresh_request(*, tenant: Tenant) -> None:
 
     if not KustomerConnection.objects.filter(tenant=tenant).exists():
         raise NoKustomerConnection()
-    kustomer_statuses_refresh_task.delay_on_commit(tenant.pk)
+    enqueue_on_commit(kustomer_statuses_refresh_task, tenant.pk)
 
 
 def _kustomer_statuses_refresh_soon(*, tenant: Tenant) -> None:
@@ -197,7 +198,7 @@ def _kustomer_statuses_refresh_soon(*, tenant: Tenant) -> None:
 
     if cache.add(f"statusmapping:refresh-soon:{tenant.pk}", 1, timeout=60) and \
             KustomerConnection.objects.filter(tenant=tenant).exists():
-        kustomer_statuses_refresh_task.delay_on_commit(tenant.pk)
+        enqueue_on_commit(kustomer_statuses_refresh_task, tenant.pk)
 
 
 def kustomer_statuses_refresh(*, tenant_id: int) -> int:
@@ -303,7 +304,7 @@ def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
     except IntegrityError:
         raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
     if KustomerConnection.objects.filter(tenant=tenant).exists():
-        agent_kustomer_user_resolve_task.delay_on_commit(agent.pk)
+        enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
     return agent
 
 
@@ -495,12 +496,12 @@ def _agent_status_change_decide(
         if outcome.push_kustomer_status_id and agent is not None:
             from statusmapping.tasks import agent_status_push_task
 
-            agent_status_push_task.delay_on_commit(agent.pk)
+            enqueue_on_commit(agent_status_push_task, agent.pk)
         if (agent is not None and source == Source.CONTACT_CENTER and kind == rules.KIND_SIGN_IN
                 and settings.active and settings.inherit_on_login):
             from statusmapping.tasks import agent_sign_in_inherit_task
 
-            agent_sign_in_inherit_task.delay_on_commit(agent.pk, change.pk)
+            enqueue_on_commit(agent_sign_in_inherit_task, agent.pk, change.pk)
     return change
 
 

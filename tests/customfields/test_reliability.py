@@ -51,11 +51,10 @@ def test_r_f4_concurrent_creates_of_one_field_make_one_row_and_clear_409s(tenant
     every loser gets the 409 a single duplicate gets (never a 500)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite serialises every writer")
-    from customfields import tasks
     from tests.customfields.conftest import connect
 
     # The push is not under test here (it would run eagerly on commit and call Kustomer).
-    monkeypatch.setattr(tasks.custom_field_push_task, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr("customfields.services.enqueue_on_commit", lambda *args, **kwargs: None)
     connect(tenant, base_url="https://acme.api.kustomerapp.com", api_key="k-not-called")
     for key in ("queue_name", "wait_time", "csat_rating"):
         barrier = threading.Barrier(4)
