@@ -56,7 +56,7 @@ from integrations.services import kustomer_client_for, kustomer_connection_recor
 from integrations.tasks import backoff_seconds
 from portal.crypto import decrypt_secret, encrypt_secret
 from portal.errors import ApplicationError, ConflictError
-from portal.queue import enqueue_on_commit
+from portal.queue import enqueue, enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -958,6 +958,23 @@ def webhook_delivery_process(*, delivery_pk: int) -> None:
             _mirror_status(row, status=attributes.get("status"), updated_at=updated_at, synced_at=timezone.now())
             state = WebhookDelivery.State.PROCESSED
     WebhookDelivery.objects.filter(pk=delivery.pk).update(state=state, processed_at=timezone.now())
+
+
+def webhook_deliveries_sweep(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Re-queue Kustomer webhook deliveries stored but not processed past the deadline
+    (their task was lost by the broker or a killed worker): a delivery answered 200 to
+    Kustomer is never retried by Kustomer, so it must not be lost here either."""
+    from conversations.tasks import webhook_delivery_process_task
+
+    stale = WebhookDelivery.objects.filter(
+        state=WebhookDelivery.State.RECEIVED, received_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)[:1000]
+    count = 0
+    for pk in stale:
+        count += enqueue(webhook_delivery_process_task, pk)
+    if count:
+        logger.info("sweeper re-queued %s webhook deliveries", count)
+    return count
 
 
 def _mirror_foreign_conversation(tenant_id: int, data: dict, attributes: dict,

@@ -26,6 +26,11 @@ def events_sweep_task() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def webhook_deliveries_sweep_task() -> int:
+    return services.webhook_deliveries_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def events_purge_task() -> int:
     return services.events_purge()
 

@@ -20,6 +20,11 @@ BEAT_SCHEDULE = {
         "task": "statusmapping.tasks.agents_kustomer_user_resolve_pending_task",
         "schedule": 10 * 60.0,
     },
+    # Two-way pushes lost by the broker or a killed worker are sent again.
+    "statusmapping-sweep-pushes": {
+        "task": "statusmapping.tasks.agent_pushes_sweep_task",
+        "schedule": 60.0,
+    },
     "statusmapping-forget-adapter-instances": {
         "task": "statusmapping.tasks.adapter_instances_forget_task",
         "schedule": 60 * 60.0,

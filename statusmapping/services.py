@@ -24,7 +24,7 @@ from integrations.kustomer.types import WorkSession, parse_datetime
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from portal.errors import ApplicationError, ConflictError, NotFoundError
-from portal.queue import enqueue_on_commit
+from portal.queue import enqueue, enqueue_on_commit
 from statusmapping import rules, selectors
 from statusmapping.models import (
     Activity,
@@ -605,6 +605,20 @@ def agent_status_push(*, agent_id: int) -> str:
         Agent.objects.filter(pk=agent_id).update(push_error=str(failure)[:500])
         raise failure
     return "pushed"
+
+
+def agent_pushes_sweep(*, older_than: timedelta = timedelta(seconds=30)) -> int:
+    """Re-queue two-way pushes still wanted past the deadline (R-S9): their task was lost
+    by the broker or a killed worker, or gave up on a long Kustomer outage. The push task
+    always sends the latest wanted status, so an extra one is harmless."""
+    from statusmapping.tasks import agent_status_push_task
+
+    stale = (
+        Agent.objects.exclude(push_kustomer_status_id="")
+        .filter(push_requested_at__lt=timezone.now() - older_than)
+        .values_list("pk", flat=True)[:1000]
+    )
+    return sum(enqueue(agent_status_push_task, pk) for pk in stale)
 
 
 def _push_give_up(agent: Agent, wanted: str, error: str) -> str:

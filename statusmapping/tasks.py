@@ -73,6 +73,11 @@ def agent_status_push_task(self, agent_id: int) -> None:
         _retry(self, exc)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def agent_pushes_sweep_task() -> int:
+    return services.agent_pushes_sweep()
+
+
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def two_way_prerequisites_check_task(self, tenant_id: int) -> None:
     try:

@@ -176,3 +176,25 @@ def test_refused_subscription_keeps_kustomers_error(tenant, connected):
         services.webhook_subscription_ensure(tenant=tenant)
     sub = WebhookSubscription.objects.get(tenant=tenant)
     assert not sub.active and "Forbidden" in sub.last_error and sub.last_attempt_at is not None
+
+
+def test_a_delivery_whose_task_was_lost_is_processed_by_the_sweeper(client, subscription, mirrored):
+    """SPEC §5: a delivery answered 200 (Kustomer will not send it again) whose task the
+    broker lost still updates the mirror."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations import services
+    from conversations.models import WebhookDelivery
+
+    body = delivery(event_id="evt-lost")
+    assert post(client, subscription, body, sign(body)).status_code == 200  # on_commit never ran: task lost
+    stored = WebhookDelivery.objects.get(kustomer_event_id="evt-lost")
+    assert stored.state == "received"
+    assert services.webhook_deliveries_sweep() == 0  # not past the deadline yet
+    WebhookDelivery.objects.filter(pk=stored.pk).update(received_at=timezone.now() - timedelta(minutes=2))
+    assert services.webhook_deliveries_sweep() == 1
+    mirrored.refresh_from_db()
+    assert mirrored.status == "done"
+    assert WebhookDelivery.objects.get(pk=stored.pk).state == "processed"
