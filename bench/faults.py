@@ -206,7 +206,7 @@ class FaultSuite:
         self.proxy = TcpProxy(self.sandbox.port)
         self.proxy.up()
         self.config = stk.StackConfig(
-            database="portal_bench_faults", broker_url=self.redis.url, cache_url="locmemcache://",
+            database=self.args.database, broker_url=self.redis.url, cache_url="locmemcache://",
             queue="faults", sandbox_port=self.proxy.port,
             extra_env={"SYNC_SWEEP_AFTER_SECONDS": "15", "SYNC_WEBHOOK_RETRY_SECONDS": "15",
                        "KUSTOMER_TIMEOUT_SECONDS": "5",
@@ -570,10 +570,22 @@ class FaultSuite:
         with self.sandbox.state.lock:
             return Counter(e["status"] for e in self.sandbox.state.request_log if e.get("org_id") == self.org.id)
 
+    def _drop_database(self) -> None:
+        if not self.args.drop_database or not hasattr(self, "config"):
+            return
+        from django.db import connections
+
+        connections.close_all()
+        import psycopg
+
+        with psycopg.connect(f"{self.config.pg_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.config.database}" WITH (FORCE)')
+
     def teardown(self) -> None:
         self.stop_faults.set()
         for closer in (lambda: self.stack.stop_all(), lambda: self.files.__exit__(None, None, None),
-                       lambda: self.proxy.down(), lambda: self.sandbox.stop(), lambda: self.redis.stop()):
+                       lambda: self.proxy.down(), lambda: self.sandbox.stop(), lambda: self.redis.stop(),
+                       self._drop_database):
             try:
                 closer()
             except Exception:
@@ -612,6 +624,8 @@ def main() -> int:
     parser.add_argument("--outage", type=float, default=60.0, help="seconds Kustomer is unreachable")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--settle", type=float, default=240.0, help="seconds to wait for the events after the traffic")
+    parser.add_argument("--database", default="portal_bench_faults", help="PostgreSQL database (recreated)")
+    parser.add_argument("--drop-database", action="store_true", help="drop the database at the end")
     parser.add_argument("--no-record", dest="record", action="store_false",
                         help="do not write the verdict into BENCHMARKS.md")
     args = parser.parse_args()
