@@ -162,3 +162,22 @@ def e2e(transactional_db, live_server, celery_worker_process, sandbox_org):
         yield E2E(tenant=tenant, url=live_server.url, api=session, api_key=plain, sandbox=sandbox_org, worker=celery_worker_process)
     finally:
         app.conf.task_always_eager = eager
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_test_database_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions that test threads left
+    open (live-server keep-alive threads serving the browser tests, worker threads of
+    race tests): otherwise PostgreSQL refuses to drop it and the next run starts with a
+    stale database. (Set up after the database, so torn down before it.)"""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith("test_"):
+        return
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

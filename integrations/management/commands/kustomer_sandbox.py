@@ -5,6 +5,9 @@ Ctrl-C. A thin wrapper: all behaviour lives in the standalone sandbox package.
 """
 from __future__ import annotations
 
+import signal
+import threading
+
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.kustomer.sandbox import SandboxServer
@@ -37,10 +40,15 @@ class Command(BaseCommand):
             org = server.seed_demo_org(name=options["demo_org_name"], api_key=options["demo_api_key"])
             self.stdout.write(f"Demo org {org.name} ({org.id}), API key: {options['demo_api_key']}")
         self.stdout.write(f"Kustomer sandbox on {server.url}  (API {server.url}/v1/, pages {server.url}/__sandbox/)")
+        # Serve from the server's thread; this one waits for Ctrl-C or SIGTERM (how
+        # `run_stack` stops it) and then shuts down in order, whatever the server was doing.
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        server.start()
         try:
-            server.serve_forever()  # Werkzeug returns from here on Ctrl-C
-        except KeyboardInterrupt:
-            pass
+            while not stop.wait(0.5):
+                pass
         finally:
             server.stop()
             self.stdout.write("Kustomer sandbox stopped.")
