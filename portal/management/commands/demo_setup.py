@@ -41,11 +41,39 @@ class Command(BaseCommand):
             from integrations.services import kustomer_connection_save
 
             kustomer_connection_save(tenant=tenant, base_url=sandbox_url, api_key=sandbox_api_key)
+            self._status_inheritance(tenant)
 
         self.stdout.write(self.style.SUCCESS("Demo tenant ready: " + tenant.name))
         self.stdout.write(f"  Tenant admin  : {admin.username} / {DEMO_ADMIN[1]}")
         self.stdout.write(f"  Support staff : {support.username} / {DEMO_SUPPORT[1]}")
         self.stdout.write(f"  API key (all scopes, shown once): {plain_key}")
+
+    def _status_inheritance(self, tenant: Tenant) -> None:
+        """The sandbox's demo agents as CC agents, inheritance made available and on, and
+        Kustomer statuses mapped to the CC statuses of the same name (the rest is left
+        for the admin, who sees the portal's warning about them)."""
+        from integrations.kustomer.errors import KustomerError
+        from statusmapping import services as status_services
+        from statusmapping.models import Agent, KustomerStatus
+
+        for number, name in enumerate(["One", "Two", "Three", "Four", "Five"], start=1):
+            email = f"agent{number}@example.com"
+            if not Agent.objects.filter(tenant=tenant, email=email).exists():
+                status_services.agent_create(tenant=tenant, email=email, name=f"Agent {name}")
+        status_services.status_inheritance_availability_set(tenant=tenant, available=True, changed_by="demo_setup")
+        status_services.status_inheritance_update(tenant=tenant, enabled=True)
+        try:
+            status_services.kustomer_statuses_refresh(tenant_id=tenant.pk)
+        except KustomerError as exc:
+            self.stderr.write(f"Could not read the sandbox's statuses yet ({exc}); refresh them on the mapping page.")
+            return
+        status_services.cc_status_ensure_defaults(tenant=tenant)
+        cc_names = {name.lower(): name for name in tenant.cc_statuses.values_list("name", flat=True)}
+        mapping = {
+            status.kustomer_id: cc_names.get(status.name.lower())
+            for status in KustomerStatus.objects.filter(tenant=tenant, removed_at__isnull=True)
+        }
+        status_services.status_mapping_save(tenant=tenant, mapping=mapping)
 
     def _user(self, credentials, *, role, tenant, email) -> User:
         username, password = credentials
