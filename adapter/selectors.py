@@ -14,17 +14,12 @@ from integrations.models import KustomerConnection
 from statusmapping import selectors as status_selectors
 from tenants.models import Tenant
 
-# Kustomer serves the agent desktop at https://<org>.kustomerapp.com (API at
-# <org>.api.kustomerapp.com or a regional api host). Development and the sandbox's demo
-# host page run on loopback. Production sets ADAPTER_HOST_ORIGINS to its Kustomer hosts.
-DEFAULT_HOST_ORIGINS = ["https://*.kustomerapp.com", "http://127.0.0.1:*", "http://localhost:*"]
-
 # Event types that end what the agent is handling.
 _ENDING_TYPES = {conversation_rules.SESSION_ENDED, conversation_rules.CALL_ABANDONED}
 
 
 def host_origin_patterns() -> list[str]:
-    return list(getattr(settings, "ADAPTER_HOST_ORIGINS", DEFAULT_HOST_ORIGINS))
+    return list(settings.ADAPTER_HOST_ORIGINS)
 
 
 def _origin(url: str) -> str | None:

@@ -242,6 +242,11 @@ SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
 # without a heartbeat (R-S6).
 STATUS_WATCH_TICK_SECONDS = env.float("STATUS_WATCH_TICK_SECONDS", default=1.0)
 ADAPTER_INSTANCE_TTL_SECONDS = env.int("ADAPTER_INSTANCE_TTL_SECONDS", default=30)
+# Pages allowed to frame the agent adapter and to talk to it by postMessage: Kustomer's
+# hosts, plus the sandbox's demo host page on loopback outside production.
+ADAPTER_HOST_ORIGINS = env.list(
+    "ADAPTER_HOST_ORIGINS", default=["https://*.kustomerapp.com", "http://127.0.0.1:*", "http://localhost:*"]
+)
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

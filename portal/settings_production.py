@@ -11,6 +11,7 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # no default: refuse to start without one
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")  # likewise
 KUSTOMER_EXTRA_API_HOSTS = env.list("KUSTOMER_EXTRA_API_HOSTS", default=[])
+ADAPTER_HOST_ORIGINS = env.list("ADAPTER_HOST_ORIGINS", default=["https://*.kustomerapp.com"])
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]  # noqa: F405
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
