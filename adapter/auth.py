@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 from django.core import signing
 from django.core.cache import cache
-from rest_framework import authentication, exceptions
+from rest_framework import exceptions
 
 from statusmapping.selectors import agent_get_by_email, normalize_email
+from tenants.authentication import HeaderTokenAuthentication
 from tenants.models import Tenant
 
 SIGN_IN_SALT = "adapter.sign-in"
@@ -130,23 +131,13 @@ def api_token_read(token: str) -> AdapterAgent:
     return AdapterAgent(tenant=tenant, agent_email=data["e"])
 
 
-class AdapterTokenAuthentication(authentication.BaseAuthentication):
+class AdapterTokenAuthentication(HeaderTokenAuthentication):
     """`Authorization: Adapter <token>` (the adapter API only)."""
 
     keyword = "Adapter"
+    realm = "adapter"
+    malformed_message = "Send the token as 'Authorization: Adapter <token>'."
+    undecodable_message = "Invalid adapter token."
 
-    def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the token as 'Authorization: Adapter <token>'.")
-        try:
-            token = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed("Invalid adapter token.") from None
-        agent = api_token_read(token)
-        return agent, token
-
-    def authenticate_header(self, request) -> str:
-        return 'Adapter realm="adapter"'
+    def authenticate_credential(self, credential: str):
+        return api_token_read(credential), credential

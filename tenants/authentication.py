@@ -35,24 +35,42 @@ class ApiClient:
         return f"API key {self.api_key.prefix}"
 
 
-class ApiKeyAuthentication(authentication.BaseAuthentication):
-    keyword = "Bearer"
+class HeaderTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: <keyword> <credential>`; subclasses check the credential."""
+
+    keyword = ""
+    realm = ""
+    malformed_message = ""  # the header has the keyword but not one credential after it
+    undecodable_message = ""  # the credential is not text
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the key as 'Authorization: Bearer <API key>'.")
+            raise exceptions.AuthenticationFailed(self.malformed_message)
         try:
-            plain = header[1].decode()
+            credential = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("The API key has characters a key never has.") from None
-        key = api_key_authenticate(plain=plain)
+            raise exceptions.AuthenticationFailed(self.undecodable_message) from None
+        return self.authenticate_credential(credential)
+
+    def authenticate_credential(self, credential: str):
+        raise NotImplementedError
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (not 403) to unauthenticated requests.
+        return f'{self.keyword} realm="{self.realm}"'
+
+
+class ApiKeyAuthentication(HeaderTokenAuthentication):
+    keyword = "Bearer"
+    realm = "api"
+    malformed_message = "Send the key as 'Authorization: Bearer <API key>'."
+    undecodable_message = "The API key has characters a key never has."
+
+    def authenticate_credential(self, credential: str):
+        key = api_key_authenticate(plain=credential)
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return ApiClient(api_key=key), key
-
-    def authenticate_header(self, request) -> str:
-        # Makes DRF answer 401 (not 403) to unauthenticated API requests.
-        return 'Bearer realm="api"'
