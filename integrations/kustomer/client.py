@@ -597,17 +597,11 @@ class KustomerClient:
         A create refused as a duplicate (409, or 400: Kustomer's status is unconfirmed)
         is looked up again and returned when it is there; otherwise the refusal is
         raised (e.g. the phone belongs to a customer with another externalId)."""
-        found = self.get_customer_by_external_id(external_id=external_id)
-        if found is not None:
-            return found, False
-        try:
-            return self.create_customer(name=name, external_id=external_id, emails=emails, phones=phones,
-                                        custom=custom, extra=extra), True
-        except (KustomerConflictError, KustomerBadRequestError) as exc:
-            found = self.get_customer_by_external_id(external_id=external_id)
-            if found is not None:
-                return found, False
-            raise exc
+        return _find_or_create(
+            lambda: self.get_customer_by_external_id(external_id=external_id),
+            lambda: self.create_customer(name=name, external_id=external_id, emails=emails, phones=phones,
+                                         custom=custom, extra=extra),
+        )
 
     # ========================================================================= conversations
     def iter_customer_conversations(self, *, customer_id: str, page_size: int = DEFAULT_PAGE_SIZE,
@@ -730,20 +724,14 @@ class KustomerClient:
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[Conversation, bool]:
         """Look up by ``external_id``, create when absent; ``(conversation, created)``."""
-        found = self.get_conversation_by_external_id(external_id=external_id)
-        if found is not None:
-            return found, False
-        try:
-            return self.create_conversation(
+        return _find_or_create(
+            lambda: self.get_conversation_by_external_id(external_id=external_id),
+            lambda: self.create_conversation(
                 customer_id=customer_id, external_id=external_id, name=name, status=status,
                 direction=direction, assigned_users=assigned_users, assigned_teams=assigned_teams,
                 priority=priority, tags=tags, custom=custom, queue=queue, extra=extra,
-            ), True
-        except (KustomerConflictError, KustomerBadRequestError) as exc:
-            found = self.get_conversation_by_external_id(external_id=external_id)
-            if found is not None:
-                return found, False
-            raise exc
+            ),
+        )
 
     # ========================================================================= messages
     def create_message(
@@ -822,20 +810,14 @@ class KustomerClient:
         """Find the conversation's message with ``external_id``, create it when absent;
         ``(message, created)``. Looks through the conversation's own messages, which
         needs only the spec's unambiguous list endpoint."""
-        found = self.find_conversation_message(conversation_id=conversation_id, external_id=external_id)
-        if found is not None:
-            return found, False
-        try:
-            return self.create_message(
+        return _find_or_create(
+            lambda: self.find_conversation_message(conversation_id=conversation_id, external_id=external_id),
+            lambda: self.create_message(
                 conversation_id=conversation_id, external_id=external_id, channel=channel,
                 direction=direction, app=app, preview=preview, meta=meta, custom=custom,
                 attachments=attachments, queue=queue, extra=extra,
-            ), True
-        except (KustomerConflictError, KustomerBadRequestError) as exc:
-            found = self.find_conversation_message(conversation_id=conversation_id, external_id=external_id)
-            if found is not None:
-                return found, False
-            raise exc
+            ),
+        )
 
     # ========================================================================= notes
     def create_note(
@@ -882,17 +864,11 @@ class KustomerClient:
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[Note, bool]:
         """Find the conversation's note with ``external_id``, create it when absent."""
-        found = self.find_conversation_note(conversation_id=conversation_id, external_id=external_id)
-        if found is not None:
-            return found, False
-        try:
-            return self.create_note(conversation_id=conversation_id, body=body, external_id=external_id,
-                                    attachments=attachments, extra=extra), True
-        except (KustomerConflictError, KustomerBadRequestError) as exc:
-            found = self.find_conversation_note(conversation_id=conversation_id, external_id=external_id)
-            if found is not None:
-                return found, False
-            raise exc
+        return _find_or_create(
+            lambda: self.find_conversation_note(conversation_id=conversation_id, external_id=external_id),
+            lambda: self.create_note(conversation_id=conversation_id, body=body, external_id=external_id,
+                                     attachments=attachments, extra=extra),
+        )
 
     # ========================================================================= attachments
     def create_attachment(self, *, name: str, content_type: str, content_length: int) -> AttachmentUpload:
@@ -1015,6 +991,23 @@ def _attachment_items(items: Sequence[Any] | None, *, ids_allowed: bool) -> list
     if any(isinstance(i, str) for i in out) and any(isinstance(i, dict) for i in out):
         out = [i["_id"] if isinstance(i, dict) else i for i in out]  # one form per list: ids
     return out
+
+
+def _find_or_create(find: Callable[[], T | None], create: Callable[[], T]) -> tuple[T, bool]:
+    """Two explicit steps that make a create safe to retry: look the record up by its
+    externalId, create it only when absent. A create refused as a duplicate (409, or 400:
+    Kustomer's status for duplicates is unconfirmed) was made by an earlier try whose
+    answer was lost: look it up again; if it is still not there, the refusal stands."""
+    found = find()
+    if found is not None:
+        return found, False
+    try:
+        return create(), True
+    except (KustomerConflictError, KustomerBadRequestError):
+        found = find()
+        if found is not None:
+            return found, False
+        raise
 
 
 def _scrub(exc: BaseException) -> BaseException:
