@@ -158,9 +158,9 @@ def _get_live(*, tenant: Tenant, field_id: int, lock: bool = False) -> CustomFie
 
 def custom_field_retry(*, tenant: Tenant, field_id: int) -> CustomField:
     """Queue a failed field's creation in Kustomer again (after the cause was fixed)."""
-    _require_connection(tenant)
     with transaction.atomic():
-        field = _get_live(tenant=tenant, field_id=field_id, lock=True)
+        field = _get_live(tenant=tenant, field_id=field_id, lock=True)  # a foreign id is a 404 first (R-A1)
+        _require_connection(tenant)
         if field.state == CustomField.State.CREATED:
             raise ConflictError(f"'{field.display_name}' is already created in Kustomer ({field.attribute_name}).")
         if field.state == CustomField.State.PENDING:

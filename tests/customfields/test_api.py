@@ -189,3 +189,14 @@ def test_the_openapi_document_describes_the_endpoints(api):
     for path in ("/api/v1/custom-fields", "/api/v1/custom-fields/{id}", "/api/v1/custom-fields/{id}/retry"):
         assert path in schema
     assert "custom_fields_create" in schema and "attribute_name" in schema
+
+
+@pytest.mark.django_db
+def test_r_a1_retry_of_another_tenants_field_is_404_even_without_a_connection(api, tenant, other_tenant):
+    """The lookup comes before any check of the caller's own set-up: nothing about
+    another tenant's ids can be learnt from the answer."""
+    from tests.customfields.factories import CustomFieldFactory
+
+    foreign = CustomFieldFactory(tenant=other_tenant, state="failed")
+    response = api.post(f"/api/v1/custom-fields/{foreign.pk}/retry")
+    assert response.status_code == 404
