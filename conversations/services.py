@@ -43,7 +43,7 @@ from conversations.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from integrations.kustomer.client import KustomerClient
+from integrations.kustomer.client import KustomerClient, find_or_create
 from integrations.kustomer.errors import (
     KustomerBadRequestError,
     KustomerConflictError,
@@ -666,21 +666,18 @@ def _exec_create_conversation(ctx: _Context, action: rules.CreateConversation, r
         },
     )
     if not conv.kustomer_conversation_id:
-        found = None
-        if not claimed or row.attempts > 1:
-            found = ctx.client.get_conversation_by_external_id(external_id=ext)
-        if found is None:
+        def create():
             assignee = _assignee_at_create(ctx, row)
-            try:
-                found = ctx.client.create_conversation(
-                    customer_id=ctx.customer_id, external_id=ext, name=action.name[:200], status="open",
-                    direction=action.direction, custom=dict(action.standard_fields) or None,
-                    assigned_users=[assignee] if assignee else None,
-                )
-            except (KustomerConflictError, KustomerBadRequestError):
-                found = ctx.client.get_conversation_by_external_id(external_id=ext)
-                if found is None:
-                    raise
+            return ctx.client.create_conversation(
+                customer_id=ctx.customer_id, external_id=ext, name=action.name[:200], status="open",
+                direction=action.direction, custom=dict(action.standard_fields) or None,
+                assigned_users=[assignee] if assignee else None,
+            )
+
+        found, _ = find_or_create(
+            lambda: ctx.client.get_conversation_by_external_id(external_id=ext), create,
+            look_first=not claimed or row.attempts > 1,  # an earlier try may have created it
+        )
         now = timezone.now()
         with transaction.atomic():
             # A listing may have mirrored it as a foreign conversation first: fold that in.
@@ -738,28 +735,30 @@ def _require_conversation(ctx: _Context) -> SyncedConversation:
 def _exec_add_message(ctx: _Context, action: rules.AddMessage, row: EventAction) -> dict[str, Any]:
     conv = _require_conversation(ctx)
     ext = external_id(ctx.tenant.slug, "message", ctx.event.event_id, row.index)
-    if row.attempts > 1:
-        found = ctx.client.find_conversation_message(conversation_id=conv.kustomer_conversation_id, external_id=ext)
-        if found is not None:
-            ctx.ids.setdefault("message_ids", []).append(found.id)
-            return {"message_id": found.id, "found": True}
+
+    def find():
+        return ctx.client.find_conversation_message(conversation_id=conv.kustomer_conversation_id, external_id=ext)
+
+    # Only a retry can find an earlier create (the look-up scans the timeline).
+    if row.attempts > 1 and (found := find()) is not None:
+        ctx.ids.setdefault("message_ids", []).append(found.id)
+        return {"message_id": found.id, "found": True}
     attachments = []
     if action.recording_url:
         url = action.recording_url
         name = _file_name_from_url(url, f"recording-{ctx.event.session_id}")
         attachments.append(_attach(ctx, row, "recording", name, lambda: _fetched(url)))
     custom = _field_values(ctx, "message")
-    try:
-        message = ctx.client.create_message(
+    message, _ = find_or_create(
+        find,
+        lambda: ctx.client.create_message(
             conversation_id=conv.kustomer_conversation_id, channel=action.channel, direction=action.direction,
             app=MESSAGE_APP, preview=action.preview[:1000], external_id=ext, custom=custom or None,
             attachments=[a["_id"] for a in attachments] or None,  # messages take bare ids
             meta={"sessionId": ctx.event.session_id, "eventId": ctx.event.event_id, "eventType": ctx.event.type},
-        )
-    except (KustomerConflictError, KustomerBadRequestError):
-        message = ctx.client.find_conversation_message(conversation_id=conv.kustomer_conversation_id, external_id=ext)
-        if message is None:
-            raise
+        ),
+        look_first=False,
+    )
     ctx.ids.setdefault("message_ids", []).append(message.id)
     return {**row.result, "message_id": message.id}
 
@@ -767,11 +766,13 @@ def _exec_add_message(ctx: _Context, action: rules.AddMessage, row: EventAction)
 def _exec_add_note(ctx: _Context, action: rules.AddNote, row: EventAction) -> dict[str, Any]:
     conv = _require_conversation(ctx)
     ext = external_id(ctx.tenant.slug, "note", ctx.event.event_id, row.index)
-    if row.attempts > 1:
-        found = ctx.client.find_conversation_note(conversation_id=conv.kustomer_conversation_id, external_id=ext)
-        if found is not None:
-            ctx.ids.setdefault("note_ids", []).append(found.id)
-            return {"note_id": found.id, "found": True}
+
+    def find():
+        return ctx.client.find_conversation_note(conversation_id=conv.kustomer_conversation_id, external_id=ext)
+
+    if row.attempts > 1 and (found := find()) is not None:
+        ctx.ids.setdefault("note_ids", []).append(found.id)
+        return {"note_id": found.id, "found": True}
     attachments = []
     if action.transcript:
         text = render_transcript(session_id=ctx.event.session_id, lines=list(action.transcript))
@@ -782,13 +783,12 @@ def _exec_add_note(ctx: _Context, action: rules.AddNote, row: EventAction) -> di
         name = str(item.get("name") or _file_name_from_url(url, f"file-{number + 1}"))
         attachments.append(_attach(ctx, row, f"file-{number}", name,
                                    lambda url=url, declared=item.get("content_type"): _fetched(url, declared)))
-    try:
-        note = ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],
-                                      external_id=ext, attachments=attachments or None)
-    except (KustomerConflictError, KustomerBadRequestError):
-        note = ctx.client.find_conversation_note(conversation_id=conv.kustomer_conversation_id, external_id=ext)
-        if note is None:
-            raise
+    note, _ = find_or_create(
+        find,
+        lambda: ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],
+                                       external_id=ext, attachments=attachments or None),
+        look_first=False,
+    )
     ctx.ids.setdefault("note_ids", []).append(note.id)
     return {**row.result, "note_id": note.id}
 

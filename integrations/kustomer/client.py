@@ -20,7 +20,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -597,7 +597,7 @@ class KustomerClient:
         A create refused as a duplicate (409, or 400: Kustomer's status is unconfirmed)
         is looked up again and returned when it is there; otherwise the refusal is
         raised (e.g. the phone belongs to a customer with another externalId)."""
-        return _find_or_create(
+        return find_or_create(
             lambda: self.get_customer_by_external_id(external_id=external_id),
             lambda: self.create_customer(name=name, external_id=external_id, emails=emails, phones=phones,
                                          custom=custom, extra=extra),
@@ -724,7 +724,7 @@ class KustomerClient:
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[Conversation, bool]:
         """Look up by ``external_id``, create when absent; ``(conversation, created)``."""
-        return _find_or_create(
+        return find_or_create(
             lambda: self.get_conversation_by_external_id(external_id=external_id),
             lambda: self.create_conversation(
                 customer_id=customer_id, external_id=external_id, name=name, status=status,
@@ -787,10 +787,7 @@ class KustomerClient:
 
     def find_conversation_message(self, *, conversation_id: str, external_id: str) -> Message | None:
         """The conversation's message with ``external_id`` (scans its messages), or None."""
-        for msg in self.iter_conversation_messages(conversation_id=conversation_id):
-            if msg.external_id == external_id:
-                return msg
-        return None
+        return _with_external_id(self.iter_conversation_messages(conversation_id=conversation_id), external_id)
 
     def find_or_create_message(
         self,
@@ -810,7 +807,7 @@ class KustomerClient:
         """Find the conversation's message with ``external_id``, create it when absent;
         ``(message, created)``. Looks through the conversation's own messages, which
         needs only the spec's unambiguous list endpoint."""
-        return _find_or_create(
+        return find_or_create(
             lambda: self.find_conversation_message(conversation_id=conversation_id, external_id=external_id),
             lambda: self.create_message(
                 conversation_id=conversation_id, external_id=external_id, channel=channel,
@@ -849,10 +846,8 @@ class KustomerClient:
             yield self._build(Note.from_resource, item, method="GET", template=CONVERSATION_NOTES)
 
     def find_conversation_note(self, *, conversation_id: str, external_id: str) -> Note | None:
-        for note in self.iter_conversation_notes(conversation_id=conversation_id):
-            if note.external_id == external_id:
-                return note
-        return None
+        """The conversation's note with ``external_id`` (scans its notes), or None."""
+        return _with_external_id(self.iter_conversation_notes(conversation_id=conversation_id), external_id)
 
     def find_or_create_note(
         self,
@@ -864,7 +859,7 @@ class KustomerClient:
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[Note, bool]:
         """Find the conversation's note with ``external_id``, create it when absent."""
-        return _find_or_create(
+        return find_or_create(
             lambda: self.find_conversation_note(conversation_id=conversation_id, external_id=external_id),
             lambda: self.create_note(conversation_id=conversation_id, body=body, external_id=external_id,
                                      attachments=attachments, extra=extra),
@@ -993,12 +988,18 @@ def _attachment_items(items: Sequence[Any] | None, *, ids_allowed: bool) -> list
     return out
 
 
-def _find_or_create(find: Callable[[], T | None], create: Callable[[], T]) -> tuple[T, bool]:
+def _with_external_id(records: Iterable[T], external_id: str) -> T | None:
+    return next((record for record in records if getattr(record, "external_id", None) == external_id), None)
+
+
+def find_or_create(find: Callable[[], T | None], create: Callable[[], T], *, look_first: bool = True) -> tuple[T, bool]:
     """Two explicit steps that make a create safe to retry: look the record up by its
     externalId, create it only when absent. A create refused as a duplicate (409, or 400:
     Kustomer's status for duplicates is unconfirmed) was made by an earlier try whose
-    answer was lost: look it up again; if it is still not there, the refusal stands."""
-    found = find()
+    answer was lost: look it up again; if it is still not there, the refusal stands.
+    `look_first=False` skips the first look-up when the caller knows no earlier try
+    was sent (it costs a request, or a scan of a conversation's timeline)."""
+    found = find() if look_first else None
     if found is not None:
         return found, False
     try:
