@@ -3,7 +3,7 @@ from django.conf import settings
 
 # The watcher's tick: each tenant's own interval (settings page, default 5 s) decides
 # whether its read is due; the tick only needs to be at least as fine.
-WATCH_TICK_SECONDS = float(getattr(settings, "STATUS_WATCH_TICK_SECONDS", 1.0))
+WATCH_TICK_SECONDS = float(settings.STATUS_WATCH_TICK_SECONDS)
 
 BEAT_SCHEDULE = {
     "statusmapping-watch": {

@@ -20,7 +20,7 @@ from statusmapping.models import (
 from tenants.models import Tenant
 
 #: R-S6: an adapter instance unseen for this long is gone.
-ADAPTER_INSTANCE_TTL = timedelta(seconds=getattr(django_settings, "ADAPTER_INSTANCE_TTL_SECONDS", 30))
+ADAPTER_INSTANCE_TTL = timedelta(seconds=django_settings.ADAPTER_INSTANCE_TTL_SECONDS)
 
 
 def normalize_email(email: str) -> str:
