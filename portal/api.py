@@ -17,7 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from portal.errors import ApplicationError
 from tenants.authentication import ApiClient
 from tenants.models import Tenant
-from tenants.selectors import SESSION_ACTING_TENANT
+from tenants.selectors import portal_tenant
 
 
 
@@ -93,8 +93,7 @@ def request_tenant(request) -> Tenant:
             if tenant is None:
                 raise exceptions.NotFound("No such tenant.")
             return tenant
-        tenant_id = request.session.get(SESSION_ACTING_TENANT)
-        tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
+        tenant = portal_tenant(request)  # the tenant opened in the portal, if any
         if tenant is None:
             raise ApplicationError("Support staff name the tenant to act on with the X-Tenant header.", field="X-Tenant")
         return tenant
