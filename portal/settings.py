@@ -242,6 +242,14 @@ SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
 # without a heartbeat (R-S6).
 STATUS_WATCH_TICK_SECONDS = env.float("STATUS_WATCH_TICK_SECONDS", default=1.0)
 ADAPTER_INSTANCE_TTL_SECONDS = env.int("ADAPTER_INSTANCE_TTL_SECONDS", default=30)
+# Each web process keeps an API key that authenticated for this long (the secret is
+# still checked on every request). The bound on how long a key revoked, or a tenant
+# configuration changed, in one process goes unnoticed by the others; 0 reads the key
+# row on every request.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
+# The status engine's copy of a tenant's configuration is read again after this long
+# even without a version bump (the bound for changes made behind the services' back).
+STATUS_CONFIG_MAX_AGE_SECONDS = env.float("STATUS_CONFIG_MAX_AGE_SECONDS", default=30.0)
 # Pages allowed to frame the agent adapter and to talk to it by postMessage: Kustomer's
 # hosts, plus the sandbox's demo host page on loopback outside production.
 ADAPTER_HOST_ORIGINS = env.list(

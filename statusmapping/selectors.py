@@ -1,6 +1,9 @@
 """Reads of agents, statuses, the status map, settings and history."""
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings as django_settings
@@ -56,10 +59,11 @@ def agent_list(*, tenant: Tenant) -> QuerySet[Agent]:
     )
 
 
-def agent_live_instance_ids(*, agent: Agent) -> set[str]:
+def agent_live_instance_ids(*, agent: Agent | None = None, agent_id: int | None = None) -> set[str]:
     since = timezone.now() - ADAPTER_INSTANCE_TTL
+    agent_id = agent.pk if agent is not None else agent_id
     return set(
-        AdapterInstance.objects.filter(agent=agent, last_seen_at__gte=since).values_list("instance_id", flat=True)
+        AdapterInstance.objects.filter(agent_id=agent_id, last_seen_at__gte=since).values_list("instance_id", flat=True)
     )
 
 
@@ -116,6 +120,84 @@ def status_map_get(*, tenant: Tenant) -> rules.StatusMap:
     return status_map_build(
         cc_statuses=list(CCStatus.objects.filter(tenant=tenant)),
         kustomer_statuses=list(KustomerStatus.objects.filter(tenant=tenant, cc_status__isnull=False)),
+    )
+
+
+# ------------------------------------------------------------------------------ decision config
+@dataclass(frozen=True, slots=True)
+class CCStatusRef:
+    """A CC status as a decision needs it (a read-only copy, shared by requests)."""
+
+    pk: int
+    name: str
+    routable: bool
+    activity: str
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    """Everything a status decision reads of a tenant's configuration: the inheritance
+    settings, the CC statuses, the Kustomer → CC map and the Kustomer status names.
+
+    Read on every status event and changed a few times a day, so each process keeps one
+    copy per tenant (`status_config_get`) instead of three queries per event. Treat it as
+    immutable: it is shared by every request of the process."""
+
+    version: int
+    loaded_at: float
+    settings: rules.InheritanceSettings
+    status_map: rules.StatusMap
+    cc_by_lower: dict[str, CCStatusRef]
+    cc_by_id: dict[int, CCStatusRef]
+    kustomer_names: dict[str, str]
+
+
+#: A copy is read again after this long even when no version bump said so: the bound on
+#: staleness after a change made behind the services' back (a manual SQL fix).
+STATUS_CONFIG_MAX_AGE_SECONDS = django_settings.STATUS_CONFIG_MAX_AGE_SECONDS
+_status_configs: dict[int, StatusConfig] = {}
+_status_configs_lock = threading.Lock()
+
+
+def status_config_get(*, tenant: Tenant, fresh: bool = False) -> StatusConfig:
+    """The tenant's decision configuration, from this process's copy when that copy is
+    at least as new as `tenant.config_version` (bumped in the same transaction as every
+    change, see `tenants.services.tenant_config_changed`) and younger than
+    STATUS_CONFIG_MAX_AGE_SECONDS; `fresh` reads the database regardless."""
+    now = time.monotonic()
+    cached = _status_configs.get(tenant.pk)
+    if (not fresh and cached is not None and cached.version >= tenant.config_version
+            and now - cached.loaded_at < STATUS_CONFIG_MAX_AGE_SECONDS):
+        return cached
+    # Labelled with the version the caller saw: what is read now is at least that new
+    # (a newer label would claim changes this read may have missed).
+    config = _status_config_load(tenant=tenant, version=tenant.config_version, loaded_at=now)
+    with _status_configs_lock:
+        current = _status_configs.get(tenant.pk)
+        if current is None or current.version <= config.version:
+            _status_configs[tenant.pk] = config
+    return config
+
+
+def status_configs_forget() -> None:
+    """Drop this process's copies (tests, which reuse ids of rolled-back tenants)."""
+    with _status_configs_lock:
+        _status_configs.clear()
+
+
+def _status_config_load(*, tenant: Tenant, version: int, loaded_at: float) -> StatusConfig:
+    cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
+    kustomer_statuses = list(KustomerStatus.objects.filter(tenant=tenant).only("kustomer_id", "name", "cc_status_id"))
+    refs = [CCStatusRef(pk=s.pk, name=s.name, routable=s.routable, activity=s.activity) for s in cc_statuses]
+    return StatusConfig(
+        version=version,
+        loaded_at=loaded_at,
+        settings=inheritance_settings_for_rules(inheritance_settings_get(tenant=tenant)),
+        status_map=status_map_build(cc_statuses=cc_statuses,
+                                    kustomer_statuses=[k for k in kustomer_statuses if k.cc_status_id]),
+        cc_by_lower={r.name.lower(): r for r in refs},
+        cc_by_id={r.pk: r for r in refs},
+        kustomer_names={k.kustomer_id: k.name for k in kustomer_statuses},
     )
 
 

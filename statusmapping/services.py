@@ -11,6 +11,7 @@ watcher and the sign-in inheritance.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from portal.errors import ApplicationError, ConflictError, NotFoundError
 from portal.queue import enqueue, enqueue_on_commit
-from statusmapping import rules, selectors
+from statusmapping import agent_state, rules, selectors
 from statusmapping.models import (
     Activity,
     AdapterInstance,
@@ -42,6 +43,7 @@ from statusmapping.models import (
     StatusInheritanceSettings,
 )
 from tenants.models import Tenant
+from tenants.services import tenant_config_changed
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ def status_inheritance_availability_set(*, tenant: Tenant, available: bool, chan
     """R-S1 step 1 (support staff). Taking availability away also turns inheritance off,
     so giving it back later needs the tenant admin's consent again."""
     with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
         inheritance_settings_ensure(tenant=tenant)
         settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
         settings.available = available
@@ -109,6 +112,7 @@ def status_inheritance_update(
     from statusmapping.tasks import two_way_prerequisites_check_task
 
     with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
         inheritance_settings_ensure(tenant=tenant)
         settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
         if enabled and not settings.available:
@@ -152,13 +156,15 @@ def cc_status_ensure_defaults(*, tenant: Tenant) -> None:
     safe under concurrency: the unique name constraint drops a second insert)."""
     if CCStatus.objects.filter(tenant=tenant).exists():
         return
-    CCStatus.objects.bulk_create(
-        [
-            CCStatus(tenant=tenant, name=name, routable=routable, activity=activity, is_default=True, position=i)
-            for i, (name, routable, activity) in enumerate(DEFAULT_CC_STATUSES)
-        ],
-        ignore_conflicts=True,
-    )
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
+        CCStatus.objects.bulk_create(
+            [
+                CCStatus(tenant=tenant, name=name, routable=routable, activity=activity, is_default=True, position=i)
+                for i, (name, routable, activity) in enumerate(DEFAULT_CC_STATUSES)
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def cc_status_create(*, tenant: Tenant, name: str, routable: bool = False, activity: str = Activity.NONE) -> CCStatus:
@@ -174,6 +180,7 @@ def cc_status_create(*, tenant: Tenant, name: str, routable: bool = False, activ
         raise ConflictError(f"A CC status named {name} already exists.", field="name")
     try:
         with transaction.atomic():
+            tenant_config_changed(tenant=tenant)
             return CCStatus.objects.create(tenant=tenant, name=name, routable=routable, activity=activity, position=1000)
     except IntegrityError:
         raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
@@ -216,6 +223,7 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
         raise
     now = timezone.now()
     with transaction.atomic():
+        tenant_config_changed(tenant=tenant)  # new statuses, new names
         seen = []
         for status in statuses:
             seen.append(status.id)
@@ -278,6 +286,7 @@ def status_mapping_save(
     if errors:
         raise ApplicationError("The map was not saved: fix the marked statuses.", errors=errors)
     with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
         for kid, status in kustomer.items():
             target = targets.get(kid)
             if status.cc_status_id != (target.pk if target else None):
@@ -337,15 +346,15 @@ def adapter_heartbeat_record(*, tenant: Tenant, agent_email: str, instance_id: s
     instance_id = (instance_id or "").strip()
     if not instance_id:
         raise ApplicationError("Send the adapter's instance id.", field="instance_id")
-    _instance_touch(agent=agent, instance_id=instance_id, at=timezone.now())
+    _instance_touch(agent_id=agent.pk, instance_id=instance_id, at=timezone.now())
     return agent, len(selectors.agent_live_instance_ids(agent=agent))
 
 
-def _instance_touch(*, agent: Agent, instance_id: str, at: datetime) -> None:
+def _instance_touch(*, agent_id: int, instance_id: str, at: datetime) -> None:
     # One statement, race-free: a concurrent first heartbeat of the same instance
     # updates instead of failing on the unique key.
     AdapterInstance.objects.bulk_create(
-        [AdapterInstance(agent=agent, instance_id=instance_id[:100], first_seen_at=at, last_seen_at=at)],
+        [AdapterInstance(agent_id=agent_id, instance_id=instance_id[:100], first_seen_at=at, last_seen_at=at)],
         update_conflicts=True, unique_fields=["agent", "instance_id"], update_fields=["last_seen_at"],
     )
 
@@ -356,7 +365,7 @@ def adapter_instances_forget(*, older_than: timedelta = timedelta(hours=1)) -> i
 
 
 # ================================================================================ the engine
-def _agent_state(agent: Agent, cc_by_id: dict[int, CCStatus]) -> rules.AgentState:
+def _agent_state(agent: agent_state.AgentRow, cc_by_id: dict[int, selectors.CCStatusRef]) -> rules.AgentState:
     current = cc_by_id.get(agent.cc_status_id) if agent.cc_status_id else None
     held = cc_by_id.get(agent.held_cc_status_id) if agent.held_cc_status_id else None
     return rules.AgentState(
@@ -390,147 +399,163 @@ def agent_status_change_record(
 
     A repeated `event_id` returns the first record unchanged. The agent's row is locked
     for the decision, so concurrent events of one agent are decided one after the other
-    on the latest state and none is lost."""
+    on the latest state and none is lost.
+
+    The hot path of the status event endpoint: the tenant's configuration comes from
+    the process's copy (`selectors.status_config_get`), and a repeated id is found by
+    the unique key rather than by a look-up before every decision."""
     if timezone.is_naive(occurred_at):
         raise ApplicationError("Give occurred_at with a time zone (e.g. ...Z).", field="occurred_at")
-    existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
-    if existing is not None:
-        return existing
     email = selectors.normalize_email(agent_email)
-    cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
-    if not cc_statuses:
+    config = selectors.status_config_get(tenant=tenant)
+    if not config.cc_by_lower:
         cc_status_ensure_defaults(tenant=tenant)
-        cc_statuses = list(CCStatus.objects.filter(tenant=tenant))
-    cc_by_lower = {s.name.lower(): s for s in cc_statuses}
+        config = selectors.status_config_get(tenant=tenant, fresh=True)
     requested = None
     if source == Source.CONTACT_CENTER:
-        requested = cc_by_lower.get((status or "").strip().lower())
+        wanted = (status or "").strip().lower()
+        requested = config.cc_by_lower.get(wanted)
         if requested is None:
+            # Added since this process read the statuses? Read them once more.
+            config = selectors.status_config_get(tenant=tenant, fresh=True)
+            requested = config.cc_by_lower.get(wanted)
+        if requested is None:
+            if (existing := _status_change_find(tenant=tenant, event_id=event_id)) is not None:
+                return existing
             raise ApplicationError(f"No CC status named {status!r}.", field="status")
     elif source != Source.KUSTOMER:
         raise ApplicationError("Use kustomer or contact_center.", field="source")
     elif not kustomer_status_id:
+        if (existing := _status_change_find(tenant=tenant, event_id=event_id)) is not None:
+            return existing
         raise ApplicationError("Send the Kustomer status id.", field="kustomer_status_id")
+    elif kustomer_status_id not in config.kustomer_names:
+        # Mapped since this process read the map? Read it once more (the status may also
+        # be new in Kustomer: the decision then asks for a refresh).
+        config = selectors.status_config_get(tenant=tenant, fresh=True)
 
     try:
         return _agent_status_change_decide(
             tenant=tenant, event_id=event_id, source=source, email=email, occurred_at=occurred_at,
             kustomer_status_id=kustomer_status_id, requested=requested, kind=kind, instance_id=instance_id,
-            feed=feed, force=force, cc_statuses=cc_statuses,
+            feed=feed, force=force, config=config,
         )
     except IntegrityError:
-        # Deliveries of one id for one agent are serialised by the agent's lock; without
-        # an agent row (unknown email), or with one id reused for two agents, the unique
-        # key settles the race: everything of the loser rolled back, the first answers.
-        existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
+        # A repeated id: a concurrent delivery waited on the agent's lock, or an earlier
+        # delivery was decided long ago. Its decision stands; everything of this one
+        # (the agent row, instance, queued push) was rolled back with the transaction.
+        existing = _status_change_find(tenant=tenant, event_id=event_id)
         if existing is None:
             raise
         return existing
 
 
+def _status_change_find(*, tenant: Tenant, event_id: str) -> StatusChange | None:
+    """The decision already made for this id, if any. A repeated id answers its first
+    decision even when the repeat's body could not be decided (only read on the error
+    paths; the unique key catches repeats on the way in)."""
+    return StatusChange.objects.filter(tenant=tenant, event_id=event_id[:200]).first()
+
+
+#: Compare-and-set attempts of one decision before giving up (each failed attempt means
+#: another change of the same agent was stored in between).
+_DECIDE_ATTEMPTS = 50
+
+
 def _agent_status_change_decide(
     *, tenant: Tenant, event_id: str, source: str, email: str, occurred_at: datetime, kustomer_status_id: str,
-    requested: CCStatus | None, kind: str, instance_id: str, feed: str, force: bool, cc_statuses: list[CCStatus],
+    requested: selectors.CCStatusRef | None, kind: str, instance_id: str, feed: str, force: bool,
+    config: selectors.StatusConfig,
 ) -> StatusChange:
-    cc_by_lower = {s.name.lower(): s for s in cc_statuses}
-    cc_by_id = {s.pk: s for s in cc_statuses}
-    with transaction.atomic():
-        # No select_related here: when PostgreSQL re-reads a row it waited for, joined
-        # columns keep the old snapshot (EvalPlanQual), so related statuses are looked
-        # up from `cc_statuses` by the freshly locked ids instead.
-        agent = Agent.objects.select_for_update().filter(tenant=tenant, email=email).first() if email else None
-        now = timezone.now()  # after the lock: history is ordered as decisions were made
-        if agent is not None:
-            # A concurrent delivery of the same event waited on our lock: answer its decision.
-            existing = StatusChange.objects.filter(tenant=tenant, event_id=event_id).first()
-            if existing is not None:
-                return existing
-        settings = selectors.inheritance_settings_get(tenant=tenant)
-        # One read gives both the map and the name of the reported status (for history).
-        kustomer_statuses = list(
-            KustomerStatus.objects.filter(tenant=tenant).only("kustomer_id", "name", "cc_status_id")
-        )
-        status_map = selectors.status_map_build(
-            cc_statuses=cc_statuses, kustomer_statuses=[k for k in kustomer_statuses if k.cc_status_id]
-        )
-        names = {k.kustomer_id: k.name for k in kustomer_statuses}
+    """Read the agent's state, decide, and store the new state with its history record
+    if the state is still as read (agent_state.py); otherwise read and decide again."""
+    touched = False
+    for _ in range(_DECIDE_ATTEMPTS):
+        read = agent_state.agent_row_read(tenant_id=tenant.pk, email=email) if email else None
+        now = timezone.now()  # after the read: history is ordered as decisions were made
         live = 0
-        if agent is not None and source == Source.KUSTOMER:
-            live_ids = selectors.agent_live_instance_ids(agent=agent)
-            if instance_id:
+        if read is not None and source == Source.KUSTOMER:
+            if instance_id and not touched:
                 # The instance that sent this event is alive too (it may not have sent a
                 # heartbeat yet); remember it as such.
-                _instance_touch(agent=agent, instance_id=instance_id, at=now)
-                live_ids.add(instance_id[:100])
-            live = len(live_ids)
+                _instance_touch(agent_id=read.id, instance_id=instance_id, at=now)
+                touched = True
+            live = len(selectors.agent_live_instance_ids(agent_id=read.id))
         # A change cannot have happened after we received it: a sender whose clock runs
         # ahead would otherwise make every later change look stale (R-S7). History keeps
         # the time as sent.
         effective_at = min(occurred_at, now)
         outcome = rules.decide_status_change(
-            settings=selectors.inheritance_settings_for_rules(settings),
-            status_map=status_map,
-            agent=_agent_state(agent, cc_by_id) if agent is not None else None,
+            settings=config.settings,
+            status_map=config.status_map,
+            agent=_agent_state(read, config.cc_by_id) if read is not None else None,
             live_instances=live,
             change=rules.IncomingChange(
                 source=source, occurred_at=effective_at, kustomer_status_id=kustomer_status_id or None,
                 cc_status=requested.name if requested else None, kind=kind, force=force,
             ),
         )
-        current = cc_by_id.get(agent.cc_status_id) if agent is not None and agent.cc_status_id else None
-        from_status = current.name if current else ""
-        if agent is not None:
-            _apply_outcome(agent=agent, outcome=outcome, cc_by_lower=cc_by_lower, now=now)
+        current = config.cc_by_id.get(read.cc_status_id) if read is not None and read.cc_status_id else None
         change = StatusChange(
-            tenant=tenant, event_id=event_id[:200], agent=agent, agent_email=email[:254], source=source, feed=feed,
+            tenant=tenant, event_id=event_id[:200], agent_email=email[:254], source=source, feed=feed,
             kind=kind if source == Source.CONTACT_CENTER else "", instance_id=(instance_id or "")[:100],
-            kustomer_status_id=kustomer_status_id or "", kustomer_status_name=names.get(kustomer_status_id, "")[:200],
-            requested_status=requested.name if requested else "", from_status=from_status,
+            kustomer_status_id=kustomer_status_id or "",
+            kustomer_status_name=config.kustomer_names.get(kustomer_status_id, "")[:200],
+            requested_status=requested.name if requested else "", from_status=current.name if current else "",
             to_status=outcome.cc_status or "", decision=outcome.decision.value, reason=outcome.reason[:300],
             occurred_at=occurred_at, received_at=now,
             pushed_kustomer_status_id=outcome.push_kustomer_status_id or "",
         )
-        change.save()
-        if kustomer_status_id and kustomer_status_id not in names:
-            _kustomer_statuses_refresh_soon(tenant=tenant)
-        if outcome.push_kustomer_status_id and agent is not None:
-            from statusmapping.tasks import agent_status_push_task
+        if read is None:
+            with transaction.atomic():  # a savepoint: a repeated id fails alone
+                change.save(force_insert=True)
+        elif not agent_state.agent_change_commit(
+            read=read, new=_state_after(read, outcome, config.cc_by_lower),
+            push_requested_at=now if outcome.push_kustomer_status_id else None, updated_at=now, change=change,
+        ):
+            continue  # the agent's state moved on since the read: decide again on the new one
+        _after_decision(tenant=tenant, read=read, change=change, outcome=outcome, config=config)
+        return change
+    raise ApplicationError(
+        "The agent's status is changing faster than it can be decided; send the event again.",
+        field="agent_email", status_code=503,
+    )
 
-            enqueue_on_commit(agent_status_push_task, agent.pk)
-        if (agent is not None and source == Source.CONTACT_CENTER and kind == rules.KIND_SIGN_IN
-                and settings.active and settings.inherit_on_login):
-            from statusmapping.tasks import agent_sign_in_inherit_task
 
-            enqueue_on_commit(agent_sign_in_inherit_task, agent.pk, change.pk)
-    return change
-
-
-def _apply_outcome(*, agent: Agent, outcome: rules.Outcome, cc_by_lower: dict[str, CCStatus], now: datetime) -> None:
-    fields: list[str] = []
-    if outcome.cc_status_changed and outcome.cc_status:
-        agent.cc_status = cc_by_lower[outcome.cc_status.lower()]
-        agent.cc_status_at = outcome.cc_status_at
-        fields += ["cc_status", "cc_status_at"]
-    if outcome.kustomer_status_id is not None:
-        agent.kustomer_status_id = outcome.kustomer_status_id
-        agent.kustomer_status_at = outcome.kustomer_status_at
-        fields += ["kustomer_status_id", "kustomer_status_at"]
-    if outcome.held_cc_status:
-        agent.held_cc_status = cc_by_lower[outcome.held_cc_status.lower()]
-        agent.held_kustomer_status_id = outcome.held_kustomer_status_id or ""
-        agent.held_at = outcome.held_at
-        fields += ["held_cc_status", "held_kustomer_status_id", "held_at"]
-    elif outcome.clear_held and agent.held_cc_status_id:
-        agent.held_cc_status = None
-        agent.held_kustomer_status_id = ""
-        agent.held_at = None
-        fields += ["held_cc_status", "held_kustomer_status_id", "held_at"]
+def _after_decision(*, tenant: Tenant, read: agent_state.AgentRow | None, change: StatusChange,
+                    outcome: rules.Outcome, config: selectors.StatusConfig) -> None:
+    """What a stored decision sets off (after the commit when inside a transaction)."""
+    if change.kustomer_status_id and change.kustomer_status_id not in config.kustomer_names:
+        _kustomer_statuses_refresh_soon(tenant=tenant)
+    if read is None:
+        return
     if outcome.push_kustomer_status_id:
-        agent.push_kustomer_status_id = outcome.push_kustomer_status_id
-        agent.push_requested_at = now
-        fields += ["push_kustomer_status_id", "push_requested_at"]
-    if fields:
-        agent.save(update_fields=[*fields, "updated_at"])
+        from statusmapping.tasks import agent_status_push_task
+
+        enqueue_on_commit(agent_status_push_task, read.id)
+    if (change.source == Source.CONTACT_CENTER and change.kind == rules.KIND_SIGN_IN
+            and config.settings.active and config.settings.inherit_on_login):
+        from statusmapping.tasks import agent_sign_in_inherit_task
+
+        enqueue_on_commit(agent_sign_in_inherit_task, read.id, change.pk)
+
+
+def _state_after(read: agent_state.AgentRow, outcome: rules.Outcome,
+                 cc_by_lower: dict[str, selectors.CCStatusRef]) -> agent_state.AgentRow:
+    """The agent's state once `outcome` is applied to `read`."""
+    new: dict = {}
+    if outcome.cc_status_changed and outcome.cc_status:
+        new.update(cc_status_id=cc_by_lower[outcome.cc_status.lower()].pk, cc_status_at=outcome.cc_status_at)
+    if outcome.kustomer_status_id is not None:
+        new.update(kustomer_status_id=outcome.kustomer_status_id, kustomer_status_at=outcome.kustomer_status_at)
+    if outcome.held_cc_status:
+        new.update(held_cc_status_id=cc_by_lower[outcome.held_cc_status.lower()].pk,
+                   held_kustomer_status_id=outcome.held_kustomer_status_id or "", held_at=outcome.held_at)
+    elif outcome.clear_held and read.held_cc_status_id:
+        new.update(held_cc_status_id=None, held_kustomer_status_id="", held_at=None)
+    if outcome.push_kustomer_status_id:
+        new.update(push_kustomer_status_id=outcome.push_kustomer_status_id)
+    return dataclasses.replace(read, **new) if new else read
 
 
 # ================================================================================ two-way (R-S9)
@@ -643,8 +668,8 @@ def two_way_prerequisites_check(*, tenant_id: int) -> list[dict]:
     connection, client = _client_for_tenant(tenant)
     inheritance_settings_ensure(tenant=tenant)
     if client is None:
-        StatusInheritanceSettings.objects.filter(tenant=tenant).update(
-            two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error="No Kustomer connection.",
+        _two_way_result_store(
+            tenant=tenant, two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error="No Kustomer connection.",
             two_way_checks=[{"check": "connection", "subject": "Kustomer", "ok": False,
                              "detail": "Connect the tenant to Kustomer first."}],
         )
@@ -653,15 +678,22 @@ def two_way_prerequisites_check(*, tenant_id: int) -> list[dict]:
         checks, ready, team_ids = _two_way_checks(tenant=tenant, client=client)
     except KustomerError as exc:
         kustomer_connection_record_error(connection=connection, error=str(exc))
-        StatusInheritanceSettings.objects.filter(tenant=tenant).update(
-            two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error=str(exc)[:2000],
+        _two_way_result_store(
+            tenant=tenant, two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error=str(exc)[:2000],
         )
         raise
-    StatusInheritanceSettings.objects.filter(tenant=tenant).update(
-        two_way_ready=ready, two_way_checks=checks, two_way_team_ids=team_ids,
+    _two_way_result_store(
+        tenant=tenant, two_way_ready=ready, two_way_checks=checks, two_way_team_ids=team_ids,
         two_way_checked_at=timezone.now(), two_way_check_error="",
     )
     return checks
+
+
+def _two_way_result_store(*, tenant: Tenant, **fields) -> None:
+    # two_way_ready decides whether CC changes are pushed: part of the decision config.
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(**fields)
 
 
 def _two_way_checks(*, tenant: Tenant, client) -> tuple[list[dict], bool, list[str]]:

@@ -20,6 +20,10 @@ class Tenant(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO country code, e.g. US.")],
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped (tenants.services.tenant_config_changed) by every change to configuration
+    # that hot paths keep in process memory, e.g. the status map the status event
+    # endpoint decides with: a process whose copy is older than this reads it again.
+    config_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -1,9 +1,13 @@
 """Writes of tenants, users and API keys."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -26,6 +30,22 @@ def tenant_create(*, name: str, slug: str = "", default_region: str = "US") -> T
     tenant.full_clean()
     tenant.save()
     return tenant
+
+
+def tenant_config_changed(*, tenant: Tenant) -> None:
+    """Tell every process that cached configuration of `tenant` is out of date.
+
+    Call it first thing inside the transaction that changes the configuration: the
+    bump commits with the change (a process that sees the new version also sees the
+    change), and every configuration writer locks the tenant row before anything else,
+    so two writers never wait on each other's rows in opposite orders. `tenant` is
+    updated in place too, so the caller's next read with it sees the change."""
+    Tenant.objects.filter(pk=tenant.pk).update(config_version=F("config_version") + 1)
+    tenant.refresh_from_db(fields=["config_version"])
+    # This process's authenticated keys carry the tenant (and so its version): read
+    # them again. Other processes read theirs within API_KEY_CACHE_SECONDS.
+    _api_keys_forget(tenant_id=tenant.pk)
+    transaction.on_commit(lambda: _api_keys_forget(tenant_id=tenant.pk))  # a re-read before the commit
 
 
 def user_create(
@@ -66,10 +86,35 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: 
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoked at once in this process; other processes refuse the key within
+    API_KEY_CACHE_SECONDS (the life of their copy of an authenticated key)."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    _api_keys_forget(tenant_id=key.tenant_id)
     return key
+
+
+# Keys that authenticated lately, by prefix: (good until, in time.monotonic(); the key
+# with its tenant). The status event endpoint takes hundreds of requests a second with
+# one key, and reading the key row was a third of its time. The secret is still checked
+# against the stored digest on every request, so a copy only saves the read; what it can
+# miss is a revocation or a tenant change made by another process, for at most
+# API_KEY_CACHE_SECONDS. Copies are shared by requests: never change them.
+_recent_keys: dict[str, tuple[float, ApiKey]] = {}
+_recent_keys_lock = threading.Lock()
+
+
+def _api_keys_forget(*, tenant_id: int | None = None) -> None:
+    with _recent_keys_lock:
+        for prefix, (_, key) in list(_recent_keys.items()):
+            if tenant_id is None or key.tenant_id == tenant_id:
+                del _recent_keys[prefix]
+
+
+def api_keys_forget() -> None:
+    """Drop this process's copies of authenticated keys (tests)."""
+    _api_keys_forget()
 
 
 def api_key_authenticate(*, plain: str) -> ApiKey | None:
@@ -78,12 +123,23 @@ def api_key_authenticate(*, plain: str) -> ApiKey | None:
     if parts is None:
         return None
     prefix, secret = parts
+    recent = _recent_keys.get(prefix)
+    if recent is not None and recent[0] > time.monotonic():
+        key = recent[1]
+        return key if keys.secret_matches(secret, key.secret_hash) else None
     key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
     if key is None or not keys.secret_matches(secret, key.secret_hash) or not key.is_active:
+        if key is not None:
+            with _recent_keys_lock:
+                _recent_keys.pop(prefix, None)
         return None
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         with transaction.atomic():
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+    ttl = settings.API_KEY_CACHE_SECONDS
+    if ttl > 0:
+        with _recent_keys_lock:
+            _recent_keys[prefix] = (time.monotonic() + ttl, key)
     return key
