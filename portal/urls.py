@@ -33,6 +33,9 @@ def server_error(request, *args, **kwargs):
 handler500 = server_error
 
 urlpatterns = [
+    # First: machine clients call these hundreds of times a second, and Django tries
+    # the patterns in order (the pages' includes below all start with "").
+    path("api/v1/", include(api_v1)),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -44,7 +47,6 @@ urlpatterns = [
     path("", include("statusmapping.urls")),
     path("", include("conversations.urls")),
     path("", include("adapter.urls")),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("integrations.webhook_urls")),

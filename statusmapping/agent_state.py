@@ -27,10 +27,11 @@ from contextlib import nullcontext
 from datetime import datetime
 from functools import cache
 
-from django.db import connection, transaction
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 
-from statusmapping.models import Agent, StatusChange
+from statusmapping.models import AdapterInstance, Agent, StatusChange
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,15 +54,27 @@ class AgentRow:
 STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AgentRow) if f.name != "id")
 
 
-def agent_row_read(*, tenant_id: int, email: str) -> AgentRow | None:
-    """The agent's state now (no lock), or None for an unknown email."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_sql()["read"], [tenant_id, email])
-            row = cursor.fetchone()
-    else:
-        row = Agent.objects.filter(tenant_id=tenant_id, email=email).values_list("id", *STATE_FIELDS).first()
-    return AgentRow(*row) if row is not None else None
+def agent_row_read(*, tenant_id: int, email: str, live_since: datetime | None = None
+                   ) -> tuple[AgentRow | None, set[str]]:
+    """The agent's state now (no lock), or None for an unknown email; with `live_since`,
+    also the ids of their adapter instances seen since then (R-S6), in the same read."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a context-local lookup
+    if db.vendor == "postgresql":
+        if live_since is None:
+            row = _prepared_fetchone(db, _sql()["read"], [tenant_id, email])
+        else:
+            row = _prepared_fetchone(db, _sql()["read_live"], [live_since, tenant_id, email])
+        if row is None:
+            return None, set()
+        return AgentRow(*row[:len(STATE_FIELDS) + 1]), set(row[len(STATE_FIELDS) + 1] or ()) if live_since else set()
+    row = Agent.objects.filter(tenant_id=tenant_id, email=email).values_list("id", *STATE_FIELDS).first()
+    if row is None:
+        return None, set()
+    live: set[str] = set()
+    if live_since is not None:
+        live = set(AdapterInstance.objects.filter(agent_id=row[0], last_seen_at__gte=live_since)
+                   .values_list("instance_id", flat=True))
+    return AgentRow(*row), live
 
 
 def agent_change_commit(*, read: AgentRow, new: AgentRow, push_requested_at: datetime | None,
@@ -71,7 +84,8 @@ def agent_change_commit(*, read: AgentRow, new: AgentRow, push_requested_at: dat
     Raises IntegrityError when `change.event_id` is already recorded (nothing written)."""
     change.agent_id = read.id
     changed = new != read
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
         with transaction.atomic():
             values = {name: getattr(new, name) for name in STATE_FIELDS} if changed else {}
             if push_requested_at is not None:
@@ -89,20 +103,31 @@ def agent_change_commit(*, read: AgentRow, new: AgentRow, push_requested_at: dat
     params: list = [getattr(new, name) for name in STATE_FIELDS]
     params += [push_requested_at is not None, push_requested_at, changed, updated_at, read.id]
     params += [getattr(read, name) for name in STATE_FIELDS]
-    params += [field.get_db_prep_save(field.pre_save(change, add=True), connection) for field in _change_fields()]
+    params += [field.get_db_prep_save(field.pre_save(change, add=True), db) for field in _change_fields()]
     # Inside an outer transaction (tests, a caller's atomic block) a failed statement
     # would abort it: a savepoint keeps the failure to this statement. In autocommit,
     # as on the request path, the statement is its own transaction.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(sql["commit"], params)
-            row = cursor.fetchone()
+    with transaction.atomic() if db.in_atomic_block else nullcontext():
+        row = _prepared_fetchone(db, sql["commit"], params)
     if row is None:
         return False
     change.pk = row[0]
     change._state.adding = False
-    change._state.db = connection.alias
+    change._state.db = db.alias
     return True
+
+
+def _prepared_fetchone(db, sql: str, params: list):
+    """Run one of this module's statements as a server-side prepared statement.
+
+    Django's cursors bind parameters on the client: PostgreSQL then parses and plans
+    each statement anew, with its values spelled out as literals. These two statements
+    run on every status event, so they go through a server-side binding cursor of the
+    same connection (same transaction), which psycopg prepares once per connection."""
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
 
 
 def _change_fields():
@@ -112,14 +137,19 @@ def _change_fields():
 
 @cache
 def _sql() -> dict[str, str]:
-    qn = connection.ops.quote_name
+    qn = connections[DEFAULT_DB_ALIAS].ops.quote_name
     agent, change = Agent._meta, StatusChange._meta
     columns = {f.attname: qn(f.column) for f in agent.concrete_fields}
     column = {name: columns[name] for name in STATE_FIELDS}
     change_fields = _change_fields()
-    read = (
-        f"SELECT {qn(agent.pk.column)}, {', '.join(column[n] for n in STATE_FIELDS)} FROM {qn(agent.db_table)} "
-        f"WHERE {qn(agent.get_field('tenant').column)} = %s AND {qn(agent.get_field('email').column)} = %s"
+    select = f"SELECT {qn(agent.pk.column)}, {', '.join(column[n] for n in STATE_FIELDS)}"
+    where = (f"FROM {qn(agent.db_table)} "
+             f"WHERE {qn(agent.get_field('tenant').column)} = %s AND {qn(agent.get_field('email').column)} = %s")
+    instance = AdapterInstance._meta
+    live = (
+        f"ARRAY(SELECT {qn(instance.get_field('instance_id').column)} FROM {qn(instance.db_table)} "
+        f"WHERE {qn(instance.get_field('agent').column)} = {qn(agent.db_table)}.{qn(agent.pk.column)} "
+        f"AND {qn(instance.get_field('last_seen_at').column)} >= %s)"
     )
     push_at, updated = qn(agent.get_field("push_requested_at").column), qn(agent.get_field("updated_at").column)
     commit = (
@@ -135,4 +165,4 @@ def _sql() -> dict[str, str]:
         f"SELECT {', '.join('%s' for _ in change_fields)}, moved.{qn(agent.pk.column)} FROM moved "
         f"RETURNING {qn(change.pk.column)}"
     )
-    return {"read": read, "commit": commit}
+    return {"read": f"{select} {where}", "read_live": f"{select}, {live} {where}", "commit": commit}

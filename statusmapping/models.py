@@ -137,7 +137,8 @@ class StatusInheritanceSettings(models.Model):
 class Agent(models.Model):
     """A contact-center agent, matched to their Kustomer user by email (R-S5)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="agents")
+    # No index of its own: the unique (tenant, email) key serves lookups by tenant.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="agents", db_index=False)
     # Stored lower-cased (services normalise), so lookups by email are exact matches.
     email = models.EmailField(max_length=254)
     name = models.CharField(max_length=200, blank=True)
@@ -148,13 +149,17 @@ class Agent(models.Model):
     kustomer_work_session_id = models.CharField(max_length=64, blank=True)
 
     # The agent's current CC status and when the change that set it happened.
-    cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The status columns carry no index: nothing looks agents up by status, and a status
+    # change (hundreds a second) then updates no index (PostgreSQL HOT updates).
+    cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)
     cc_status_at = models.DateTimeField(null=True, blank=True)
     # The agent's current Kustomer status (Kustomer's id) and when it changed in Kustomer.
     kustomer_status_id = models.CharField(max_length=64, blank=True)
     kustomer_status_at = models.DateTimeField(null=True, blank=True)
     # R-S12: a Kustomer change held while the agent is on a call or in wrap-up.
-    held_cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    held_cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                       db_index=False)
     held_kustomer_status_id = models.CharField(max_length=64, blank=True)
     held_at = models.DateTimeField(null=True, blank=True)
     # R-S9: the Kustomer status the agent's latest CC status should be pushed as. Pushes
@@ -222,10 +227,19 @@ class StatusChange(models.Model):
     """R-S11: one status change attempt and its decision; also the idempotency record of
     `POST /api/v1/agent-status/events` (a repeated id answers this row's decision)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="status_changes")
+    # Every status event inserts a row here, so the foreign keys carry neither an index
+    # of their own (the unique (tenant, event_id) key and the (agent, -received_at)
+    # index serve their lookups) nor a database constraint: PostgreSQL's check would
+    # lock the tenant's row in every insert (and every concurrent insert shares that
+    # lock), while the one writer (statusmapping/agent_state.py) inserts the row in the
+    # same statement that updates the agent, for the tenant that authenticated. Deleting
+    # a tenant or an agent still deletes their history (Django's on_delete).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="status_changes", db_index=False,
+                               db_constraint=False)
     # The sender's event id; for the watcher and sign-in a deterministic one of ours.
     event_id = models.CharField(max_length=200)
-    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes",
+                              db_index=False, db_constraint=False)
     agent_email = models.CharField(max_length=254)
     source = models.CharField(max_length=20, choices=Source.choices)
     feed = models.CharField(max_length=20, choices=Feed.choices, default=Feed.API)

@@ -471,16 +471,21 @@ def _agent_status_change_decide(
     if the state is still as read (agent_state.py); otherwise read and decide again."""
     touched = False
     for _ in range(_DECIDE_ATTEMPTS):
-        read = agent_state.agent_row_read(tenant_id=tenant.pk, email=email) if email else None
+        # R-S6 matters for Kustomer changes only: their live adapters come with the read.
+        live_since = timezone.now() - selectors.ADAPTER_INSTANCE_TTL if source == Source.KUSTOMER else None
+        read, live_ids = (agent_state.agent_row_read(tenant_id=tenant.pk, email=email, live_since=live_since)
+                          if email else (None, set()))
         now = timezone.now()  # after the read: history is ordered as decisions were made
         live = 0
         if read is not None and source == Source.KUSTOMER:
-            if instance_id and not touched:
-                # The instance that sent this event is alive too (it may not have sent a
-                # heartbeat yet); remember it as such.
-                _instance_touch(agent_id=read.id, instance_id=instance_id, at=now)
-                touched = True
-            live = len(selectors.agent_live_instance_ids(agent_id=read.id))
+            if instance_id:
+                if not touched:
+                    # The instance that sent this event is alive too (it may not have
+                    # sent a heartbeat yet); remember it as such.
+                    _instance_touch(agent_id=read.id, instance_id=instance_id, at=now)
+                    touched = True
+                live_ids.add(instance_id[:100])
+            live = len(live_ids)
         # A change cannot have happened after we received it: a sender whose clock runs
         # ahead would otherwise make every later change look stale (R-S7). History keeps
         # the time as sent.
