@@ -159,15 +159,16 @@ _status_configs: dict[int, StatusConfig] = {}
 _status_configs_lock = threading.Lock()
 
 
-def status_config_get(*, tenant: Tenant, fresh: bool = False) -> StatusConfig:
+def status_config_get(*, tenant: Tenant, fresh: bool = False, max_age: float | None = None) -> StatusConfig:
     """The tenant's decision configuration, from this process's copy when that copy is
     at least as new as `tenant.config_version` (bumped in the same transaction as every
     change, see `tenants.services.tenant_config_changed`) and younger than
-    STATUS_CONFIG_MAX_AGE_SECONDS; `fresh` reads the database regardless."""
+    STATUS_CONFIG_MAX_AGE_SECONDS (or `max_age`); `fresh` reads the database regardless."""
     now = time.monotonic()
     cached = _status_configs.get(tenant.pk)
+    limit = STATUS_CONFIG_MAX_AGE_SECONDS if max_age is None else min(max_age, STATUS_CONFIG_MAX_AGE_SECONDS)
     if (not fresh and cached is not None and cached.version >= tenant.config_version
-            and now - cached.loaded_at < STATUS_CONFIG_MAX_AGE_SECONDS):
+            and now - cached.loaded_at < limit):
         return cached
     # Labelled with the version the caller saw: what is read now is at least that new
     # (a newer label would claim changes this read may have missed).

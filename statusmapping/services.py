@@ -381,6 +381,11 @@ def _agent_state(agent: agent_state.AgentRow, cc_by_id: dict[int, selectors.CCSt
     )
 
 
+#: A status name or id this process's configuration copy lacks makes it read the copy
+#: again, unless the copy is younger than this.
+_MISS_REREAD_SECONDS = 1.0
+
+
 def agent_status_change_record(
     *,
     tenant: Tenant,
@@ -416,8 +421,9 @@ def agent_status_change_record(
         wanted = (status or "").strip().lower()
         requested = config.cc_by_lower.get(wanted)
         if requested is None:
-            # Added since this process read the statuses? Read them once more.
-            config = selectors.status_config_get(tenant=tenant, fresh=True)
+            # Added since this process read the statuses? Read them once more (at most
+            # once a second: a sender repeating an unknown name costs no more than that).
+            config = selectors.status_config_get(tenant=tenant, max_age=_MISS_REREAD_SECONDS)
             requested = config.cc_by_lower.get(wanted)
         if requested is None:
             if (existing := _status_change_find(tenant=tenant, event_id=event_id)) is not None:
@@ -430,9 +436,10 @@ def agent_status_change_record(
             return existing
         raise ApplicationError("Send the Kustomer status id.", field="kustomer_status_id")
     elif kustomer_status_id not in config.kustomer_names:
-        # Mapped since this process read the map? Read it once more (the status may also
-        # be new in Kustomer: the decision then asks for a refresh).
-        config = selectors.status_config_get(tenant=tenant, fresh=True)
+        # Mapped since this process read the map? Read it once more, at most once a
+        # second (the status may also be new in Kustomer: the decision then asks for a
+        # refresh).
+        config = selectors.status_config_get(tenant=tenant, max_age=_MISS_REREAD_SECONDS)
 
     try:
         return _agent_status_change_decide(
