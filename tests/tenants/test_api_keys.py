@@ -1,5 +1,6 @@
 """R-A2: machine clients authenticate with a tenant API key that has scopes."""
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tenants import services
@@ -85,3 +86,45 @@ def test_the_portal_shows_a_new_key_once(admin_client, tenant):
     assert plain not in again
     assert "Telephony" in again
     assert _client(f"Bearer {plain}").get(URL).status_code == 403  # valid key, lacks config:read
+
+
+# Each process keeps a key that authenticated for API_KEY_CACHE_SECONDS (the status event
+# endpoint's hot path); what that copy may and may not change:
+@pytest.mark.django_db
+def test_a_key_revoked_in_this_process_is_refused_at_once_even_when_kept(tenant):
+    key, plain = make_api_key(tenant)
+    client = _client(f"Bearer {plain}")
+    assert client.get(URL).status_code == 404  # authenticated, and now kept
+    services.api_key_revoke(key=ApiKey.objects.get(pk=key.pk))
+    assert client.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_key_revoked_by_another_process_is_refused_once_the_copy_expires(tenant, monkeypatch, settings):
+    key, plain = make_api_key(tenant)
+    client = _client(f"Bearer {plain}")
+    assert client.get(URL).status_code == 404
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # not through this process
+    assert client.get(URL).status_code == 404  # the copy, for at most API_KEY_CACHE_SECONDS
+    real = services.time.monotonic
+    monkeypatch.setattr(services.time, "monotonic", lambda: real() + settings.API_KEY_CACHE_SECONDS + 1)
+    assert client.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_with_no_copies_a_revocation_elsewhere_is_refused_at_once(tenant, settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    key, plain = make_api_key(tenant)
+    client = _client(f"Bearer {plain}")
+    assert client.get(URL).status_code == 404
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert client.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_kept_key_still_needs_its_secret(tenant):
+    key, plain = make_api_key(tenant)
+    assert _client(f"Bearer {plain}").get(URL).status_code == 404
+    forged = plain[: -4] + ("aaaa" if not plain.endswith("aaaa") else "bbbb")
+    assert _client(f"Bearer {forged}").get(URL).status_code == 401
+    assert _client(f"Bearer {plain}").get(URL).status_code == 404
