@@ -2,8 +2,9 @@
 
 `decide_status_change` takes the tenant's settings, the status map, the agent's state,
 the number of live adapter instances and one incoming change, and returns what to do.
-The service (`services.agent_status_change_record`) loads those values under a row
-lock on the agent, calls this function and writes the outcome.
+The service (`services.agent_status_change_record`) reads those values, calls this
+function and writes the outcome only if the agent's state is still the one it read
+(`agent_state.py`; otherwise it reads and calls this again).
 
 Rules by ID:
 - R-S1  nothing from Kustomer applies unless support made inheritance available *and*

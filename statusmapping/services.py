@@ -1,9 +1,9 @@
 """Writes of agent status inheritance (SPEC §3).
 
 Request side (fast, local, no Kustomer call): settings, the map, agents, CC statuses,
-heartbeats and `agent_status_change_record`, which decides one status change under a
-row lock on the agent (so one agent's concurrent events never lose an update) and
-enqueues a two-way push on commit.
+heartbeats and `agent_status_change_record`, which decides one status change on the
+agent's current state and stores it by compare-and-set (agent_state.py: one agent's
+concurrent events never lose an update) and enqueues a two-way push on commit.
 
 Task side (Celery, calls Kustomer): refreshing Kustomer statuses, resolving agents'
 Kustomer users, the two-way prerequisite check, pushing statuses, the work-session
@@ -402,9 +402,10 @@ def agent_status_change_record(
 ) -> StatusChange:
     """Decide one status change (rules.decide_status_change) and store it (R-S11).
 
-    A repeated `event_id` returns the first record unchanged. The agent's row is locked
-    for the decision, so concurrent events of one agent are decided one after the other
-    on the latest state and none is lost.
+    A repeated `event_id` returns the first record unchanged. The new state is stored
+    only if the agent's state is still the one decided on (else read and decided again),
+    so concurrent events of one agent are decided one after the other on the latest
+    state and none is lost.
 
     The hot path of the status event endpoint: the tenant's configuration comes from
     the process's copy (`selectors.status_config_get`), and a repeated id is found by
@@ -448,7 +449,7 @@ def agent_status_change_record(
             feed=feed, force=force, config=config,
         )
     except IntegrityError:
-        # A repeated id: a concurrent delivery waited on the agent's lock, or an earlier
+        # A repeated id: a concurrent delivery of the same event, or an earlier
         # delivery was decided long ago. Its decision stands; everything of this one
         # (the agent row, instance, queued push) was rolled back with the transaction.
         existing = _status_change_find(tenant=tenant, event_id=event_id)

@@ -1,4 +1,5 @@
-"""One agent's concurrent status events never lose an update (row lock on the agent).
+"""One agent's concurrent status events never lose an update (compare-and-set on the
+agent's state, statusmapping/agent_state.py).
 
 Runs on PostgreSQL only (SQLite serialises whole transactions, so it proves nothing):
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_sm python -m pytest tests/statusmapping/test_concurrency.py
@@ -24,7 +25,7 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 @pytest.fixture(autouse=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (set DATABASE_URL)")
+        pytest.skip("write races need PostgreSQL (set DATABASE_URL)")
 
 
 def _run_concurrently(calls, threads=8):
@@ -112,7 +113,7 @@ def test_same_event_id_from_many_threads_is_decided_once(tenant):
 
 
 def test_same_event_id_for_unknown_agent_from_many_threads(tenant):
-    """No agent row to lock: the unique key on the event id settles the race."""
+    """No agent row to compare and set: the unique key on the event id settles the race."""
     calls = [lambda: services.agent_status_change_record(
         tenant=tenant, event_id="st-nobody", source="kustomer", agent_email="nobody@example.com",
         kustomer_status_id="k3", occurred_at=T0) for _ in range(16)]
