@@ -215,6 +215,9 @@ def _server_wait(st: _State, now: float) -> float:
 
 def _apply_observation(st: _State, now: float, remaining: int | None, reset_seconds: float | None,
                        limit: int | None, window: float) -> None:
+    # Kustomer changed the org's limit (a plan change): counts of the old limit say
+    # nothing about the new one, even within one window.
+    limit_changed = limit is not None and st.srv_limit is not None and limit != st.srv_limit
     if limit is not None:
         st.srv_limit = limit
         st.srv_limit_until = now + OBSERVED_LIMIT_TTL
@@ -222,7 +225,7 @@ def _apply_observation(st: _State, now: float, remaining: int | None, reset_seco
         return
     reset_at = now + (window if reset_seconds is None else reset_seconds)
     same_window = st.srv_reset_at > now and abs(st.srv_reset_at - reset_at) < 2.0
-    if same_window and st.srv_remaining is not None:
+    if same_window and st.srv_remaining is not None and not limit_changed:
         # answers arrive out of order: within one window the lowest count is the truest
         st.srv_remaining = min(st.srv_remaining, remaining)
     else:
@@ -472,6 +475,8 @@ local reset = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
+local known_limit = tonumber(redis.call('HGET', KEYS[2], 'srv_limit'))
+local limit_changed = limit and known_limit and limit ~= known_limit
 if limit then
   redis.call('HSET', KEYS[2], 'srv_limit', tostring(limit), 'srv_limit_until', tostring(now + ttl))
 end
@@ -480,7 +485,7 @@ if remaining then
   local st = redis.call('HMGET', KEYS[2], 'srv_remaining', 'srv_reset_at')
   local cur = tonumber(st[1])
   local cur_reset = tonumber(st[2]) or 0
-  if cur and cur_reset > now and math.abs(cur_reset - reset_at) < 2 then
+  if cur and cur_reset > now and math.abs(cur_reset - reset_at) < 2 and not limit_changed then
     if remaining < cur then redis.call('HSET', KEYS[2], 'srv_remaining', tostring(remaining)) end
   else
     redis.call('HSET', KEYS[2], 'srv_remaining', tostring(remaining), 'srv_reset_at', tostring(reset_at))

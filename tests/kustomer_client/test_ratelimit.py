@@ -150,6 +150,15 @@ def test_new_window_observation_replaces_old(limiter):
     assert take(lim, 5, limit=1000) == 5
 
 
+def test_a_raised_limit_within_one_window_replaces_the_old_limit_count(limiter):
+    """A plan change mid-window: the few requests left under the old limit must not cap
+    the rest of the window under the new one (the limiter once kept the lowest count)."""
+    lim, clock = limiter
+    lim.observe("org-a", remaining=3, reset_seconds=40, limit=1000)
+    lim.observe("org-a", remaining=998_000, reset_seconds=40, limit=1_000_000)
+    assert take(lim, 50, limit=1_000_000) == 50
+
+
 def test_observed_lower_limit_wins(limiter):
     lim, clock = limiter
     lim.observe("org-a", remaining=None, reset_seconds=None, limit=5)
@@ -258,6 +267,10 @@ def test_redis_acquire_observe_pause(redis_prefix):
 
     lim.observe("org-c", remaining=None, reset_seconds=None, limit=5)
     assert take(lim, 10, org="org-c", limit=1000) == 4
+
+    lim.observe("org-e", remaining=3, reset_seconds=40, limit=1000)  # a plan change mid-window
+    lim.observe("org-e", remaining=998_000, reset_seconds=40, limit=1_000_000)
+    assert take(lim, 50, org="org-e", limit=1_000_000) == 50
 
     lim.pause("org-d", 20)
     lim.pause("org-d", 1)
