@@ -104,7 +104,8 @@ class StackConfig:
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "DJANGO_DEBUG": "0",
-            "LOG_LEVEL": "WARNING",
+            # BENCH_LOG_LEVEL=INFO: the workers' per-task lines in var/bench/*.log
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             "PORTAL_PUBLIC_URL": self.web_url,
             "KUSTOMER_SANDBOX_URL": self.sandbox_url,
             "SYNC_FETCH_ALLOW_PRIVATE": "1",
