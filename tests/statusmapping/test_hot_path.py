@@ -122,26 +122,33 @@ def test_a_repeated_id_with_a_body_that_cannot_be_decided_answers_the_first_deci
 
 
 # ------------------------------------------------------------------------ compare-and-set
+def _store_between_read_and_write(monkeypatch, tenant_id: int, *, status: str, seconds: int) -> list:
+    """The next agent read is followed, before its event writes, by event B (`status` at
+    T0 + `seconds`) stored through the service. Returns [B's record] once it ran."""
+    real_read = agent_state.agent_row_read
+    stored: list = []
+
+    def read_then_interleave(**kwargs):
+        row = real_read(**kwargs)
+        if not stored:
+            stored.append(None)  # before the call: B's own read comes through here too
+            stored[0] = services.agent_status_change_record(
+                tenant=Tenant.objects.get(pk=tenant_id), event_id="cc-B", source="contact_center",
+                agent_email="agent1@example.com", status=status, occurred_at=T0 + timedelta(seconds=seconds))
+        return row
+
+    monkeypatch.setattr(agent_state, "agent_row_read", read_then_interleave)
+    return stored
+
+
 def test_a_change_stored_between_read_and_write_makes_the_event_decided_again(api, setup, monkeypatch):
     """Event A (Break, newest) reads the agent; before it writes, event B (Lunch, older)
     is stored. A's write finds the state moved, reads again, and is decided on B's
     result: nothing of B is lost and A's history says it came from Lunch."""
     assert _cc(api, "cc-0", "Available", 0).status_code == 200
-    real_read = agent_state.agent_row_read
-    interleaved = []
-
-    def read_then_interleave(**kwargs):
-        row = real_read(**kwargs)
-        if not interleaved:
-            interleaved.append(None)  # before the call: B's own read comes through here too
-            interleaved[0] = (services.agent_status_change_record(
-                tenant=Tenant.objects.get(pk=setup.tenant_id), event_id="cc-B", source="contact_center",
-                agent_email="agent1@example.com", status="Lunch", occurred_at=T0 + timedelta(seconds=2)))
-        return row
-
-    monkeypatch.setattr(agent_state, "agent_row_read", read_then_interleave)
+    stored = _store_between_read_and_write(monkeypatch, setup.tenant_id, status="Lunch", seconds=2)
     answer = _cc(api, "cc-A", "Break", 3).json()
-    assert interleaved[0].decision == "applied"
+    assert stored[0].decision == "applied"
     assert answer["decision"] == "applied" and answer["agent_status"] == "Break"
     a, b = StatusChange.objects.get(event_id="cc-A"), StatusChange.objects.get(event_id="cc-B")
     assert (b.from_status, b.to_status) == ("Available", "Lunch")
@@ -155,19 +162,7 @@ def test_an_older_change_stored_between_read_and_write_is_not_overwritten_by_a_s
     """The reverse order: A (older) read first, B (newer) stored meanwhile. Decided again,
     A is stale under LATEST_WINS and the agent keeps B's status."""
     assert _cc(api, "cc-0", "Available", 0).status_code == 200
-    real_read = agent_state.agent_row_read
-    done = []
-
-    def read_then_interleave(**kwargs):
-        row = real_read(**kwargs)
-        if not done:
-            done.append(None)
-            done[0] = (services.agent_status_change_record(
-                tenant=Tenant.objects.get(pk=setup.tenant_id), event_id="cc-B", source="contact_center",
-                agent_email="agent1@example.com", status="Lunch", occurred_at=T0 + timedelta(seconds=5)))
-        return row
-
-    monkeypatch.setattr(agent_state, "agent_row_read", read_then_interleave)
+    _store_between_read_and_write(monkeypatch, setup.tenant_id, status="Lunch", seconds=5)
     answer = _cc(api, "cc-A", "Break", 3).json()
     assert answer["decision"] == "stale" and answer["agent_status"] == "Lunch"
     assert Agent.objects.select_related("cc_status").get(pk=setup.pk).cc_status.name == "Lunch"
