@@ -59,11 +59,10 @@ def agent_list(*, tenant: Tenant) -> QuerySet[Agent]:
     )
 
 
-def agent_live_instance_ids(*, agent: Agent | None = None, agent_id: int | None = None) -> set[str]:
+def agent_live_instance_ids(*, agent: Agent) -> set[str]:
     since = timezone.now() - ADAPTER_INSTANCE_TTL
-    agent_id = agent.pk if agent is not None else agent_id
     return set(
-        AdapterInstance.objects.filter(agent_id=agent_id, last_seen_at__gte=since).values_list("instance_id", flat=True)
+        AdapterInstance.objects.filter(agent=agent, last_seen_at__gte=since).values_list("instance_id", flat=True)
     )
 
 
@@ -113,13 +112,6 @@ def status_map_build(*, cc_statuses: list[CCStatus], kustomer_statuses: list[Kus
             s.name: rules.CCStatusInfo(name=s.name, routable=s.routable, activity=s.activity) for s in cc_statuses
         },
         push_as={s.name: s.push_kustomer_status_id for s in cc_statuses if s.push_kustomer_status_id},
-    )
-
-
-def status_map_get(*, tenant: Tenant) -> rules.StatusMap:
-    return status_map_build(
-        cc_statuses=list(CCStatus.objects.filter(tenant=tenant)),
-        kustomer_statuses=list(KustomerStatus.objects.filter(tenant=tenant, cc_status__isnull=False)),
     )
 
 
