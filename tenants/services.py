@@ -44,8 +44,8 @@ def tenant_config_changed(*, tenant: Tenant) -> None:
     tenant.refresh_from_db(fields=["config_version"])
     # This process's authenticated keys carry the tenant (and so its version): read
     # them again. Other processes read theirs within API_KEY_CACHE_SECONDS.
-    _api_keys_forget(tenant_id=tenant.pk)
-    transaction.on_commit(lambda: _api_keys_forget(tenant_id=tenant.pk))  # a re-read before the commit
+    api_keys_forget(tenant_id=tenant.pk)
+    transaction.on_commit(lambda: api_keys_forget(tenant_id=tenant.pk))  # a re-read before the commit
 
 
 def user_create(
@@ -91,7 +91,7 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-    _api_keys_forget(tenant_id=key.tenant_id)
+    api_keys_forget(tenant_id=key.tenant_id)
     return key
 
 
@@ -105,16 +105,12 @@ _recent_keys: dict[str, tuple[float, ApiKey]] = {}
 _recent_keys_lock = threading.Lock()
 
 
-def _api_keys_forget(*, tenant_id: int | None = None) -> None:
+def api_keys_forget(*, tenant_id: int | None = None) -> None:
+    """Drop this process's copies of authenticated keys: `tenant_id`'s, or all (tests)."""
     with _recent_keys_lock:
         for prefix, (_, key) in list(_recent_keys.items()):
             if tenant_id is None or key.tenant_id == tenant_id:
                 del _recent_keys[prefix]
-
-
-def api_keys_forget() -> None:
-    """Drop this process's copies of authenticated keys (tests)."""
-    _api_keys_forget()
 
 
 def api_key_authenticate(*, plain: str) -> ApiKey | None:
