@@ -1,6 +1,6 @@
 """Pytest plugins of the project: fixtures usable from every test module."""
 
-pytest_plugins: list[str] = ["tests.e2e_fixtures", "integrations.kustomer.sandbox.pytest_plugin"]
+pytest_plugins: list[str] = ["tests.e2e_fixtures", "kustomer_sandbox.pytest_plugin"]
 
 import pytest  # noqa: E402
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from adapter import auth, selectors
 from conversations.apis import ClickToCallApi
-from portal.api import TenantApiMixin
+from tenants.api import TenantApiMixin
 from statusmapping.apis import AdapterHeartbeatApi, AgentStatusEventApi
 from statusmapping.selectors import normalize_email
 

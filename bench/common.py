@@ -25,7 +25,7 @@ def tenant_setup(*, slug: str, sandbox_url: str, sandbox_api_key: str, rate_limi
     (the first ``kustomer_agents`` have Kustomer users in the demo org, resolved now),
     Kustomer statuses read and mapped, inheritance on (one-way, latest wins)."""
     from integrations.models import KustomerConnection
-    from portal.crypto import encrypt_secret
+    from core.crypto import encrypt_secret
     from statusmapping import services as status_services
     from statusmapping.models import Agent, KustomerStatus
     from tenants import services as tenant_services

@@ -198,7 +198,7 @@ class FaultSuite:
     def setup(self) -> None:
         self.redis.start()
         log(f"private redis-server on 127.0.0.1:{self.redis.port}")
-        from integrations.kustomer.sandbox import SandboxServer
+        from kustomer_sandbox import SandboxServer
 
         # The sandbox lives in this process (its records and webhook tokens are read
         # directly for the check and the replays), behind a proxy that can go away.
@@ -272,13 +272,13 @@ class FaultSuite:
         log(f"FAULT {text}")
 
     def _faults(self, config: dict) -> None:
-        from integrations.kustomer.sandbox.faults import fault_config_update
+        from kustomer_sandbox.faults import fault_config_update
 
         with self.sandbox.state.lock:
             fault_config_update(self.sandbox.state.global_faults, config)
 
     def _faults_reset(self) -> None:
-        from integrations.kustomer.sandbox.faults import FaultConfig
+        from kustomer_sandbox.faults import FaultConfig
 
         with self.sandbox.state.lock:
             self.sandbox.state.global_faults = FaultConfig()
@@ -383,7 +383,7 @@ class FaultSuite:
     def replay_webhooks(self, done: set[str]) -> int:
         import requests
 
-        from integrations.kustomer.sandbox.webhooks import signature_for
+        from kustomer_sandbox.webhooks import signature_for
 
         with self.sandbox.state.lock:
             deliveries = [dict(d) for d in self.org.webhook_deliveries if d["id"] not in done]

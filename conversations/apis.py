@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from conversations import rules, selectors, services
 from conversations.models import Event
-from portal.api import TenantApiMixin
+from tenants.api import TenantApiMixin
 
 MAX_ID = 200
 

@@ -192,7 +192,7 @@ class SessionLink(models.Model):
 class WebhookSubscription(models.Model):
     """Our subscription to a tenant's Kustomer outbound webhooks (conversation events).
     ``public_id`` routes deliveries (in the URL, not a secret); the token is the HMAC
-    key, stored encrypted (portal.crypto), never shown."""
+    key, stored encrypted (core.crypto), never shown."""
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="kustomer_webhook")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

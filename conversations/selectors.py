@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from conversations.models import Event
-from portal.errors import NotFoundError
+from core.errors import NotFoundError
 from tenants.models import Tenant
 
 

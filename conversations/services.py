@@ -54,9 +54,9 @@ from integrations.kustomer.external_ids import external_id, is_external_id
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from integrations.tasks import backoff_seconds
-from portal.crypto import decrypt_secret, encrypt_secret
-from portal.errors import ApplicationError, ConflictError
-from portal.queue import enqueue, enqueue_on_commit
+from core.crypto import decrypt_secret, encrypt_secret
+from core.errors import ApplicationError, ConflictError
+from core.queue import enqueue, enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)

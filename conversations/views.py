@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from conversations import selectors, services
 from conversations.models import Event
-from portal.errors import ApplicationError, NotFoundError
-from portal.pages import tenant_page
+from core.errors import ApplicationError, NotFoundError
+from tenants.pages import tenant_page
 
 
 def _event(request, pk: int) -> Event:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from conversations import services
 from conversations.models import WebhookSubscription
-from portal.errors import ApplicationError
+from core.errors import ApplicationError
 
 MAX_BODY = 512 * 1024
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from customfields import rules, selectors, services
 from customfields.models import CustomField
-from portal.api import TenantApiMixin
+from tenants.api import TenantApiMixin
 
 _ERROR = inline_serializer(
     "CustomFieldError",

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from customfields import rules
 from customfields.models import CustomField
 from customfields.rules import SessionFacts
-from portal.errors import NotFoundError
+from core.errors import NotFoundError
 from tenants.models import Tenant
 
 

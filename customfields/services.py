@@ -1,6 +1,6 @@
 """Writes about custom fields: create, retry, delete, and the push to Kustomer's metadata.
 
-The request side only writes rows and enqueues after the commit (`portal.queue`); the Celery task calls
+The request side only writes rows and enqueues after the commit (`core.queue`); the Celery task calls
 `custom_field_push`, the one place that talks to Kustomer about a field.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from customfields.models import CustomField
 from integrations.kustomer.errors import KustomerError
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
-from portal.errors import ApplicationError, ConflictError, NotFoundError
-from portal.queue import enqueue_on_commit
+from core.errors import ApplicationError, ConflictError, NotFoundError
+from core.queue import enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from customfields import rules, selectors, services
 from customfields.forms import SdkFieldForm
 from customfields.models import CustomField
 from integrations.models import KustomerConnection
-from portal.errors import ApplicationError, NotFoundError
-from portal.pages import form_errors_from, tenant_page
+from core.errors import ApplicationError, NotFoundError
+from tenants.pages import form_errors_from, tenant_page
 
 
 def _page(request, form: SdkFieldForm, *, status: int = 200):

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from integrations import services
 from integrations.models import KustomerConnection
-from portal.api import TenantApiMixin
+from tenants.api import TenantApiMixin
 
 
 class KustomerConnectionOutput(serializers.ModelSerializer):

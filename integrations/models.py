@@ -15,7 +15,7 @@ class KustomerConnection(models.Model):
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="kustomer_connection")
     # Normalised org API base without the /v1 suffix, e.g. https://acme.api.kustomerapp.com
     base_url = models.URLField(max_length=300)
-    # Fernet token (portal.crypto); the plain key is never stored, shown or logged.
+    # Fernet token (core.crypto); the plain key is never stored, shown or logged.
     api_key_encrypted = models.TextField()
     api_key_set_at = models.DateTimeField(default=timezone.now)
     # The org's request budget per minute (Kustomer plan: 1,000 Enterprise, 2,000 Ultimate,

@@ -13,9 +13,9 @@ from integrations.kustomer.errors import KustomerError
 from integrations.kustomer.ratelimit import build_rate_limiter
 from integrations.models import KustomerConnection
 from integrations.signals import connection_verified
-from portal.crypto import decrypt_secret, encrypt_secret
-from portal.errors import ApplicationError
-from portal.queue import enqueue_on_commit
+from core.crypto import decrypt_secret, encrypt_secret
+from core.errors import ApplicationError
+from core.queue import enqueue_on_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def kustomer_connection_record_error(*, connection: KustomerConnection, error: s
 
 def kustomer_connection_rotate_encryption() -> int:
     """Re-encrypt every stored Kustomer API key with the newest encryption key."""
-    from portal.crypto import rotate_secret
+    from core.crypto import rotate_secret
 
     count = 0
     for connection in KustomerConnection.objects.only("pk", "api_key_encrypted").iterator():

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 from integrations import services
 from integrations.models import KustomerConnection
 from integrations.tasks import kustomer_connection_verify_task
-from portal.errors import ApplicationError
-from portal.pages import form_errors_from, tenant_page
+from core.errors import ApplicationError
+from tenants.pages import form_errors_from, tenant_page
 from integrations.forms import KustomerConnectionForm
 
 

@@ -12,8 +12,8 @@ from adapter.selectors import sandbox_host_page_url
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
 from portal import dashboard
-from portal.errors import ApplicationError, NotFoundError
-from portal.pages import tenant_page
+from core.errors import ApplicationError, NotFoundError
+from tenants.pages import tenant_page
 from statusmapping import selectors as status_selectors
 
 # Session key of the adapter sign-in link just issued, shown once on the dashboard.

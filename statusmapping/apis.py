@@ -12,7 +12,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api import IsSupportStaff, ReusedFieldsSerializer, TenantApiMixin
+from core.api import ReusedFieldsSerializer
+from tenants.api import IsSupportStaff, TenantApiMixin
 from statusmapping import selectors, services
 from statusmapping.models import Activity, Agent, Direction, Feed, Kind, Priority, Source, StatusChange
 from tenants.models import Tenant

@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from portal.errors import NotFoundError
+from core.errors import NotFoundError
 from statusmapping import rules
 from statusmapping.models import (
     AdapterInstance,

@@ -24,8 +24,8 @@ from integrations.kustomer.errors import KustomerError, KustomerNotFoundError
 from integrations.kustomer.types import WorkSession, parse_datetime
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
-from portal.errors import ApplicationError, ConflictError, NotFoundError
-from portal.queue import enqueue, enqueue_on_commit
+from core.errors import ApplicationError, ConflictError, NotFoundError
+from core.queue import enqueue, enqueue_on_commit
 from statusmapping import agent_state, rules, selectors
 from statusmapping.models import (
     Activity,

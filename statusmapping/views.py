@@ -9,8 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from integrations.models import KustomerConnection
-from portal.errors import ApplicationError, NotFoundError
-from portal.pages import form_errors_from, support_page, tenant_page
+from core.errors import ApplicationError, NotFoundError
+from tenants.pages import form_errors_from, support_page, tenant_page
 from statusmapping import selectors, services
 from statusmapping.forms import AgentForm, CCStatusForm, StatusInheritanceForm
 from statusmapping.models import Direction, StatusInheritanceSettings

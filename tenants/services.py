@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portal.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants import keys
 from tenants.models import ApiKey, ApiKeyScope, Tenant, User
 

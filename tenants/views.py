@@ -5,8 +5,8 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.errors import ApplicationError
-from portal.pages import form_errors_from, support_page, tenant_page
+from core.errors import ApplicationError
+from tenants.pages import form_errors_from, support_page, tenant_page
 from tenants import selectors, services
 from tenants.forms import ApiKeyCreateForm, TenantCreateForm
 from tenants.models import Tenant

@@ -116,7 +116,7 @@ class E2E:
     url: str  # the portal's live URL
     api: requests.Session  # authenticated with the tenant's API key (all scopes)
     api_key: str
-    sandbox: object  # the sandbox org (see integrations.kustomer.sandbox.pytest_plugin)
+    sandbox: object  # the sandbox org (see kustomer_sandbox.pytest_plugin)
     worker: WorkerHandle
 
     def post(self, path: str, body: dict) -> requests.Response:
@@ -143,7 +143,7 @@ def e2e(transactional_db, live_server, celery_worker_process, sandbox_org):
     worker; tasks go to the real worker (not run eagerly)."""
     from integrations.models import KustomerConnection
     from portal.celery import app
-    from portal.crypto import encrypt_secret
+    from core.crypto import encrypt_secret
     from tests.tenants.factories import TenantFactory, make_api_key
 
     tenant = TenantFactory(name="E2E Tenant", slug=f"e2e-{uuid.uuid4().hex[:6]}")

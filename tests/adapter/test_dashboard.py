@@ -93,7 +93,7 @@ def test_dashboard_shows_the_rate_budget_used(admin_client, tenant, monkeypatch)
     from integrations.kustomer.ratelimit import MemoryRateLimiter
     from integrations.models import KustomerConnection
     from integrations import services as integration_services
-    from portal.crypto import encrypt_secret
+    from core.crypto import encrypt_secret
 
     connection = KustomerConnection.objects.create(
         tenant=tenant, base_url="https://acme.api.kustomerapp.com", api_key_encrypted=encrypt_secret("k"),

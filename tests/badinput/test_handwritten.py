@@ -16,7 +16,7 @@ from django.conf import settings
 from django.test import Client
 
 from conversations.models import Event, WebhookDelivery, WebhookSubscription
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 from tests.badinput.shapes import assert_error_shape
 from tests.tenants.factories import make_api_key
 

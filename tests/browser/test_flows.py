@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Event
-from integrations.kustomer.sandbox.demo import seed_statuses
-from integrations.kustomer.sandbox.store import add_user
-from integrations.kustomer.sandbox.work_sessions import work_session_start
+from kustomer_sandbox.demo import seed_statuses
+from kustomer_sandbox.store import add_user
+from kustomer_sandbox.work_sessions import work_session_start
 from integrations.models import KustomerConnection
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 from statusmapping import services as status_services
 from statusmapping.models import KustomerStatus
 from tests.browser.conftest import log_in, screenshot

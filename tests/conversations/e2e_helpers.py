@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from integrations.kustomer.sandbox.store import add_user
+from kustomer_sandbox.store import add_user
 
 _seq = itertools.count(1)
 BASE = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)

@@ -11,7 +11,7 @@ import pytest
 import responses as responses_lib
 
 from conversations.models import CustomerLink, SyncedConversation, WebhookDelivery, WebhookSubscription
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 
 pytestmark = pytest.mark.django_db
 TOKEN = "whsec-test-token"

@@ -1,7 +1,7 @@
 import pytest
 
 from integrations.models import KustomerConnection
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 
 
 def connect(tenant, *, base_url: str, api_key: str) -> KustomerConnection:

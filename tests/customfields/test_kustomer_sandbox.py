@@ -10,7 +10,7 @@ import responses
 from customfields import rules
 from customfields.models import CustomField
 from integrations.models import KustomerConnection
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/custom-fields"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customfields import services
 from customfields.models import CustomField
-from portal.errors import ConflictError
+from core.errors import ConflictError
 from tests.customfields.factories import CustomFieldFactory
 
 

@@ -5,7 +5,7 @@ from django.db import connection as db
 
 from integrations import services
 from integrations.models import KustomerConnection
-from portal.crypto import decrypt_secret
+from core.crypto import decrypt_secret
 
 PLAIN = "kustomer-live-key-0123456789abcdef"
 

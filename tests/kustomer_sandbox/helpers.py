@@ -5,7 +5,7 @@ import re
 
 import requests
 
-from integrations.kustomer.sandbox.validation import response_schema_errors
+from kustomer_sandbox.validation import response_schema_errors
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 

@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from integrations.kustomer.sandbox import SandboxServer
+from kustomer_sandbox import SandboxServer
 
 
 @pytest.fixture

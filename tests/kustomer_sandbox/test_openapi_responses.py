@@ -1,7 +1,7 @@
 """Every sandbox answer to a valid request fits the OpenAPI file's response schema."""
 import pytest
 
-from integrations.kustomer.sandbox.validation import openapi_document, response_schema_errors
+from kustomer_sandbox.validation import openapi_document, response_schema_errors
 
 from .helpers import assert_openapi_response
 

@@ -52,7 +52,7 @@ def test_budget_is_per_org_and_shared_by_its_keys(kustomer_sandbox, kapi, sandbo
 
 
 def test_window_resets_after_60_seconds(sandbox_org):
-    from integrations.kustomer.sandbox.limits import org_rate_take
+    from kustomer_sandbox.limits import org_rate_take
 
     org = sandbox_org.org
     org.rate_limit_per_minute = 1

@@ -2,7 +2,7 @@
 custom attributes vs the org's metadata, metadata naming rules, the body size limit."""
 import pytest
 
-from integrations.kustomer.sandbox.validation import openapi_document
+from kustomer_sandbox.validation import openapi_document
 
 from .helpers import assert_kustomer_error, assert_openapi_response
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 from rest_framework import serializers
 
-from portal.api import ReusedFieldsSerializer
+from core.api import ReusedFieldsSerializer
 
 
 class _Input(ReusedFieldsSerializer):

@@ -1,5 +1,5 @@
 """The contract's error body: {"detail": "...", "errors": {field: [...]}}."""
-from portal.api import _flatten, _summary
+from core.api import _flatten, _summary
 
 
 def test_nested_serializer_errors_are_named_with_dots():
@@ -16,7 +16,7 @@ def test_non_field_errors_stand_alone():
 
 
 def test_text_no_database_can_store_is_refused_naming_the_field():
-    from portal.parsers import first_unstorable_text
+    from core.parsers import first_unstorable_text
 
     assert first_unstorable_text({"end_user": {"name": "Ann\x00Lee"}}) == (
         "end_user.name", "contains a NUL character (\\u0000), which cannot be stored.")

@@ -5,7 +5,7 @@ from celery.exceptions import OperationalError
 
 from conversations.models import Event
 from portal.celery import app
-from portal.queue import enqueue
+from core.queue import enqueue
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from integrations.kustomer.sandbox.store import add_queue, add_status, add_team, add_user, set_team_routing
+from kustomer_sandbox.store import add_queue, add_status, add_team, add_user, set_team_routing
 from integrations.models import KustomerConnection
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 
 
 @dataclass

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from celery.exceptions import Retry
 
-from integrations.kustomer.sandbox.store import add_status
+from kustomer_sandbox.store import add_status
 from statusmapping import selectors, services
 from statusmapping.models import Agent, KustomerStatus, StatusChange
 from statusmapping.tasks import agent_status_push_task

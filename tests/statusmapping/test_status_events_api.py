@@ -183,7 +183,7 @@ def test_watcher_interval_stretches_to_stay_within_rate_budget(tenant):
     from django.utils import timezone
 
     from integrations.models import KustomerConnection
-    from portal.crypto import encrypt_secret
+    from core.crypto import encrypt_secret
     from statusmapping import services
     from statusmapping.models import StatusInheritanceSettings
 

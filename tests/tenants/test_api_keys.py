@@ -69,7 +69,7 @@ def test_only_a_hash_of_the_key_is_stored(tenant):
 
 @pytest.mark.django_db
 def test_unknown_scopes_are_refused_with_the_field_named(tenant):
-    from portal.errors import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(ApplicationError) as exc:
         services.api_key_create(tenant=tenant, name="x", scopes=["config:read", "everything"])

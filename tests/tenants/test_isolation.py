@@ -2,7 +2,7 @@
 import pytest
 
 from integrations.models import KustomerConnection
-from portal.crypto import encrypt_secret
+from core.crypto import encrypt_secret
 from tenants.models import ApiKey
 from tests.tenants.factories import make_api_key
 

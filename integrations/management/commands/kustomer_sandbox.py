@@ -1,6 +1,6 @@
 """`python manage.py kustomer_sandbox --port 8765 [--host 127.0.0.1] [--demo]`
 
-Runs the Kustomer sandbox (integrations.kustomer.sandbox) in the foreground until
+Runs the Kustomer sandbox (kustomer_sandbox) in the foreground until
 Ctrl-C. A thin wrapper: all behaviour lives in the standalone sandbox package.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.kustomer.sandbox import SandboxServer
-from integrations.kustomer.sandbox.webhooks import DEFAULT_RETRY_DELAYS
+from kustomer_sandbox import SandboxServer
+from kustomer_sandbox.webhooks import DEFAULT_RETRY_DELAYS
 
 
 class Command(BaseCommand):

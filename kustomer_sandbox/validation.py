@@ -1,6 +1,6 @@
 """Request and response validation against Kustomer's own OpenAPI 3.0 file.
 
-The file (`/work/shared/kustomer/core-resources.openapi.json`, or `KUSTOMER_OPENAPI_PATH`)
+The file (`kustomer_sandbox/openapi/core-resources.openapi.json`, a copy of Kustomer's own file, or `KUSTOMER_OPENAPI_PATH`)
 is the contract: a request body the file forbids is rejected with the `badparam` body the
 real API sends. Two quirks of the file are handled here, as the project notes describe:
 - the tag `Messages` is declared twice (dropped before the document is used);
@@ -28,7 +28,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from .errors import ApiError, bad_param
 
-DEFAULT_OPENAPI_PATH = Path("/work/shared/kustomer/core-resources.openapi.json")
+DEFAULT_OPENAPI_PATH = Path(__file__).resolve().parent / "openapi" / "core-resources.openapi.json"
 
 # Custom attribute names: camelCase, the suffix is the type (Kustomer's naming rule).
 CUSTOM_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-zA-Z0-9]*(Str|Txt|Num|At|Bool|Url|Id)$")

@@ -3,7 +3,7 @@
 Standalone (no Django). Built from Kustomer's docs and OpenAPI file, never from our own
 client, so a client that passes against it works against Kustomer.
 
-    from integrations.kustomer.sandbox import SandboxServer
+    from kustomer_sandbox import SandboxServer
     with SandboxServer(port=0, webhook_retry_delays=[0.1] * 7) as sandbox:
         org = sandbox.create_org("Acme", api_key="secret")
         # a client talks to f"{sandbox.url}/v1/..." with "Authorization: Bearer secret"
