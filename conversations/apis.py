@@ -148,6 +148,12 @@ class _VoicemailUpdatedData(_Strict):
     action = serializers.ChoiceField(choices=("read", "closed", "called_back"))
 
 
+class _DispositionData(_Strict):
+    code = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    custom_code_id = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    note = serializers.CharField(max_length=5000, required=False, allow_null=True, allow_blank=True)
+
+
 DATA_SERIALIZERS = {
     rules.SESSION_STARTED: _CustomData,
     rules.CALL_ANSWERED: _Strict,
@@ -162,6 +168,7 @@ DATA_SERIALIZERS = {
     rules.CUSTOM_DATA_RECEIVED: _CustomDataRequired,
     rules.CSAT_SUBMITTED: _CsatData,
     rules.VOICEMAIL_UPDATED: _VoicemailUpdatedData,
+    rules.DISPOSITION_SUBMITTED: _DispositionData,
 }
 
 

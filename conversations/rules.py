@@ -32,11 +32,12 @@ SMART_ACTION_FAILED = "smart_action.failed"
 CUSTOM_DATA_RECEIVED = "custom_data.received"
 CSAT_SUBMITTED = "csat.submitted"
 VOICEMAIL_UPDATED = "voicemail.updated"
+DISPOSITION_SUBMITTED = "disposition.submitted"
 
 EVENT_TYPES = (
     SESSION_STARTED, CALL_ANSWERED, OUTBOUND_STARTED, CALL_ABANDONED, VOICEMAIL_RECEIVED, SESSION_ENDED,
     SESSION_TRANSFERRED, CALLBACK_REQUESTED, SMART_ACTION_COMPLETED, SMART_ACTION_FAILED,
-    CUSTOM_DATA_RECEIVED, CSAT_SUBMITTED, VOICEMAIL_UPDATED,
+    CUSTOM_DATA_RECEIVED, CSAT_SUBMITTED, VOICEMAIL_UPDATED, DISPOSITION_SUBMITTED,
 )
 CHANNELS = ("voice", "chat")
 SOURCES = ("ivr", "mobile_sdk", "web_sdk", "outbound")
@@ -473,5 +474,19 @@ def decide_conversation(event: EventFacts, situation: Situation) -> list[Action]
         actions.append(AddNote(rule="R-U10", body=f"Voicemail {words}{by}."))
         if what == "called_back":
             actions += _assignment(event, situation, event.agent_email, "R-U10")
+    elif t == DISPOSITION_SUBMITTED:
+        actions.append(AddNote(rule="disposition", body=disposition_note(label, data, event.agent_email)))
     return actions
+
+
+def disposition_note(label: str, data: Mapping[str, Any], agent_email: str | None) -> str:
+    """The agent's wrap-up (disposition) as a note: code, custom code id and the agent's note."""
+    code = data.get("code") or "no code"
+    line = f"{label} disposition: {code}"
+    if data.get("custom_code_id") not in (None, ""):
+        line += f" (custom code {data['custom_code_id']})"
+    if agent_email:
+        line += f" by {agent_email}"
+    note = data.get("note")
+    return line + (f"\n{note}" if note else "")
 

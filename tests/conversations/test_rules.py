@@ -317,3 +317,11 @@ def test_actions_round_trip_through_storage():
     for action in decide_conversation(ev(rules.SMART_ACTION_COMPLETED, data={
             "action": "a", "files": [{"name": "n", "url": "https://u"}]}), Situation()):
         assert rules.action_from_params(action.kind, action.rule, action.params()) == action
+
+
+def test_disposition_becomes_a_note_on_the_session_conversation():
+    event = ev(rules.DISPOSITION_SUBMITTED, data={"code": "Resolved", "custom_code_id": "7", "note": "Refund sent"})
+    actions = decide_conversation(event, Situation(session_conversation="c", conversations=(conv("c", "open"),)))
+    assert [a.kind for a in actions] == ["add_note"]
+    assert actions[0].body.startswith("Call disposition: Resolved (custom code 7)")
+    assert actions[0].body.endswith("\nRefund sent")
