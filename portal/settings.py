@@ -6,12 +6,13 @@ a file cache, the Kustomer sandbox on 127.0.0.1:8765. `DATABASE_URL` switches to
 PostgreSQL, `CELERY_BROKER_URL` to Redis or RabbitMQ, `CACHE_URL` to Redis.
 Production hardening lives in `portal/settings_production.py`.
 """
-import base64
-import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -20,8 +21,31 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+
+
+def _local_secret(name: str, make) -> str:
+    """A secret of this install, made on first start and kept in the data folder
+    (readable by its owner only), so no two installs share one and none is in the source.
+    Processes starting at once agree: the file appears whole (a hard link) or not at all."""
+    path = VAR_DIR / name
+    if not path.exists():
+        temp = VAR_DIR / f".{name}.{os.getpid()}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another process was first: use its secret
+        finally:
+            temp.unlink()
+    return path.read_text().strip()
+
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Single-machine mode: without DJANGO_SECRET_KEY in the environment, this install's own
+# random key (var/secret_key). Production settings require it from the environment.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret("secret_key", get_random_secret_key)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The public URL the portal is reached at; Kustomer webhooks are subscribed to it.
@@ -144,8 +168,10 @@ STORAGES = {
 # Fernet keys (url-safe base64, 32 bytes) for secrets stored in the database, newest
 # first: new values are encrypted with the first, every listed key still decrypts, and
 # `manage.py rotate_encryption_keys` re-encrypts everything with the first.
-_dev_fernet_key = base64.urlsafe_b64encode(hashlib.sha256(("fernet:" + SECRET_KEY).encode()).digest()).decode()
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_dev_fernet_key])
+# Without them in the environment: this install's own random key (var/field_encryption_key).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+    _local_secret("field_encryption_key", lambda: Fernet.generate_key().decode())
+]
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
