@@ -2,7 +2,7 @@
 an agent's history, and support's availability page (R-S1)."""
 from django.urls import reverse
 
-from statusmapping import services
+from statusmapping import selectors, services
 from statusmapping.models import KustomerStatus
 from tests.statusmapping.factories import AgentFactory, KustomerStatusFactory, inheritance_on, seed_map
 
@@ -17,7 +17,7 @@ def test_r_s1_settings_toggle_disabled_until_available(admin_client, tenant):
     # Posting "enabled" anyway does not turn it on.
     admin_client.post(reverse("statusmapping:settings"), {"enabled": "on", "priority": "LATEST_WINS",
                                                           "direction": "ONE_WAY", "watch_interval_seconds": 5})
-    assert services.selectors.inheritance_settings_get(tenant=tenant).enabled is False
+    assert selectors.inheritance_settings_get(tenant=tenant).enabled is False
 
 
 def test_r_s1_support_makes_available_then_admin_sets_priority(admin_client, tenant, support_user):
@@ -35,7 +35,7 @@ def test_r_s1_support_makes_available_then_admin_sets_priority(admin_client, ten
         "enabled": "on", "priority": "CRM_OVERRIDES", "direction": "ONE_WAY", "watch_interval_seconds": 5}, follow=True)
     html = response.content.decode()
     assert "Agent status settings saved." in html
-    settings = services.selectors.inheritance_settings_get(tenant=tenant)
+    settings = selectors.inheritance_settings_get(tenant=tenant)
     assert settings.enabled and settings.priority == "CRM_OVERRIDES"
     assert 'data-testid="inheritance-state">On' in html
 

@@ -1,0 +1,281 @@
+"""One executor per action kind of the plan (rules.py). Every Kustomer create carries a
+deterministic externalId; a create that was sent before (its action has an earlier
+attempt, or its claim row already existed) is looked up before it is sent again."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import rules
+from conversations.models import (
+    CustomerLink,
+    EventAction,
+    SessionLink,
+    SyncedConversation,
+)
+from conversations.services.context import MESSAGE_APP, EventContext, EventFailed
+from conversations.services.placement import mirror_status_set
+from conversations.services.values import (
+    attachment_add,
+    custom_field_values,
+    file_fetched,
+    file_name_from_url,
+    kustomer_user_id_for,
+    render_transcript,
+)
+from integrations.kustomer.client import find_or_create
+from integrations.kustomer.errors import (
+    KustomerBadRequestError,
+    KustomerConflictError,
+)
+from integrations.kustomer.external_ids import external_id
+
+
+def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: EventAction) -> dict[str, Any]:
+    key = ctx.event.customer_key
+    ext = external_id(ctx.tenant.slug, "customer", key)
+    link, claimed = CustomerLink.objects.get_or_create(
+        tenant=ctx.tenant, customer_key=key,
+        defaults={"external_id": ext, "phone": action.phone or "", "identifier": action.identifier or ""},
+    )
+    if link.kustomer_customer_id:
+        ctx.customer_link, ctx.customer_id = link, link.kustomer_customer_id
+        return {"customer_id": link.kustomer_customer_id, "found": "mapping"}
+    client = ctx.client
+    found, how = None, None
+    if not claimed or row.attempts > 1:  # an earlier try may have created it
+        found, how = client.get_customer_by_external_id(external_id=link.external_id), "externalId"
+    if found is None and action.phone:
+        found, how = client.get_customer_by_phone(phone=action.phone), "phone"
+    created = False
+    if found is None:
+        try:
+            found = client.create_customer(
+                name=action.name or action.phone or action.identifier, external_id=link.external_id,
+                emails=[action.email] if action.email else None,
+                phones=[{"type": "mobile", "phone": action.phone}] if action.phone else None,
+                custom=custom_field_values(ctx, "customer") or None,
+            )
+            created, how = True, "created"
+        except (KustomerConflictError, KustomerBadRequestError):
+            # Taken meanwhile (by our lost create, or by someone else with this phone/email).
+            found = client.get_customer_by_external_id(external_id=link.external_id)
+            if found is None and action.phone:
+                found = client.get_customer_by_phone(phone=action.phone)
+            if found is None and action.email:
+                found = client.get_customer_by_email(email=action.email)
+            if found is None:
+                raise
+            how = "after-duplicate"
+    CustomerLink.objects.filter(pk=link.pk).update(
+        kustomer_customer_id=found.id, created_by_us=created,
+        created_session_id=ctx.event.session_id if created else "",
+    )
+    link.refresh_from_db()
+    ctx.customer_link, ctx.customer_id, ctx.customer_created_now = link, found.id, created
+    ctx.ids["customer_id"] = found.id
+    return {"customer_id": found.id, "found": how, "created": created}
+
+
+def _exec_use_customer(ctx: EventContext, action: rules.UseCustomer, row: EventAction) -> dict[str, Any]:
+    given = action.kustomer_customer_id
+    customer = ctx.client.get_customer(customer_id=given)  # a wrong id fails here, clearly
+    link, _ = CustomerLink.objects.get_or_create(
+        tenant=ctx.tenant, customer_key=ctx.event.customer_key,
+        defaults={"external_id": external_id(ctx.tenant.slug, "customer", ctx.event.customer_key),
+                  "kustomer_customer_id": customer.id, "phone": ctx.facts.phone or ""},
+    )
+    if not link.kustomer_customer_id:
+        CustomerLink.objects.filter(pk=link.pk, kustomer_customer_id="").update(kustomer_customer_id=customer.id)
+        link.refresh_from_db()
+    ctx.customer_link, ctx.customer_id = link, customer.id
+    ctx.ids["customer_id"] = customer.id
+    return {"customer_id": customer.id}
+
+
+def _exec_create_conversation(ctx: EventContext, action: rules.CreateConversation, row: EventAction) -> dict[str, Any]:
+    if ctx.customer_id is None or ctx.customer_link is None:
+        raise EventFailed("no Kustomer customer to create the conversation for")
+    ext = external_id(ctx.tenant.slug, "conversation", action.session_id)
+    conv, claimed = SyncedConversation.objects.get_or_create(
+        tenant=ctx.tenant, external_id=ext,
+        defaults={
+            "customer": ctx.customer_link, "kustomer_customer_id": ctx.customer_id, "founding_session_id": action.session_id,
+            "kind": action.conversation_kind, "channel": action.channel, "menu": action.menu or "", "source": action.source,
+        },
+    )
+    if not conv.kustomer_conversation_id:
+        def create():
+            assignee = _assignee_at_create(ctx, row)
+            return ctx.client.create_conversation(
+                customer_id=ctx.customer_id, external_id=ext, name=action.name[:200], status="open",
+                direction=action.direction, custom=dict(action.standard_fields) or None,
+                assigned_users=[assignee] if assignee else None,
+            )
+
+        found, _ = find_or_create(
+            lambda: ctx.client.get_conversation_by_external_id(external_id=ext), create,
+            look_first=not claimed or row.attempts > 1,  # an earlier try may have created it
+        )
+        now = timezone.now()
+        with transaction.atomic():
+            # A listing may have mirrored it as a foreign conversation first: fold that in.
+            twins = SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_conversation_id=found.id,
+                                                      external_id="")
+            SessionLink.objects.filter(conversation__in=twins).update(conversation=conv)
+            twins.delete()
+            SyncedConversation.objects.filter(pk=conv.pk).update(
+                kustomer_conversation_id=found.id, status=found.status or "open",
+                status_updated_at=found.updated_at or now, status_synced_at=now,
+                kustomer_created_at=found.created_at or now,
+            )
+        conv.refresh_from_db()
+    _link_session(ctx, conv, action.rule)
+    ctx.ids["conversation_id"] = conv.kustomer_conversation_id
+    return {"conversation_id": conv.kustomer_conversation_id, "external_id": ext}
+
+
+def _assignee_at_create(ctx: EventContext, row: EventAction) -> str | None:
+    """The plan assigns the new conversation right after creating it (R-X1): send the
+    assignee with the create and save the separate update (one request fewer)."""
+    later = EventAction.objects.filter(event=ctx.event, index__gt=row.index, kind="assign_conversation",
+                                       state=EventAction.State.PENDING).order_by("index").first()
+    if later is None:
+        return None
+    user_id = kustomer_user_id_for(ctx, later.params.get("agent_email", ""))
+    if user_id:
+        ctx.ids["assigned_at_create"] = user_id
+    return user_id
+
+
+def _link_session(ctx: EventContext, conv: SyncedConversation, rule: str) -> None:
+    link, _ = SessionLink.objects.get_or_create(
+        tenant=ctx.tenant, session_id=ctx.event.session_id,
+        defaults={"conversation": conv, "rule": rule, "started_at": ctx.event.occurred_at},
+    )
+    ctx.conversation = link.conversation
+
+
+def _exec_join_conversation(ctx: EventContext, action: rules.JoinConversation, row: EventAction) -> dict[str, Any]:
+    conv = SyncedConversation.objects.filter(tenant=ctx.tenant, pk=int(action.conversation_ref)).first()
+    if conv is None:
+        raise EventFailed("the conversation to join is gone")
+    _link_session(ctx, conv, action.rule)
+    ctx.ids["conversation_id"] = ctx.conversation.kustomer_conversation_id
+    return {"conversation_id": ctx.conversation.kustomer_conversation_id}
+
+
+def _require_conversation(ctx: EventContext) -> SyncedConversation:
+    if ctx.conversation is None or not ctx.conversation.kustomer_conversation_id:
+        raise EventFailed(f"session {ctx.event.session_id} has no Kustomer conversation")
+    return ctx.conversation
+
+
+def _exec_add_message(ctx: EventContext, action: rules.AddMessage, row: EventAction) -> dict[str, Any]:
+    conv = _require_conversation(ctx)
+    ext = external_id(ctx.tenant.slug, "message", ctx.event.event_id, row.index)
+
+    def find():
+        return ctx.client.find_conversation_message(conversation_id=conv.kustomer_conversation_id, external_id=ext)
+
+    # Only a retry can find an earlier create (the look-up scans the timeline).
+    if row.attempts > 1 and (found := find()) is not None:
+        ctx.ids.setdefault("message_ids", []).append(found.id)
+        return {"message_id": found.id, "found": True}
+    attachments = []
+    if action.recording_url:
+        url = action.recording_url
+        name = file_name_from_url(url, f"recording-{ctx.event.session_id}")
+        attachments.append(attachment_add(ctx, row, "recording", name, lambda: file_fetched(url)))
+    custom = custom_field_values(ctx, "message")
+    message, _ = find_or_create(
+        find,
+        lambda: ctx.client.create_message(
+            conversation_id=conv.kustomer_conversation_id, channel=action.channel, direction=action.direction,
+            app=MESSAGE_APP, preview=action.preview[:1000], external_id=ext, custom=custom or None,
+            attachments=[a["_id"] for a in attachments] or None,  # messages take bare ids
+            meta={"sessionId": ctx.event.session_id, "eventId": ctx.event.event_id, "eventType": ctx.event.type},
+        ),
+        look_first=False,
+    )
+    ctx.ids.setdefault("message_ids", []).append(message.id)
+    return {**row.result, "message_id": message.id}
+
+
+def _exec_add_note(ctx: EventContext, action: rules.AddNote, row: EventAction) -> dict[str, Any]:
+    conv = _require_conversation(ctx)
+    ext = external_id(ctx.tenant.slug, "note", ctx.event.event_id, row.index)
+
+    def find():
+        return ctx.client.find_conversation_note(conversation_id=conv.kustomer_conversation_id, external_id=ext)
+
+    if row.attempts > 1 and (found := find()) is not None:
+        ctx.ids.setdefault("note_ids", []).append(found.id)
+        return {"note_id": found.id, "found": True}
+    attachments = []
+    if action.transcript:
+        text = render_transcript(session_id=ctx.event.session_id, lines=list(action.transcript))
+        attachments.append(attachment_add(ctx, row, "transcript", f"chat-transcript-{ctx.event.session_id}.txt",
+                                   lambda: ("text/plain", text.encode("utf-8"))))
+    for number, item in enumerate(action.files):
+        url = str(item.get("url"))
+        name = str(item.get("name") or file_name_from_url(url, f"file-{number + 1}"))
+        attachments.append(attachment_add(ctx, row, f"file-{number}", name,
+                                   lambda url=url, declared=item.get("content_type"): file_fetched(url, declared)))
+    note, _ = find_or_create(
+        find,
+        lambda: ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],
+                                       external_id=ext, attachments=attachments or None),
+        look_first=False,
+    )
+    ctx.ids.setdefault("note_ids", []).append(note.id)
+    return {**row.result, "note_id": note.id}
+
+
+def _exec_assign_conversation(ctx: EventContext, action: rules.AssignConversation, row: EventAction) -> dict[str, Any]:
+    conv = _require_conversation(ctx)
+    user_id = kustomer_user_id_for(ctx, action.agent_email)
+    if user_id is None:
+        return {"skipped": True, "reason": f"no Kustomer user with email {action.agent_email}"}
+    ctx.ids["assigned_user_id"] = user_id
+    if ctx.ids.get("assigned_at_create") == user_id and conv.founding_session_id == ctx.event.session_id:
+        return {"user_id": user_id, "at_create": True}
+    ctx.client.update_conversation(conversation_id=conv.kustomer_conversation_id, assigned_users=[user_id])
+    return {"user_id": user_id}
+
+
+def _exec_assign_customer(ctx: EventContext, action: rules.AssignCustomer, row: EventAction) -> dict[str, Any]:
+    if ctx.customer_id is None:
+        raise EventFailed("no Kustomer customer to assign")
+    user_id = kustomer_user_id_for(ctx, action.agent_email)
+    if user_id is None:
+        return {"skipped": True, "reason": f"no Kustomer user with email {action.agent_email}"}
+    ctx.client.update_customer(customer_id=ctx.customer_id, custom={
+        "ccAssignedUserStr": user_id, "ccAssignedAgentEmailStr": action.agent_email,
+    })
+    return {"user_id": user_id}
+
+
+def _exec_update_conversation(ctx: EventContext, action: rules.UpdateConversation, row: EventAction) -> dict[str, Any]:
+    conv = _require_conversation(ctx)
+    custom = {k: v for k, v in dict(action.custom).items() if v is not None}
+    updated = ctx.client.update_conversation(conversation_id=conv.kustomer_conversation_id, status=action.status,
+                                             custom=custom or None)
+    if updated.status:
+        mirror_status_set(conv, status=updated.status, updated_at=updated.updated_at, synced_at=timezone.now())
+    return {"status": updated.status}
+
+
+ACTION_EXECUTORS = {
+    "ensure_customer": _exec_ensure_customer,
+    "use_customer": _exec_use_customer,
+    "create_conversation": _exec_create_conversation,
+    "join_conversation": _exec_join_conversation,
+    "add_message": _exec_add_message,
+    "add_note": _exec_add_note,
+    "assign_conversation": _exec_assign_conversation,
+    "assign_customer": _exec_assign_customer,
+    "update_conversation": _exec_update_conversation,
+}

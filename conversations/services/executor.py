@@ -1,0 +1,253 @@
+"""The executor: applies a customer's events one at a time, in ``occurred_at`` order.
+
+Whoever holds the customer's lock (locks.py) applies every pending event of that
+customer, so a task that finds the lock taken simply returns. Each event becomes a plan
+of actions (rules.py), stored before it runs; each action's result commits on its own,
+so a retry skips what is done. This loop is the one place that schedules its own
+retries (per-customer order needs it); simple tasks declare theirs on the task."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversations import rules
+from conversations.fetch import FetchError
+from conversations.locks import customer_lock
+from conversations.models import (
+    CustomerLink,
+    Event,
+    EventAction,
+    SessionLink,
+)
+from conversations.services.actions import ACTION_EXECUTORS
+from conversations.services.context import (
+    BACKOFF_CAP_SECONDS,
+    MAX_RUNS,
+    MAX_TRANSIENT_FAILURES,
+    EventContext,
+    EventFailed,
+    RetryLater,
+    event_facts,
+    sync_setting,
+)
+from conversations.services.placement import situation_for
+from conversations.services.tenant_setup import tenant_prepare
+from integrations.kustomer.errors import (
+    KustomerError,
+    KustomerRateLimitedError,
+)
+from integrations.models import KustomerConnection
+from integrations.services import kustomer_client_for, kustomer_connection_record_error
+from integrations.tasks import backoff_seconds
+
+logger = logging.getLogger(__name__)
+
+
+def event_process(*, event_pk: int) -> None:
+    """Apply the event, and every other pending event of its customer, in order."""
+    event = Event.objects.filter(pk=event_pk).only("pk", "tenant_id", "customer_key", "state").first()
+    if event is None or event.is_finished:
+        return
+    while True:
+        with customer_lock(event.tenant_id, event.customer_key) as taken:
+            if not taken:
+                return  # the holder applies this event too (it drains the customer's queue)
+            if not _drain(tenant_id=event.tenant_id, customer_key=event.customer_key):
+                return  # out of time: the rest was handed to a fresh task
+        # An event accepted while we held the lock, whose own task found it taken, is
+        # ours to apply; one waiting for its retry keeps the later ones behind it.
+        head = events_pending(event.tenant_id, event.customer_key).only("pk", "next_attempt_at").first()
+        if head is None or (head.next_attempt_at and head.next_attempt_at > timezone.now()):
+            return
+
+
+def events_pending(tenant_id: int, customer_key: str):
+    return Event.objects.filter(
+        tenant_id=tenant_id, customer_key=customer_key, state__in=[Event.State.ACCEPTED, Event.State.PROCESSING]
+    ).order_by("occurred_at", "received_at", "pk")
+
+
+def _drain(*, tenant_id: int, customer_key: str) -> bool:
+    """Apply the customer's pending events in order. False when the time budget ran
+    out (the next event was queued as a task of its own, within the task time limit)."""
+    from conversations.tasks import event_process_task
+
+    deadline = time.monotonic() + float(sync_setting("SYNC_DRAIN_SECONDS", 60))
+    while True:
+        event = events_pending(tenant_id, customer_key).select_related("tenant").first()
+        if event is None:
+            return True
+        if event.next_attempt_at and event.next_attempt_at > timezone.now():
+            return True  # the earliest waits for its retry; later ones wait behind it (order)
+        if time.monotonic() > deadline:
+            event_process_task.delay(event.pk)
+            return False
+        if not _apply_event(event):
+            return True
+
+
+def _apply_event(event: Event) -> bool:
+    """One run of one event. True when the event is finished (done or failed)."""
+    now = timezone.now()
+    Event.objects.filter(pk=event.pk).update(
+        state=Event.State.PROCESSING, attempts=F("attempts") + 1, processing_started_at=now,
+        next_attempt_at=None, updated_at=now,
+    )
+    event.refresh_from_db()
+    connection = KustomerConnection.objects.filter(tenant_id=event.tenant_id).first()
+    if connection is None:
+        _finish_failed(event, "The tenant has no Kustomer connection.")
+        return True
+    try:
+        client = kustomer_client_for(connection=connection)
+    except Exception as exc:  # e.g. the stored key cannot be decrypted with the configured keys
+        _finish_failed(event, f"Kustomer connection unusable: {type(exc).__name__}: {exc}")
+        return True
+    ctx = EventContext(tenant=event.tenant, event=event, facts=event_facts(event), client=client,
+                   ids=dict(event.kustomer_ids or {}))
+    try:
+        tenant_prepare(ctx)
+        _run(ctx)
+    except KustomerRateLimitedError as exc:
+        return _wait(event, str(exc), exc.retry_after, counts=False)
+    except KustomerError as exc:
+        if exc.retryable:
+            return _wait(event, str(exc), backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS), counts=True)
+        kustomer_connection_record_error(connection=connection, error=str(exc))
+        _finish_failed(event, str(exc), ids=ctx.ids)
+        return True
+    except FetchError as exc:
+        if exc.retryable:
+            return _wait(event, f"file fetch: {exc}", backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS),
+                         counts=True)
+        _finish_failed(event, f"file fetch refused: {exc}", ids=ctx.ids)
+        return True
+    except RetryLater as exc:
+        return _wait(event, exc.message, exc.seconds, counts=exc.counts)
+    except EventFailed as exc:
+        _finish_failed(event, str(exc), ids=ctx.ids)
+        return True
+    except SoftTimeLimitExceeded:
+        # The task ran out of time mid-event: not the event's fault; what is done stays done.
+        return _wait(event, "interrupted by the task time limit", 1.0, counts=False)
+    except Exception as exc:  # a bug must show as a failed event, not vanish in a retry loop
+        logger.exception("event %s (%s) failed unexpectedly", event.event_id, event.pk)
+        _finish_failed(event, f"internal error: {type(exc).__name__}: {exc}", ids=ctx.ids)
+        return True
+    finally:
+        client.close()
+    Event.objects.filter(pk=event.pk).update(
+        state=Event.State.DONE, error="", finished_at=timezone.now(), updated_at=timezone.now(),
+        kustomer_ids=ctx.ids, kustomer_customer_id=ctx.customer_id or "",
+        kustomer_conversation_id=(ctx.conversation.kustomer_conversation_id if ctx.conversation else ""),
+    )
+    return True
+
+
+def _wait(event: Event, message: str, seconds: float, *, counts: bool) -> bool:
+    from conversations.tasks import event_process_task
+
+    failures = event.transient_failures + (1 if counts else 0)
+    if failures > int(sync_setting("SYNC_MAX_TRANSIENT_FAILURES", MAX_TRANSIENT_FAILURES)) or event.attempts >= MAX_RUNS:
+        _finish_failed(event, f"gave up after {event.attempts} tries: {message}")
+        return True
+    seconds = max(0.5, float(seconds))
+    Event.objects.filter(pk=event.pk).update(
+        transient_failures=failures, error=message[:2000],
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds), updated_at=timezone.now(),
+    )
+    logger.info("event %s waits %.1fs: %s", event.event_id, seconds, message)
+    event_process_task.apply_async((event.pk,), countdown=seconds)
+    return False
+
+
+def _finish_failed(event: Event, message: str, *, ids: dict[str, Any] | None = None) -> None:
+    if ids:
+        Event.objects.filter(pk=event.pk).update(
+            kustomer_ids=ids, kustomer_customer_id=ids.get("customer_id") or "",
+            kustomer_conversation_id=ids.get("conversation_id") or "")
+    EventAction.objects.filter(event=event, state=EventAction.State.PENDING, attempts__gt=0).update(
+        state=EventAction.State.FAILED, error=message[:2000]
+    )
+    Event.objects.filter(pk=event.pk).update(
+        state=Event.State.FAILED, error=message[:4000], finished_at=timezone.now(), updated_at=timezone.now(),
+        next_attempt_at=None,
+    )
+    logger.warning("event %s failed: %s", event.event_id, message)
+
+
+def _run(ctx: EventContext) -> None:
+    event = ctx.event
+    _load_context(ctx)
+    if event.plan_stage < 1:
+        known = None
+        if ctx.customer_link is not None:
+            known = rules.KnownCustomer(
+                kustomer_customer_id=ctx.customer_link.kustomer_customer_id or None,
+                created_by_us=ctx.customer_link.created_by_us,
+                created_session_id=ctx.customer_link.created_session_id or None,
+            )
+        first = rules.decide_customer(ctx.facts, known)
+        with transaction.atomic():
+            if first is not None:
+                EventAction.objects.get_or_create(
+                    event=event, index=0, defaults={"kind": first.kind, "rule": first.rule, "params": first.params()}
+                )
+            Event.objects.filter(pk=event.pk).update(plan_stage=1)
+        event.plan_stage = 1
+    _run_pending(ctx)
+    if event.plan_stage < 2:
+        situation = situation_for(ctx)
+        decided = rules.decide_conversation(ctx.facts, situation)
+        with transaction.atomic():
+            EventAction.objects.bulk_create([
+                EventAction(event=event, index=i, kind=a.kind, rule=a.rule, params=a.params())
+                for i, a in enumerate(decided, start=1)
+            ])
+            Event.objects.filter(pk=event.pk).update(plan_stage=2)
+        event.plan_stage = 2
+    _run_pending(ctx)
+
+
+def _load_context(ctx: EventContext) -> None:
+    ctx.customer_link = CustomerLink.objects.filter(tenant=ctx.tenant, customer_key=ctx.event.customer_key).first()
+    use = EventAction.objects.filter(event=ctx.event, kind="use_customer", state=EventAction.State.DONE).first()
+    if use is not None:
+        ctx.customer_id = use.result.get("customer_id")
+    elif ctx.customer_link is not None and ctx.customer_link.kustomer_customer_id:
+        ctx.customer_id = ctx.customer_link.kustomer_customer_id
+    link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=ctx.event.session_id).select_related(
+        "conversation").first()
+    ctx.conversation = link.conversation if link else None
+
+
+def _run_pending(ctx: EventContext) -> None:
+    for row in EventAction.objects.filter(event=ctx.event).exclude(
+        state__in=[EventAction.State.DONE, EventAction.State.SKIPPED]
+    ).order_by("index"):
+        action = rules.action_from_params(row.kind, row.rule, row.params)
+        # Counted before Kustomer is called: a later attempt knows a create may have
+        # landed although its answer was lost, and looks it up first.
+        EventAction.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+        row.attempts += 1
+        try:
+            result = ACTION_EXECUTORS[row.kind](ctx, action, row)
+        except EventFailed as exc:
+            EventAction.objects.filter(pk=row.pk).update(state=EventAction.State.FAILED, error=str(exc)[:2000])
+            raise
+        except (KustomerError, FetchError) as exc:
+            retryable = getattr(exc, "retryable", False)
+            EventAction.objects.filter(pk=row.pk).update(
+                error=str(exc)[:2000], state=EventAction.State.PENDING if retryable else EventAction.State.FAILED,
+            )
+            raise
+        state = EventAction.State.SKIPPED if result.pop("skipped", False) else EventAction.State.DONE
+        EventAction.objects.filter(pk=row.pk).update(state=state, result=result, error="", done_at=timezone.now())
+        Event.objects.filter(pk=ctx.event.pk).update(kustomer_ids=ctx.ids, updated_at=timezone.now())

@@ -1,0 +1,119 @@
+"""The Kustomer webhook mirror: signed deliveries are stored first, then processed, and
+keep the local status of conversations ("open" means open in Kustomer now)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from conversations.models import (
+    CustomerLink,
+    SyncedConversation,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from conversations.services.placement import mirror_status_set
+from core.crypto import decrypt_secret
+from core.errors import ApplicationError
+from core.queue import enqueue, enqueue_on_commit
+from integrations.kustomer.external_ids import is_external_id
+
+logger = logging.getLogger(__name__)
+
+
+def webhook_signature_valid(*, subscription: WebhookSubscription, raw_body: bytes, signature: str | None) -> bool:
+    if not signature or not subscription.token_encrypted:
+        return False
+    expected = hmac.new(decrypt_secret(subscription.token_encrypted).encode(), raw_body, hashlib.sha256).hexdigest()
+    # Bytes: compare_digest raises TypeError on a str with non-ASCII characters (a forged header).
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "surrogateescape"))
+
+
+def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: bytes, event_name: str) -> tuple[WebhookDelivery, bool]:
+    """Store a verified delivery once per Kustomer event id; process it in a task."""
+    from conversations.tasks import webhook_delivery_process_task
+
+    try:
+        body = json.loads(raw_body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApplicationError("The body is not JSON.", field="body") from None
+    if not isinstance(body, dict) or not body.get("id"):
+        raise ApplicationError("The delivery has no event id.", field="id")
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                subscription=subscription, kustomer_event_id=str(body["id"])[:100],
+                name=str(body.get("name") or event_name)[:100], raw_body=raw_body.decode("utf-8", errors="replace"),
+            )
+            WebhookSubscription.objects.filter(pk=subscription.pk).update(last_delivery_at=timezone.now())
+            enqueue_on_commit(webhook_delivery_process_task, delivery.pk)
+    except IntegrityError:
+        return WebhookDelivery.objects.get(subscription=subscription, kustomer_event_id=str(body["id"])[:100]), False
+    return delivery, True
+
+
+def webhook_delivery_process(*, delivery_pk: int) -> None:
+    """A conversation create/update from Kustomer updates the status mirror."""
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_pk).first()
+    if delivery is None or delivery.state != WebhookDelivery.State.RECEIVED:
+        return
+    body = json.loads(delivery.raw_body)
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    state = WebhookDelivery.State.IGNORED
+    if str(body.get("name", "")).startswith("kustomer.conversation.") and data.get("id"):
+        attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        row = SyncedConversation.objects.filter(
+            tenant_id=delivery.subscription.tenant_id, kustomer_conversation_id=str(data["id"])).first()
+        updated = attributes.get("updatedAt") or attributes.get("modifiedAt") or body.get("createdAt")
+        updated_at = parse_datetime(updated) if isinstance(updated, str) else None
+        if row is None:
+            row = _mirror_foreign_conversation(delivery.subscription.tenant_id, data, attributes, updated_at)
+        if row is not None:
+            mirror_status_set(row, status=attributes.get("status"), updated_at=updated_at, synced_at=timezone.now())
+            state = WebhookDelivery.State.PROCESSED
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state=state, processed_at=timezone.now())
+
+
+def webhook_deliveries_sweep(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Re-queue Kustomer webhook deliveries stored but not processed past the deadline
+    (their task was lost by the broker or a killed worker): a delivery answered 200 to
+    Kustomer is never retried by Kustomer, so it must not be lost here either."""
+    from conversations.tasks import webhook_delivery_process_task
+
+    stale = WebhookDelivery.objects.filter(
+        state=WebhookDelivery.State.RECEIVED, received_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)[:1000]
+    count = 0
+    for pk in stale:
+        count += enqueue(webhook_delivery_process_task, pk)
+    if count:
+        logger.info("sweeper re-queued %s webhook deliveries", count)
+    return count
+
+
+def _mirror_foreign_conversation(tenant_id: int, data: dict, attributes: dict,
+                                 updated_at: datetime | None) -> SyncedConversation | None:
+    """A conversation made in Kustomer (not by us) for one of our customers counts as
+    that customer's "most recent conversation" (R-T3/R-U2): keep it in the mirror."""
+    relationships = data.get("relationships") if isinstance(data.get("relationships"), dict) else {}
+    customer_ref = (relationships.get("customer") or {}).get("data") or {}
+    customer_id = customer_ref.get("id") if isinstance(customer_ref, dict) else None
+    link = CustomerLink.objects.filter(tenant_id=tenant_id, kustomer_customer_id=customer_id).first() if customer_id else None
+    if link is None or is_external_id(str(attributes.get("externalId") or "")):
+        return None  # not one of our customers, or ours (its create is being recorded)
+    created = parse_datetime(attributes["createdAt"]) if isinstance(attributes.get("createdAt"), str) else None
+    try:
+        with transaction.atomic():
+            return SyncedConversation.objects.create(
+                tenant_id=tenant_id, customer=link, kustomer_customer_id=customer_id,
+                kustomer_conversation_id=str(data["id"]), kind=SyncedConversation.Kind.OTHER,
+                status="", kustomer_created_at=created or updated_at or timezone.now(),
+            )
+    except IntegrityError:  # ours after all (its create answer is on its way), or a twin delivery
+        return SyncedConversation.objects.filter(tenant_id=tenant_id, kustomer_conversation_id=str(data["id"])).first()

@@ -1,0 +1,95 @@
+"""Where an event goes (SPEC §4): the situation the conversation rules decide on, from
+the local mirror when it is trusted and from Kustomer otherwise."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from conversations import rules
+from conversations.models import (
+    SessionLink,
+    SyncedConversation,
+    WebhookSubscription,
+)
+from conversations.services.context import EventContext, EventFailed, sync_setting
+
+
+def _mirror_trusted(ctx: EventContext, conversations: list[SyncedConversation]) -> bool:
+    """The local status mirror is trusted when Kustomer's webhooks demonstrably reach
+    us and every conversation's status was confirmed within the last few seconds;
+    otherwise Kustomer is asked directly before a join decision."""
+    subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant, active=True).first()
+    if subscription is None or subscription.last_delivery_at is None:
+        return False
+    fresh_after = timezone.now() - timedelta(seconds=float(sync_setting("SYNC_MIRROR_FRESH_SECONDS", 5)))
+    return all(c.status_synced_at and c.status_synced_at >= fresh_after for c in conversations)
+
+
+def _refresh_conversations(ctx: EventContext) -> None:
+    """One GET of the customer's conversations (newest first) into the mirror,
+    including ones we did not create (they count as the "most recent" for R-T3/R-U2)."""
+    now = timezone.now()
+    for conv in ctx.client.list_customer_conversations(customer_id=ctx.customer_id, page_size=100, max_pages=1):
+        row = SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_conversation_id=conv.id).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    SyncedConversation.objects.create(
+                        tenant=ctx.tenant, customer=ctx.customer_link, kustomer_customer_id=ctx.customer_id,
+                        kustomer_conversation_id=conv.id, kind=SyncedConversation.Kind.OTHER,
+                        status=conv.status or "", status_updated_at=conv.updated_at, status_synced_at=now,
+                        kustomer_created_at=conv.created_at or now,
+                    )
+            except IntegrityError:
+                pass
+            continue
+        mirror_status_set(row, status=conv.status, updated_at=conv.updated_at, synced_at=now)
+
+
+def mirror_status_set(row: SyncedConversation, *, status: str | None, updated_at: datetime | None,
+                   synced_at: datetime) -> None:
+    """Keep the newest status we have seen (webhooks arrive out of order)."""
+    if not status:
+        return
+    qs = SyncedConversation.objects.filter(pk=row.pk)
+    if updated_at is not None:
+        qs = qs.filter(Q(status_updated_at__isnull=True) | Q(status_updated_at__lte=updated_at))
+    changed = qs.update(status=status, status_updated_at=updated_at or synced_at, status_synced_at=synced_at)
+    if changed:
+        row.status, row.status_updated_at, row.status_synced_at = status, updated_at or synced_at, synced_at
+
+
+def situation_for(ctx: EventContext) -> rules.Situation:
+    facts = ctx.facts
+    if ctx.customer_id is None:
+        raise EventFailed("no Kustomer customer for this event")
+    conversations = list(SyncedConversation.objects.filter(
+        tenant=ctx.tenant, kustomer_customer_id=ctx.customer_id).exclude(kustomer_conversation_id=""))
+    needs_placement = ctx.conversation is None
+    always_new = facts.type in (rules.VOICEMAIL_RECEIVED, rules.CALL_ABANDONED, rules.VOICEMAIL_UPDATED)
+    if needs_placement and not always_new and not ctx.customer_created_now:
+        if not _mirror_trusted(ctx, conversations):
+            _refresh_conversations(ctx)
+            conversations = list(SyncedConversation.objects.filter(
+                tenant=ctx.tenant, kustomer_customer_id=ctx.customer_id).exclude(kustomer_conversation_id=""))
+    previous_ref, previous_duration = None, None
+    if facts.type == rules.CALLBACK_REQUESTED and facts.data.get("previous_session_id"):
+        previous = SessionLink.objects.filter(tenant=ctx.tenant, session_id=facts.data["previous_session_id"]).first()
+        if previous is not None:
+            previous_ref, previous_duration = str(previous.conversation_id), previous.duration_seconds
+    link = ctx.customer_link
+    return rules.Situation(
+        conversations=tuple(
+            rules.ConversationFacts(
+                ref=str(c.pk), status=c.status or None, created_at=c.kustomer_created_at, kind=c.kind,
+                channel=c.channel or None, menu=c.menu or None, source=c.source or None,
+            ) for c in conversations
+        ),
+        session_conversation=str(ctx.conversation.pk) if ctx.conversation else None,
+        customer_just_created=bool(link and link.created_by_us and link.created_session_id == facts.session_id),
+        previous_session_conversation=previous_ref,
+        previous_session_duration=previous_duration,
+    )

@@ -1,0 +1,55 @@
+"""Sweeping and purging: events left unprocessed are re-queued; old finished ones go."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from conversations.models import (
+    Event,
+    WebhookDelivery,
+)
+from conversations.services.context import sync_setting
+from conversations.services.executor import events_pending
+
+logger = logging.getLogger(__name__)
+
+
+def events_sweep(*, older_than: timedelta | None = None) -> int:
+    """Re-queue events left accepted/processing past the deadline (a task lost by the
+    broker, a killed worker). Re-queueing one event per customer is enough: its run
+    applies every pending event of that customer."""
+    from conversations.tasks import event_process_task
+
+    if older_than is None:
+        older_than = timedelta(seconds=float(sync_setting("SYNC_SWEEP_AFTER_SECONDS", 120)))
+    now = timezone.now()
+    stale = (
+        Event.objects.filter(state__in=[Event.State.ACCEPTED, Event.State.PROCESSING], updated_at__lte=now - older_than)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - older_than))
+        .order_by("tenant_id", "customer_key", "occurred_at")
+    )
+    seen: set[tuple[int, str]] = set()
+    for event in stale.only("pk", "tenant_id", "customer_key")[:5000]:
+        key = (event.tenant_id, event.customer_key)
+        if key in seen:
+            continue
+        seen.add(key)
+        # One re-queue per customer and deadline.
+        events_pending(event.tenant_id, event.customer_key).update(updated_at=now)
+        event_process_task.delay(event.pk)
+    if seen:
+        logger.info("sweeper re-queued %d customers' events", len(seen))
+    return len(seen)
+
+
+def events_purge(*, older_than_days: int | None = None) -> int:
+    """Forget finished events past the retention (never under 30 days: Kustomer retries
+    webhooks for an hour, other senders for days, so ids must be remembered)."""
+    days = max(30, int(older_than_days or sync_setting("SYNC_EVENT_RETENTION_DAYS", 90)))
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = Event.objects.filter(state=Event.State.DONE, finished_at__lt=cutoff).delete()
+    WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,93 @@
+"""A tenant's one-time Kustomer set-up before its first event, and its webhook
+subscription."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import rules
+from conversations.models import (
+    TenantSyncSetup,
+    WebhookSubscription,
+)
+from conversations.services.context import WEBHOOK_EVENTS, EventContext, sync_setting
+from core.crypto import encrypt_secret
+from integrations.kustomer.client import KustomerClient
+from integrations.kustomer.errors import (
+    KustomerError,
+    KustomerRateLimitedError,
+)
+from integrations.models import KustomerConnection
+from integrations.services import kustomer_client_for
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+
+def tenant_prepare(ctx: EventContext) -> None:
+    """Once per tenant: define the product's conversation/customer attributes in
+    Kustomer's metadata (merged by PUT), and subscribe to conversation webhooks."""
+    setup, _ = TenantSyncSetup.objects.get_or_create(tenant=ctx.tenant)
+    if setup.metadata_version < rules.METADATA_VERSION:
+        ctx.client.put_metadata(resource="conversation", properties=rules.CONVERSATION_ATTRIBUTES)
+        ctx.client.put_metadata(resource="customer", properties=rules.CUSTOMER_ATTRIBUTES)
+        TenantSyncSetup.objects.filter(pk=setup.pk).update(
+            metadata_version=rules.METADATA_VERSION, metadata_defined_at=timezone.now())
+    subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant).first()
+    retry_after = timezone.now() - timedelta(seconds=float(sync_setting("SYNC_WEBHOOK_RETRY_SECONDS", 600)))
+    if subscription is None or (not subscription.kustomer_webhook_id and (
+            subscription.last_attempt_at is None or subscription.last_attempt_at < retry_after)):
+        try:
+            webhook_subscription_ensure(tenant=ctx.tenant, client=ctx.client)
+        except KustomerRateLimitedError:
+            raise
+        except KustomerError as exc:
+            # The mirror then stays untrusted and every join decision asks Kustomer.
+            logger.warning("tenant %s: webhook subscription failed: %s", ctx.tenant.slug, exc)
+
+
+def webhook_subscription_ensure(*, tenant: Tenant, client: KustomerClient | None = None,
+                                public_url: str | None = None) -> WebhookSubscription:
+    """Subscribe the tenant to Kustomer's conversation webhooks (once). The token
+    Kustomer returns is the HMAC key of deliveries: stored encrypted, never shown.
+
+    The tenant's subscription row is locked while Kustomer is asked, so two workers
+    never create two subscriptions (the second would replace the first's token)."""
+    WebhookSubscription.objects.get_or_create(tenant=tenant)
+    own_client = client is None
+    if own_client:
+        client = kustomer_client_for(connection=KustomerConnection.objects.get(tenant=tenant))
+    failure: KustomerError | None = None
+    try:
+        with transaction.atomic():
+            subscription = WebhookSubscription.objects.select_for_update().get(tenant=tenant)
+            if subscription.kustomer_webhook_id:
+                return subscription
+            subscription.last_attempt_at = timezone.now()
+            base = (public_url or settings.PORTAL_PUBLIC_URL).rstrip("/")
+            url = f"{base}/webhooks/kustomer/{subscription.public_id}"
+            try:
+                webhook = client.create_outbound_webhook(name=f"Contact center sync ({tenant.slug})", url=url,
+                                                         events=list(WEBHOOK_EVENTS))
+            except KustomerError as exc:
+                failure = exc
+                subscription.last_error = str(exc)[:2000]
+            else:
+                subscription.kustomer_webhook_id = webhook.id
+                subscription.url = url
+                if webhook.token:
+                    subscription.token_encrypted = encrypt_secret(webhook.token)
+                    subscription.active, subscription.last_error = True, ""
+                else:
+                    subscription.active, subscription.last_error = False, "Kustomer returned no webhook token"
+            subscription.save()
+    finally:
+        if own_client:
+            client.close()
+    if failure is not None:
+        raise failure
+    return subscription

@@ -1,0 +1,116 @@
+"""Values the actions write: session facts for custom fields, Kustomer user ids of
+agents, transcripts, and files fetched for attachments."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.utils.dateparse import parse_datetime
+
+from conversations import rules
+from conversations.fetch import fetch_file
+from conversations.models import (
+    EventAction,
+    SessionLink,
+)
+from conversations.services.context import EventContext
+
+
+def session_facts(ctx: EventContext) -> Any:
+    """customfields' SessionFacts for the event's session (R-F1, R-F3, R-U8)."""
+    from customfields.rules import SessionFacts
+
+    facts, data = ctx.facts, ctx.facts.data
+    link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=facts.session_id).first()
+    rating = data.get("rating") if facts.type == rules.CSAT_SUBMITTED else None
+    return SessionFacts(
+        session_id=facts.session_id,
+        session_type=rules.session_kind(facts),
+        channel=facts.channel,
+        source=facts.source,
+        started_at=link.started_at if link else facts.occurred_at,
+        queue_name=facts.queue,
+        menu=facts.menu,
+        from_phone=facts.phone,
+        end_user_identifier=facts.identifier,
+        end_user_email=facts.email,
+        call_duration_seconds=data.get("duration_seconds") if facts.type == rules.SESSION_ENDED else None,
+        hold_seconds=data.get("hold_seconds"),
+        wait_seconds=data.get("wait_seconds"),
+        csat_rating=rating,
+        csat_comment=data.get("comment") if facts.type == rules.CSAT_SUBMITTED else None,
+        custom_data=dict(data.get("custom_data") or {}),
+    )
+
+
+def custom_field_values(ctx: EventContext, klass: str) -> dict[str, Any]:
+    try:
+        from customfields.selectors import custom_field_values_for_session
+    except ImportError:
+        return {}  # the custom fields app has not landed its selector: no fields
+    return dict(custom_field_values_for_session(tenant=ctx.tenant, klass=klass, facts=session_facts(ctx)) or {})
+
+
+def kustomer_user_id_for(ctx: EventContext, email: str) -> str | None:
+    """The Kustomer user of an agent, matched by email (R-S5): the agent row's id when
+    set, else Kustomer's user list (cached: agents rarely change their email)."""
+    try:
+        from statusmapping.selectors import agent_get_by_email
+    except ImportError:
+        agent_get_by_email = None
+    if agent_get_by_email is not None:
+        agent = agent_get_by_email(tenant=ctx.tenant, email=email)
+        if agent is not None and getattr(agent, "kustomer_user_id", ""):
+            return agent.kustomer_user_id
+    key = f"conversations:kustomer-user:{ctx.tenant.pk}:{hashlib.sha256(email.lower().encode()).hexdigest()[:32]}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    users = ctx.client.list_users(email=email)
+    user_id = next((u.id for u in users if (u.email or "").lower() == email.lower()), None)
+    cache.set(key, user_id or "", 600 if user_id else 60)
+    return user_id
+
+
+def render_transcript(*, session_id: str, lines: list[dict[str, Any]]) -> str:
+    """R-D4: the chat transcript as a readable text file."""
+    out = [f"Chat transcript: session {session_id}", ""]
+    for line in lines:
+        at = line.get("at") or ""
+        when = parse_datetime(at) if isinstance(at, str) else None
+        stamp = when.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if when else str(at)
+        out.append(f"[{stamp}] {line.get('from') or '?'}: {line.get('text') or ''}")
+    return "\n".join(out) + "\n"
+
+
+def attachment_add(ctx: EventContext, row: EventAction, key: str, name: str,
+            produce: Callable[[], tuple[str, bytes]]) -> dict[str, Any]:
+    """Upload once per action and file: the attachment's reference (``{_id, name,
+    contentType, contentLength}``) is kept in the action's result before the message or
+    note that lists it is sent, so a retry does not upload it again."""
+    done = dict(row.result.get("attachments") or {})
+    if key in done:
+        return done[key]
+    content_type, content = produce()  # fetched only when not uploaded yet
+    upload = ctx.client.upload_file(name=name, content_type=content_type, content=content)
+    reference = upload.reference()
+    reference["contentLength"] = reference.get("contentLength") or len(content)
+    done[key] = reference
+    row.result = {**row.result, "attachments": done}
+    EventAction.objects.filter(pk=row.pk).update(result=row.result)
+    ctx.ids.setdefault("attachment_ids", []).append(upload.id)
+    return reference
+
+
+def file_fetched(url: str, declared_type: str | None = None) -> tuple[str, bytes]:
+    fetched = fetch_file(url)
+    return (declared_type or fetched.content_type), fetched.content
+
+
+def file_name_from_url(url: str, fallback: str) -> str:
+    from urllib.parse import urlsplit
+
+    tail = urlsplit(url).path.rsplit("/", 1)[-1]
+    return tail or fallback

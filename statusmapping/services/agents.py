@@ -1,0 +1,85 @@
+"""Agents and their adapter instances (R-S6): creation, Kustomer user look-up and
+heartbeats."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError, ConflictError, NotFoundError
+from core.queue import enqueue_on_commit
+from integrations.models import KustomerConnection
+from integrations.services import kustomer_client_for
+from statusmapping import selectors
+from statusmapping.models import (
+    AdapterInstance,
+    Agent,
+)
+from statusmapping.services.config import cc_status_ensure_defaults
+from tenants.models import Tenant
+
+
+def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
+    """A CC agent; their Kustomer user is then looked up by email (R-S5) in a task."""
+    from statusmapping.tasks import agent_kustomer_user_resolve_task
+
+    email = selectors.normalize_email(email)
+    if not email or "@" not in email:
+        raise ApplicationError("Enter the agent's email address.", field="email")
+    cc_status_ensure_defaults(tenant=tenant)
+    try:
+        with transaction.atomic():
+            agent = Agent.objects.create(tenant=tenant, email=email, name=(name or "").strip()[:200])
+    except IntegrityError:
+        raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
+    if KustomerConnection.objects.filter(tenant=tenant).exists():
+        enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
+    return agent
+
+
+def agent_kustomer_user_resolve(*, agent_id: int) -> str:
+    """Find the agent's Kustomer user by email (R-S5). None or several users with that
+    email: recorded on the agent, nothing linked."""
+    agent = Agent.objects.select_related("tenant").get(pk=agent_id)
+    connection = KustomerConnection.objects.filter(tenant=agent.tenant).first()
+    if connection is None:
+        return ""
+    users = [u for u in kustomer_client_for(connection=connection).list_users(email=agent.email)
+             if (u.email or "").lower() == agent.email]
+    now = timezone.now()
+    if len(users) == 1:
+        Agent.objects.filter(pk=agent.pk).update(kustomer_user_id=users[0].id, kustomer_user_checked_at=now,
+                                                 kustomer_user_error="")
+        return users[0].id
+    error = ("No Kustomer user has this email." if not users
+             else "Several Kustomer users have this email: shared users are not supported.")
+    Agent.objects.filter(pk=agent.pk).update(kustomer_user_id="", kustomer_user_checked_at=now, kustomer_user_error=error)
+    return ""
+
+
+def adapter_heartbeat_record(*, tenant: Tenant, agent_email: str, instance_id: str) -> tuple[Agent, int]:
+    """R-S6: an open adapter says it is alive. Returns the agent and how many of their
+    adapter instances are live now (more than one: sync pauses for them)."""
+    agent = selectors.agent_get_by_email(tenant=tenant, email=agent_email)
+    if agent is None:
+        raise NotFoundError("No agent with this email.", field="agent_email")
+    instance_id = (instance_id or "").strip()
+    if not instance_id:
+        raise ApplicationError("Send the adapter's instance id.", field="instance_id")
+    adapter_instance_touch(agent_id=agent.pk, instance_id=instance_id, at=timezone.now())
+    return agent, len(selectors.agent_live_instance_ids(agent=agent))
+
+
+def adapter_instance_touch(*, agent_id: int, instance_id: str, at: datetime) -> None:
+    # One statement, race-free: a concurrent first heartbeat of the same instance
+    # updates instead of failing on the unique key.
+    AdapterInstance.objects.bulk_create(
+        [AdapterInstance(agent_id=agent_id, instance_id=instance_id[:100], first_seen_at=at, last_seen_at=at)],
+        update_conflicts=True, unique_fields=["agent", "instance_id"], update_fields=["last_seen_at"],
+    )
+
+
+def adapter_instances_forget(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    deleted, _ = AdapterInstance.objects.filter(last_seen_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,270 @@
+"""A tenant's status configuration (SPEC §3): inheritance settings, contact-center
+statuses, Kustomer statuses read from the org, and the status map. Every change bumps
+the tenant's configuration version in the same transaction."""
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError, ConflictError
+from core.queue import enqueue_on_commit
+from integrations.kustomer.errors import KustomerError
+from integrations.models import KustomerConnection
+from integrations.services import kustomer_client_for, kustomer_connection_record_error
+from statusmapping import selectors
+from statusmapping.models import (
+    Activity,
+    CCStatus,
+    Direction,
+    KustomerStatus,
+    Priority,
+    StatusInheritanceSettings,
+)
+from tenants.models import Tenant
+from tenants.services import tenant_config_changed
+
+# (name, routable, activity): the CC statuses every tenant starts with. "On call" and
+# "Wrap-up" are the ones the CC sets itself during a call (R-S12 holds Kustomer changes
+# while the agent is in them).
+DEFAULT_CC_STATUSES = (
+    ("Available", True, Activity.NONE),
+    ("In-chat", True, Activity.NONE),
+    ("Unavailable", False, Activity.NONE),
+    ("Break", False, Activity.NONE),
+    ("Lunch", False, Activity.NONE),
+    ("Meeting", False, Activity.NONE),
+    ("Training", False, Activity.NONE),
+    ("On call", False, Activity.CALL),
+    ("Wrap-up", False, Activity.WRAP_UP),
+    ("Offline", False, Activity.NONE),
+)
+
+
+class NoKustomerConnection(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("Connect the tenant to Kustomer first (Developer settings › Kustomer connection).")
+
+
+def inheritance_settings_ensure(*, tenant: Tenant) -> StatusInheritanceSettings:
+    settings, _ = StatusInheritanceSettings.objects.get_or_create(tenant=tenant)
+    return settings
+
+
+def status_inheritance_availability_set(*, tenant: Tenant, available: bool, changed_by: str = "") -> StatusInheritanceSettings:
+    """R-S1 step 1 (support staff). Taking availability away also turns inheritance off,
+    so giving it back later needs the tenant admin's consent again."""
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
+        inheritance_settings_ensure(tenant=tenant)
+        settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
+        settings.available = available
+        settings.available_changed_at = timezone.now()
+        settings.available_changed_by = changed_by[:150]
+        if not available:
+            settings.enabled = False
+        settings.save()
+    return settings
+
+
+def status_inheritance_update(
+    *,
+    tenant: Tenant,
+    enabled: bool | None = None,
+    priority: str | None = None,
+    direction: str | None = None,
+    inherit_on_login: bool | None = None,
+    watch_interval_seconds: int | None = None,
+) -> StatusInheritanceSettings:
+    """R-S1 step 2, R-S7, R-S8, R-S9 (the tenant admin). Only the given values change.
+    Choosing two-way (again) queues the check of Kustomer's prerequisites; pushes go out
+    only once it passed."""
+    if priority is not None and priority not in Priority.values:
+        raise ApplicationError(f"Choose one of {', '.join(Priority.values)}.", field="priority")
+    if direction is not None and direction not in Direction.values:
+        raise ApplicationError(f"Choose one of {', '.join(Direction.values)}.", field="direction")
+    if watch_interval_seconds is not None and not 1 <= watch_interval_seconds <= 3600:
+        raise ApplicationError("Give an interval of 1 to 3,600 seconds.", field="watch_interval_seconds")
+    from statusmapping.tasks import two_way_prerequisites_check_task
+
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
+        inheritance_settings_ensure(tenant=tenant)
+        settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
+        if enabled and not settings.available:
+            raise ApplicationError(
+                "Kustomer status inheritance is not available to this tenant yet: ask support to make it available.",
+                field="enabled",
+            )
+        was_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
+        if enabled is not None:
+            settings.enabled = enabled
+        if priority is not None:
+            settings.priority = priority
+        if direction is not None:
+            settings.direction = direction
+        if inherit_on_login is not None:
+            settings.inherit_on_login = inherit_on_login
+        if watch_interval_seconds is not None:
+            settings.watch_interval_seconds = watch_interval_seconds
+        now_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
+        if now_two_way and not was_two_way:
+            settings.two_way_ready = False
+            settings.two_way_checks = []
+            settings.two_way_check_error = ""
+            settings.two_way_checked_at = None
+            enqueue_on_commit(two_way_prerequisites_check_task, tenant.pk)
+        settings.save()
+    return settings
+
+
+def two_way_prerequisites_check_request(*, tenant: Tenant) -> None:
+    from statusmapping.tasks import two_way_prerequisites_check_task
+
+    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+        raise NoKustomerConnection()
+    enqueue_on_commit(two_way_prerequisites_check_task, tenant.pk)
+
+
+def cc_status_ensure_defaults(*, tenant: Tenant) -> None:
+    """Create the default CC statuses the first time a tenant needs them (idempotent,
+    safe under concurrency: the unique name constraint drops a second insert)."""
+    if CCStatus.objects.filter(tenant=tenant).exists():
+        return
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
+        CCStatus.objects.bulk_create(
+            [
+                CCStatus(tenant=tenant, name=name, routable=routable, activity=activity, is_default=True, position=i)
+                for i, (name, routable, activity) in enumerate(DEFAULT_CC_STATUSES)
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def cc_status_create(*, tenant: Tenant, name: str, routable: bool = False, activity: str = Activity.NONE) -> CCStatus:
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the status a name.", field="name")
+    if len(name) > 60:
+        raise ApplicationError("Use at most 60 characters.", field="name")
+    if activity not in Activity.values:
+        raise ApplicationError(f"Choose one of {', '.join(Activity.values)}.", field="activity")
+    cc_status_ensure_defaults(tenant=tenant)
+    if selectors.cc_status_find(tenant=tenant, name=name):
+        raise ConflictError(f"A CC status named {name} already exists.", field="name")
+    try:
+        with transaction.atomic():
+            tenant_config_changed(tenant=tenant)
+            return CCStatus.objects.create(tenant=tenant, name=name, routable=routable, activity=activity, position=1000)
+    except IntegrityError:
+        raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
+
+
+def kustomer_statuses_refresh_request(*, tenant: Tenant) -> None:
+    """R-S2: read Kustomer's statuses again (in a task: no request calls Kustomer)."""
+    from statusmapping.tasks import kustomer_statuses_refresh_task
+
+    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+        raise NoKustomerConnection()
+    enqueue_on_commit(kustomer_statuses_refresh_task, tenant.pk)
+
+
+def kustomer_statuses_refresh_soon(*, tenant: Tenant) -> None:
+    """A status event named a Kustomer status we have not read yet (added in Kustomer
+    since the last refresh): read them again, at most once a minute per tenant."""
+    from django.core.cache import cache
+
+    from statusmapping.tasks import kustomer_statuses_refresh_task
+
+    if cache.add(f"statusmapping:refresh-soon:{tenant.pk}", 1, timeout=60) and \
+            KustomerConnection.objects.filter(tenant=tenant).exists():
+        enqueue_on_commit(kustomer_statuses_refresh_task, tenant.pk)
+
+
+def kustomer_statuses_refresh(*, tenant_id: int) -> int:
+    """Store `GET /v1/routing/statuses`; a status Kustomer no longer lists is marked
+    removed (its mapping and history stay), one that comes back is unmarked."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    if connection is None:
+        return 0
+    try:
+        statuses = kustomer_client_for(connection=connection).list_routing_statuses()
+    except KustomerError as exc:
+        kustomer_connection_record_error(connection=connection, error=str(exc))
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(statuses_refresh_error=str(exc)[:2000])
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)  # new statuses, new names
+        seen = []
+        for status in statuses:
+            seen.append(status.id)
+            KustomerStatus.objects.update_or_create(
+                tenant=tenant, kustomer_id=status.id,
+                defaults={
+                    "name": (status.name or status.id)[:200], "status_type": status.status_type or "",
+                    "system": status.system, "last_seen_at": now, "removed_at": None,
+                },
+            )
+        KustomerStatus.objects.filter(tenant=tenant, removed_at__isnull=True).exclude(kustomer_id__in=seen).update(
+            removed_at=now
+        )
+        inheritance_settings_ensure(tenant=tenant)
+        StatusInheritanceSettings.objects.filter(tenant=tenant).update(
+            statuses_refreshed_at=now, statuses_refresh_error=""
+        )
+    return len(statuses)
+
+
+def status_mapping_save(
+    *, tenant: Tenant, mapping: dict[str, str | None], push: dict[str, str | None] | None = None
+) -> None:
+    """R-S2/R-S3: store the whole Kustomer → CC map at once (a Kustomer status left out
+    is unmapped), and for two-way sync the Kustomer status chosen per CC status (R-S9;
+    `push` None leaves those choices as they are). Any map is allowed; warnings come
+    from `selectors.status_mapping_warnings`. All or nothing."""
+    cc_status_ensure_defaults(tenant=tenant)
+    cc_by_name = {s.name.lower(): s for s in CCStatus.objects.filter(tenant=tenant)}
+    kustomer = {k.kustomer_id: k for k in KustomerStatus.objects.filter(tenant=tenant)}
+    errors: dict[str, list[str]] = {}
+    targets: dict[str, CCStatus | None] = {}
+    for kid, cc_name in (mapping or {}).items():
+        if kid not in kustomer:
+            errors.setdefault(f"mapping.{kid}", []).append("No such Kustomer status: refresh the list from Kustomer.")
+            continue
+        if cc_name in (None, ""):
+            targets[kid] = None
+            continue
+        cc = cc_by_name.get(str(cc_name).strip().lower())
+        if cc is None:
+            errors.setdefault(f"mapping.{kid}", []).append(f"No CC status named {cc_name}.")
+            continue
+        targets[kid] = cc
+    push_targets: dict[int, str] = {}
+    for cc_name, kid in (push or {}).items():
+        cc = cc_by_name.get(str(cc_name).strip().lower())
+        if cc is None:
+            errors.setdefault(f"push.{cc_name}", []).append(f"No CC status named {cc_name}.")
+            continue
+        if kid in (None, ""):
+            push_targets[cc.pk] = ""
+            continue
+        k = kustomer.get(kid)
+        if k is None or k.removed_at is not None:
+            errors.setdefault(f"push.{cc_name}", []).append("No such Kustomer status (or Kustomer no longer has it).")
+            continue
+        push_targets[cc.pk] = kid
+    if errors:
+        raise ApplicationError("The map was not saved: fix the marked statuses.", errors=errors)
+    with transaction.atomic():
+        tenant_config_changed(tenant=tenant)
+        for kid, status in kustomer.items():
+            target = targets.get(kid)
+            if status.cc_status_id != (target.pk if target else None):
+                KustomerStatus.objects.filter(pk=status.pk).update(cc_status=target)
+        if push is not None:
+            for cc in cc_by_name.values():
+                wanted = push_targets.get(cc.pk, "")
+                if cc.push_kustomer_status_id != wanted:
+                    CCStatus.objects.filter(pk=cc.pk).update(push_kustomer_status_id=wanted)
