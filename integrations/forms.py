@@ -11,7 +11,7 @@ class KustomerConnectionForm(forms.Form):
         label="API key",
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored encrypted and never shown again. Leave empty to keep the current key.",
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current key; a new URL needs the key again.",
     )
     rate_limit_per_minute = forms.IntegerField(
         label="Requests per minute (your Kustomer plan)", min_value=1, max_value=100_000, initial=1000

@@ -18,6 +18,9 @@ class KustomerConnection(models.Model):
     # Fernet token (core.crypto); the plain key is never stored, shown or logged.
     api_key_encrypted = models.TextField()
     api_key_set_at = models.DateTimeField(default=timezone.now)
+    # The base URL the key was entered for: the key is only ever sent there (a new host
+    # needs the key typed again, so a stored key cannot be pulled out to another server).
+    api_key_base_url = models.URLField(max_length=300, blank=True, default="")
     # The org's request budget per minute (Kustomer plan: 1,000 Enterprise, 2,000 Ultimate,
     # 500 or 300 on older plans), shared by every worker that talks to this org.
     rate_limit_per_minute = models.PositiveIntegerField(default=1000)
@@ -34,6 +37,12 @@ class KustomerConnection(models.Model):
 
     def __str__(self) -> str:
         return f"Kustomer connection of {self.tenant}"
+
+    @property
+    def key_entered_for(self) -> str:
+        """The base URL the stored key may go to (rows made before the key's URL was
+        recorded, or by hand, name none: theirs is the current one)."""
+        return self.api_key_base_url or self.base_url
 
     @property
     def org_key(self) -> str | None:

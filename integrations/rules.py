@@ -33,3 +33,9 @@ def normalize_base_url(url: str, *, extra_hosts: list[str] | tuple[str, ...] = (
     if path.endswith("/v1"):
         path = path[: -len("/v1")]
     return f"{parts.scheme}://{netloc}{path}"
+
+
+def key_may_go_to(*, base_url: str, entered_for: str) -> bool:
+    """Whether a stored API key may be sent to `base_url`: only to the (normalised) base
+    URL it was entered for, never to a host or org changed afterwards."""
+    return bool(entered_for) and base_url == entered_for

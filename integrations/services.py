@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from integrations import rules
 from integrations.kustomer.client import KustomerClient
-from integrations.kustomer.errors import KustomerError
+from integrations.kustomer.errors import KustomerAuthError, KustomerError
 from integrations.kustomer.ratelimit import build_rate_limiter
 from integrations.models import KustomerConnection
 from integrations.signals import connection_verified
@@ -31,7 +31,11 @@ def _shared_rate_limiter():
 
 
 def kustomer_client_for(*, connection: KustomerConnection) -> KustomerClient:
-    """A client for the tenant's org, sharing the org's rate budget with every worker."""
+    """A client for the tenant's org, sharing the org's rate budget with every worker.
+    The stored key goes only to the base URL it was entered for."""
+    if not rules.key_may_go_to(base_url=connection.base_url, entered_for=connection.key_entered_for):
+        raise KustomerAuthError(
+            "The stored API key was entered for another Kustomer URL: enter the key again for this one.")
     return KustomerClient(
         base_url=connection.base_url,
         api_key=decrypt_secret(connection.api_key_encrypted),
@@ -46,7 +50,8 @@ def kustomer_connection_save(
     *, tenant: Tenant, base_url: str, api_key: str = "", rate_limit_per_minute: int | None = None
 ) -> KustomerConnection:
     """Create or change the connection and queue its verification. An empty `api_key`
-    keeps the stored one (it is never shown, so the form cannot echo it back)."""
+    keeps the stored one (it is never shown, so the form cannot echo it back), but only
+    for the base URL it was entered for: a new URL needs the key again."""
     try:
         base_url = rules.normalize_base_url(base_url, extra_hosts=settings.KUSTOMER_EXTRA_API_HOSTS)
     except ValueError as exc:
@@ -66,6 +71,10 @@ def kustomer_connection_save(
         if api_key:
             connection.api_key_encrypted = encrypt_secret(api_key)
             connection.api_key_set_at = timezone.now()
+            connection.api_key_base_url = base_url
+        elif not rules.key_may_go_to(base_url=base_url, entered_for=connection.key_entered_for):
+            raise ApplicationError("Enter the API key again: the stored key is only sent to the Kustomer URL "
+                                   "it was entered for.", field="api_key")
         connection.base_url = base_url
         if rate_limit_per_minute is not None:
             connection.rate_limit_per_minute = rate_limit_per_minute

@@ -65,9 +65,10 @@ def test_a_base_url_that_is_not_kustomer_is_refused_naming_the_field(api, url, r
 
 
 @pytest.mark.django_db
-def test_an_empty_key_keeps_the_stored_one(tenant):
+def test_an_empty_key_keeps_the_stored_one_for_the_same_url(tenant):
     services.kustomer_connection_save(tenant=tenant, base_url="https://acme.api.kustomerapp.com", api_key=PLAIN)
-    services.kustomer_connection_save(tenant=tenant, base_url="https://api.prod2.kustomerapp.com", api_key="")
+    services.kustomer_connection_save(tenant=tenant, base_url="https://acme.api.kustomerapp.com/v1",
+                                      api_key="", rate_limit_per_minute=500)
     connection = KustomerConnection.objects.get(tenant=tenant)
-    assert connection.base_url == "https://api.prod2.kustomerapp.com"
+    assert connection.rate_limit_per_minute == 500
     assert decrypt_secret(connection.api_key_encrypted) == PLAIN
