@@ -264,6 +264,13 @@ KUSTOMER_SANDBOX_URL = env.str("KUSTOMER_SANDBOX_URL", default="http://127.0.0.1
 # an allow-list of hosts ("*.example.com" for a domain) narrows it further.
 SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=False)
 SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
+# A fetch ends within its deadline (redirects included) however slowly the server drips,
+# is stopped when it brings less than the minimum rate, and each tenant has at most
+# SYNC_FETCH_PER_TENANT fetches under way at once (keep it below the worker count, so
+# one tenant's slow file server cannot hold every worker).
+SYNC_FETCH_DEADLINE_SECONDS = env.float("SYNC_FETCH_DEADLINE_SECONDS", default=60.0)
+SYNC_FETCH_MIN_BYTES_PER_SECOND = env.int("SYNC_FETCH_MIN_BYTES_PER_SECOND", default=8 * 1024)
+SYNC_FETCH_PER_TENANT = env.int("SYNC_FETCH_PER_TENANT", default=2)
 # Agent status: how often beat wakes the Kustomer work-session watcher (it then decides
 # per tenant whether its interval is due), and how long an adapter instance stays live
 # without a heartbeat (R-S6).
