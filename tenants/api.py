@@ -46,6 +46,9 @@ class HasScope(permissions.BasePermission):
         if not (user and user.is_authenticated):
             return False
         if not isinstance(user, ApiClient):
+            if request.method not in permissions.SAFE_METHODS and getattr(user, "is_viewer", False):
+                self.message = "Viewers have read-only access."
+                return False
             return True
         scope = view.read_scope if request.method in permissions.SAFE_METHODS else view.write_scope
         if scope is None:

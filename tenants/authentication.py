@@ -74,3 +74,24 @@ class ApiKeyAuthentication(HeaderTokenAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return ApiClient(api_key=key), key
+
+
+class SupportStaffBackend:
+    """Support staff (R-A2: cross-tenant) may view and change every model in /admin/,
+    without a permission row per model. Authenticates nobody itself."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def get_user(self, user_id):
+        return None
+
+    @staticmethod
+    def _support(user_obj) -> bool:
+        return bool(getattr(user_obj, "is_active", False) and getattr(user_obj, "is_support", False))
+
+    def has_perm(self, user_obj, perm, obj=None) -> bool:
+        return self._support(user_obj)
+
+    def has_module_perms(self, user_obj, app_label) -> bool:
+        return self._support(user_obj)

@@ -1,12 +1,36 @@
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
 
-from tenants.models import ApiKeyScope
+from tenants.models import ApiKeyScope, User
 
 
 class TenantCreateForm(forms.Form):
+    """Field limits here give form errors; tenants.services.tenant_create checks the
+    same again for every other caller."""
+
     name = forms.CharField(max_length=200)
     slug = forms.SlugField(max_length=60, required=False, help_text="Leave empty to derive it from the name.")
     default_region = forms.CharField(max_length=2, initial="US", help_text="Two-letter country code for local phone numbers.")
+    admin_email = forms.EmailField(label="First admin's e-mail",
+                                   help_text="They get an invitation link that sets their password.")
+    admin_name = forms.CharField(label="First admin's name", max_length=150, required=False)
+
+
+ROLE_CHOICES = [(User.Role.TENANT_ADMIN, "Admin"), (User.Role.VIEWER, "Viewer (read-only, e.g. supervisors)")]
+
+
+class UserInviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    name = forms.CharField(label="Name", max_length=150, required=False)
+    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES, initial=User.Role.TENANT_ADMIN)
+
+
+class AnyAccountPasswordResetForm(PasswordResetForm):
+    """“Forgot password?” also reaches an invited person who never set a password (the
+    link works the same way); deactivated accounts get nothing."""
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email, is_active=True)
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -35,23 +35,58 @@ class Tenant(models.Model):
 class User(AbstractUser):
     class Role(models.TextChoices):
         TENANT_ADMIN = "tenant_admin", "Tenant admin"
+        # Supervisors: see every page and read the API, change nothing.
+        VIEWER = "viewer", "Viewer (read-only)"
         SUPPORT = "support", "Support staff"
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.TENANT_ADMIN)
-    # Tenant admins belong to exactly one tenant; support staff to none (they act on all).
+    # Tenant admins and viewers belong to exactly one tenant; support staff to none
+    # (they act on all).
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 name="tenant_admin_has_tenant",
-                condition=~models.Q(role="tenant_admin") | models.Q(tenant__isnull=False) | models.Q(is_superuser=True),
+                condition=~models.Q(role__in=["tenant_admin", "viewer"]) | models.Q(tenant__isnull=False)
+                | models.Q(is_superuser=True),
             )
         ]
 
     @property
     def is_support(self) -> bool:
         return self.role == self.Role.SUPPORT or self.is_superuser
+
+    @property
+    def is_viewer(self) -> bool:
+        """Read-only: every page and GET, no change anywhere."""
+        return self.role == self.Role.VIEWER and not self.is_superuser
+
+    @property
+    def role_label(self) -> str:
+        return "support" if self.is_support else ("viewer" if self.is_viewer else "admin")
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when: every change to a tenant's people (and other admin
+    actions that name themselves here), shown to the tenant's admins."""
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries")
+    # The person who acted (kept by name too: a removed account still shows who it was).
+    actor = models.ForeignKey("User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60)
+    # What it was done to, in words (a user name, a key's name, ...).
+    target = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=1000, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-at"], name="audit_tenant_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target}"
 
 
 class ApiKeyScope(models.TextChoices):

@@ -11,13 +11,19 @@ from django.shortcuts import redirect
 from tenants.selectors import portal_tenant
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def tenant_page(view):
     """A page about one tenant: signed in, and `request.tenant` is the tenant acted on.
-    Support staff who have not opened a tenant are sent to pick one."""
+    Support staff who have not opened a tenant are sent to pick one. Viewers read every
+    page; any change they send is refused (403)."""
 
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if request.method not in SAFE_METHODS and getattr(request.user, "is_viewer", False):
+            raise PermissionDenied("Viewers have read-only access: ask an admin of your tenant to make this change.")
         tenant = portal_tenant(request)
         if tenant is None:
             if getattr(request.user, "is_support", False):

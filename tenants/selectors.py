@@ -48,3 +48,21 @@ def portal_tenant(request) -> Tenant | None:
         tenant_id = request.session.get(SESSION_ACTING_TENANT)
         request._portal_tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
     return request._portal_tenant
+
+
+def user_list(*, tenant: Tenant) -> QuerySet[User]:
+    return User.objects.filter(tenant=tenant).order_by("-is_active", "username")
+
+
+def user_get(*, tenant: Tenant, user_id: int) -> User:
+    """R-A1: a user of another tenant answers 404."""
+    user = User.objects.filter(tenant=tenant, pk=user_id).first()
+    if user is None:
+        raise Http404("No such user.")
+    return user
+
+
+def audit_list(*, tenant: Tenant, limit: int = 200):
+    from tenants.models import AuditEntry
+
+    return AuditEntry.objects.filter(tenant=tenant).select_related("actor")[:limit]

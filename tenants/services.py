@@ -5,6 +5,7 @@ import threading
 import time
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -13,22 +14,53 @@ from django.utils.text import slugify
 
 from core.errors import ApplicationError
 from tenants import keys
-from tenants.models import ApiKey, ApiKeyScope, Tenant, User
+from tenants.models import ApiKey, ApiKeyScope, AuditEntry, Tenant, User
 
 # last_used_at is a hint for admins, not an audit log: refresh it at most this often so
 # that authentication stays a single read on the hot path.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def tenant_create(*, name: str, slug: str = "", default_region: str = "US") -> Tenant:
-    slug = slug or slugify(name)
-    if not slug:
-        raise ApplicationError("Give the tenant a name with letters or digits.", field="name")
+_NAME_MAX = Tenant._meta.get_field("name").max_length
+_SLUG_MAX = Tenant._meta.get_field("slug").max_length
+
+
+def region_check(region: str) -> str:
+    """The region as stored (upper case), or ApplicationError naming `default_region`:
+    only regions phonenumbers can read local numbers of (ISO 3166 alpha-2)."""
+    region = (region or "").strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ApplicationError(f"'{region}' is not a country code phone numbers can be read in; use a two-letter "
+                               "ISO code such as US, GB or KR.", field="default_region")
+    return region
+
+
+def tenant_create(*, name: str, slug: str = "", default_region: str = "US", actor: User | None = None) -> Tenant:
+    """Every bad value is an ApplicationError naming its field (never a 500): a long
+    name gives a slug cut to the column's length, a given slug is checked as given."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the tenant a name.", field="name")
+    if len(name) > _NAME_MAX:
+        raise ApplicationError(f"Use at most {_NAME_MAX} characters for the name.", field="name")
+    if slug:
+        slug = slug.strip()
+        if len(slug) > _SLUG_MAX:
+            raise ApplicationError(f"Use at most {_SLUG_MAX} characters for the slug.", field="slug")
+        if slugify(slug) != slug:
+            raise ApplicationError("Use only lower-case letters, digits and hyphens in the slug.", field="slug")
+    else:
+        slug = slugify(name)[:_SLUG_MAX].strip("-")
+        if not slug:
+            raise ApplicationError("Give the tenant a name with letters or digits, or a slug.", field="name")
+    region = region_check(default_region)
     if Tenant.objects.filter(slug=slug).exists():
         raise ApplicationError(f"A tenant with the slug '{slug}' already exists.", field="slug")
-    tenant = Tenant(name=name, slug=slug, default_region=default_region.upper())
+    tenant = Tenant(name=name, slug=slug, default_region=region)
     tenant.full_clean()
     tenant.save()
+    audit_record(tenant=tenant, actor=actor, action="tenant created", target=tenant.name,
+                 detail=f"slug {slug}, region {region}")
     return tenant
 
 
@@ -139,3 +171,130 @@ def api_key_authenticate(*, plain: str) -> ApiKey | None:
         with _recent_keys_lock:
             _recent_keys[prefix] = (time.monotonic() + ttl, key)
     return key
+
+
+# ------------------------------------------------------------------------------ people
+def audit_record(*, tenant: Tenant | None, actor: User | None, action: str, target: str = "", detail: str = "") -> AuditEntry:
+    """One line of the audit log: who (`actor`), what (`action` on `target`), when."""
+    return AuditEntry.objects.create(
+        tenant=tenant, actor=actor if actor is not None and actor.pk else None,
+        actor_name=(actor.get_username() if actor is not None else "system")[:150],
+        action=action[:60], target=target[:300], detail=detail[:1000],
+    )
+
+
+TENANT_ROLES = (User.Role.TENANT_ADMIN, User.Role.VIEWER)
+
+
+def _tenant_role(role: str) -> str:
+    if role not in TENANT_ROLES:
+        raise ApplicationError("Choose the role: admin or viewer (read-only).", field="role")
+    return role
+
+
+def user_invite(*, tenant: Tenant, email: str, role: str = User.Role.TENANT_ADMIN, actor: User | None,
+                portal_url: str, name: str = "") -> User:
+    """A person of `tenant`, who sets their own password through the one-time link the
+    invitation e-mail carries (until then the account has no usable password)."""
+    from django.core.validators import validate_email
+    from django.core.exceptions import ValidationError
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError("Enter the person's e-mail address.", field="email") from None
+    role = _tenant_role(role)
+    if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError(f"{email} already has an account.", field="email")
+    first, _, last = (name or "").strip().partition(" ")
+    with transaction.atomic():
+        user = User(username=email, email=email, role=role, tenant=tenant, first_name=first[:150], last_name=last[:150])
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        audit_record(tenant=tenant, actor=actor, action="user invited", target=email, detail=f"role {user.role_label}")
+        transaction.on_commit(lambda: invitation_send(user=user, portal_url=portal_url))
+    return user
+
+
+def invitation_resend(*, user: User, actor: User | None, portal_url: str) -> None:
+    if user.has_usable_password():
+        raise ApplicationError(f"{user.email} already set a password: they can use “Forgot password?”.")
+    audit_record(tenant=user.tenant, actor=actor, action="invitation sent again", target=user.get_username())
+    invitation_send(user=user, portal_url=portal_url)
+
+
+def invitation_link(*, user: User, portal_url: str) -> str:
+    """The one-time link that sets `user`'s password: Django's password-reset token,
+    which stops working once the password changes (or the person logs in)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse("tenants:invitation_accept", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+    return portal_url.rstrip("/") + path
+
+
+def invitation_send(*, user: User, portal_url: str) -> None:
+    """The invitation e-mail, through Django's e-mail backend (EMAIL_BACKEND)."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    context = {"user": user, "tenant": user.tenant, "link": invitation_link(user=user, portal_url=portal_url),
+               "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)}
+    send_mail(
+        subject=f"You are invited to the contact center portal of {user.tenant.name if user.tenant else 'support'}",
+        message=render_to_string("tenants/invitation_email.txt", context),
+        from_email=None, recipient_list=[user.email],
+    )
+
+
+def _other_active_admins(user: User):
+    return User.objects.filter(tenant_id=user.tenant_id, role=User.Role.TENANT_ADMIN, is_active=True).exclude(pk=user.pk)
+
+
+def user_role_set(*, user: User, role: str, actor: User | None) -> User:
+    role = _tenant_role(role)
+    if user.role == role:
+        return user
+    if user.role == User.Role.TENANT_ADMIN and user.is_active and not _other_active_admins(user).exists():
+        raise ApplicationError("The tenant needs at least one active admin: make someone else admin first.", field="role")
+    before = user.role_label
+    user.role = role
+    user.save(update_fields=["role"])
+    audit_record(tenant=user.tenant, actor=actor, action="role changed", target=user.get_username(),
+                 detail=f"{before} → {user.role_label}")
+    return user
+
+
+def user_active_set(*, user: User, active: bool, actor: User | None) -> User:
+    """Deactivating ends the person's sessions at their next request (Django's session
+    check reads is_active) and keeps the account and its history."""
+    if user.is_active == active:
+        return user
+    if not active and user.role == User.Role.TENANT_ADMIN and not _other_active_admins(user).exists():
+        raise ApplicationError("The tenant needs at least one active admin: make someone else admin first.")
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(tenant=user.tenant, actor=actor, action="user reactivated" if active else "user deactivated",
+                 target=user.get_username())
+    return user
+
+
+def tenant_create_with_admin(*, name: str, slug: str = "", default_region: str = "US", admin_email: str,
+                             admin_name: str = "", actor: User | None, portal_url: str) -> tuple[Tenant, User]:
+    """Support staff's one step: the tenant and its first admin, invited by e-mail. All
+    or nothing: a bad e-mail leaves no tenant behind."""
+    with transaction.atomic():
+        tenant = tenant_create(name=name, slug=slug, default_region=default_region, actor=actor)
+        try:
+            admin = user_invite(tenant=tenant, email=admin_email, role=User.Role.TENANT_ADMIN, actor=actor,
+                                portal_url=portal_url, name=admin_name)
+        except ApplicationError as exc:
+            if "email" in exc.errors:
+                exc.errors["admin_email"] = exc.errors.pop("email")
+            raise
+    return tenant, admin

@@ -1,16 +1,24 @@
-"""Portal pages: support staff's tenant list, a tenant's API keys."""
+"""Portal pages: support staff's tenant list, a tenant's users and API keys, the
+invitation and forgotten-password links."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from tenants.pages import form_errors_from, support_page, tenant_page
 from tenants import selectors, services
-from tenants.forms import ApiKeyCreateForm, TenantCreateForm
-from tenants.models import Tenant
+from tenants.forms import AnyAccountPasswordResetForm, ApiKeyCreateForm, TenantCreateForm, UserInviteForm
+from tenants.models import Tenant, User
 from tenants.selectors import SESSION_ACTING_TENANT
+
+
+def _portal_url(request) -> str:
+    return request.build_absolute_uri("/")
 
 
 @support_page
@@ -18,14 +26,82 @@ def support_tenants(request):
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.tenant_create(**form.cleaned_data)
+            tenant, admin = services.tenant_create_with_admin(**form.cleaned_data, actor=request.user,
+                                                              portal_url=_portal_url(request))
         except ApplicationError as exc:
             form_errors_from(exc, form)
         else:
-            messages.success(request, f"Tenant {tenant.name} created.")
+            messages.success(request, f"Tenant {tenant.name} created; an invitation went to {admin.email}.")
             return redirect("tenants:support_tenants")
-    tenants = Tenant.objects.select_related("kustomer_connection").order_by("name")
+    tenants = (Tenant.objects.select_related("kustomer_connection").order_by("name")
+               .annotate(user_count=Count("users", filter=Q(users__is_active=True))))
     return render(request, "tenants/support_tenants.html", {"tenants": tenants, "form": form})
+
+
+@tenant_page
+def users(request):
+    """Settings › Users: the tenant's people, their roles, invitations and the audit log."""
+    form = UserInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_invite(tenant=request.tenant, actor=request.user, portal_url=_portal_url(request),
+                                        **form.cleaned_data)
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, f"Invitation sent to {user.email}; the link in it sets their password.")
+            return redirect("tenants:users")
+    return render(request, "tenants/users.html", {
+        "people": selectors.user_list(tenant=request.tenant), "form": form,
+        "audit": selectors.audit_list(tenant=request.tenant), "roles": UserInviteForm.base_fields["role"].choices,
+    })
+
+
+@tenant_page
+@require_POST
+def user_change(request, user_id: int):
+    """One change of one person (`action`: role | deactivate | reactivate | resend)."""
+    person = selectors.user_get(tenant=request.tenant, user_id=user_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "role":
+            services.user_role_set(user=person, role=request.POST.get("role", ""), actor=request.user)
+            messages.success(request, f"{person.get_username()} is now {person.role_label}.")
+        elif action in ("deactivate", "reactivate"):
+            services.user_active_set(user=person, active=action == "reactivate", actor=request.user)
+            messages.success(request, f"{person.get_username()} {'can log in again' if person.is_active else 'can no longer log in'}.")
+        elif action == "resend":
+            services.invitation_resend(user=person, actor=request.user, portal_url=_portal_url(request))
+            messages.success(request, f"Invitation sent to {person.email} again.")
+        else:
+            messages.error(request, "Unknown action.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("tenants:users")
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    """The one-time link of an invitation or a “Forgot password?” e-mail: the person
+    sets a password (Django's password validators) and logs in with it."""
+
+    template_name = "tenants/set_password.html"
+    success_url = reverse_lazy("login")
+    reset_url_token = "set-password"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.user
+        services.audit_record(tenant=user.tenant, actor=user, action="password set", target=user.get_username())
+        messages.success(self.request, "Password set. Log in with it now.")
+        return response
+
+
+class PasswordForgotView(auth_views.PasswordResetView):
+    form_class = AnyAccountPasswordResetForm
+    template_name = "tenants/password_forgot.html"
+    email_template_name = "tenants/password_reset_email.txt"
+    subject_template_name = "tenants/password_reset_subject.txt"
+    success_url = reverse_lazy("tenants:password_forgot_sent")
 
 
 @support_page

@@ -67,8 +67,10 @@ def test_support_staff_open_a_tenant_then_its_pages_act_on_it(client, support_us
 @pytest.mark.django_db
 def test_support_staff_create_tenants_and_a_duplicate_slug_is_refused(client, support_user, tenant):
     client.force_login(support_user)
-    client.post("/support/tenants/", {"name": "Initech", "slug": "", "default_region": "GB"})
+    client.post("/support/tenants/", {"name": "Initech", "slug": "", "default_region": "GB",
+                                      "admin_email": "admin@initech.test"})
     assert "Initech" in client.get("/support/tenants/").content.decode()
-    response = client.post("/support/tenants/", {"name": "Acme again", "slug": "acme", "default_region": "US"})
+    response = client.post("/support/tenants/", {"name": "Acme again", "slug": "acme", "default_region": "US",
+                                                 "admin_email": "admin2@acme.test"})
     assert "already exists" in response.content.decode()
     assert "Acme again" in response.content.decode()  # what was typed is kept
