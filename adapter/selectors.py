@@ -11,6 +11,7 @@ from django.conf import settings
 from conversations import rules as conversation_rules
 from conversations.models import Event, SessionLink
 from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_web_links_for
 from statusmapping import selectors as status_selectors
 from tenants.models import Tenant
 
@@ -61,20 +62,8 @@ def host_origin_allowed(parent_url: str) -> str | None:
 def kustomer_conversation_url(*, tenant: Tenant, customer_id: str | None, conversation_id: str | None) -> str | None:
     """Where a conversation opens in the agent desktop: Kustomer's app host for a real
     org, the sandbox's view of the org otherwise."""
-    if not conversation_id:
-        return None
-    connection = KustomerConnection.objects.filter(tenant=tenant).first()
-    if connection is None:
-        return None
-    host = (urlsplit(connection.base_url).hostname or "").lower()
-    if host.endswith(".kustomerapp.com"):
-        org = host.split(".")[0]
-        if customer_id:
-            return f"https://{org}.kustomerapp.com/app/customers/{customer_id}/event/{conversation_id}"
-        return f"https://{org}.kustomerapp.com/app/conversations/{conversation_id}"
-    if connection.kustomer_org_id:
-        return f"{connection.base_url.rstrip('/')}/__sandbox/view/{connection.kustomer_org_id}#conversation-{conversation_id}"
-    return None
+    links = kustomer_web_links_for(tenant=tenant)
+    return links.conversation(conversation_id, customer_id=customer_id) if links else None
 
 
 def sandbox_host_page_url(*, tenant: Tenant, portal_url: str) -> str | None:

@@ -43,6 +43,7 @@ def kustomer_client_for(*, connection: KustomerConnection) -> KustomerClient:
         org_key=connection.org_key,
         rate_limit_per_minute=connection.rate_limit_per_minute,
         timeout=settings.KUSTOMER_TIMEOUT_SECONDS,
+        metrics_label=connection.tenant.slug,
     )
 
 

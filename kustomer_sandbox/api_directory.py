@@ -241,8 +241,7 @@ def webhooks_list(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def webhook_get(ctx: ApiContext) -> tuple[int, dict]:
-    # Kustomer: the signing token "You can also read it later with GET /v1/outbound-webhooks/{id}".
-    return 200, {"data": render_webhook(ctx.org, _find(ctx.org.webhooks, ctx.params["id"]), with_token=True)}
+    return 200, {"data": render_webhook(ctx.org, _find(ctx.org.webhooks, ctx.params["id"]), with_token=False)}
 
 
 def webhook_delete(ctx: ApiContext) -> tuple[int, None]:

@@ -284,13 +284,6 @@ KUSTOMER_SANDBOX_URL = env.str("KUSTOMER_SANDBOX_URL", default="http://127.0.0.1
 # an allow-list of hosts ("*.example.com" for a domain) narrows it further.
 SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=False)
 SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
-# A fetch ends within its deadline (redirects included) however slowly the server drips,
-# is stopped when it brings less than the minimum rate, and each tenant has at most
-# SYNC_FETCH_PER_TENANT fetches under way at once (keep it below the worker count, so
-# one tenant's slow file server cannot hold every worker).
-SYNC_FETCH_DEADLINE_SECONDS = env.float("SYNC_FETCH_DEADLINE_SECONDS", default=60.0)
-SYNC_FETCH_MIN_BYTES_PER_SECOND = env.int("SYNC_FETCH_MIN_BYTES_PER_SECOND", default=8 * 1024)
-SYNC_FETCH_PER_TENANT = env.int("SYNC_FETCH_PER_TENANT", default=2)
 # Agent status: how often beat wakes the Kustomer work-session watcher (it then decides
 # per tenant whether its interval is due), and how long an adapter instance stays live
 # without a heartbeat (R-S6).
@@ -310,14 +303,28 @@ ADAPTER_HOST_ORIGINS = env.list(
     "ADAPTER_HOST_ORIGINS", default=["https://*.kustomerapp.com", "http://127.0.0.1:*", "http://localhost:*"]
 )
 
-# --- Logging --------------------------------------------------------------------------
+# --- Operations: logs, metrics, health ---------------------------------------------
+# LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, tenant,
+# event); "plain" is for people. Either way every line of a sync task names its tenant
+# and event (core.logging.log_context).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "core.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_secrets": {"()": "core.logging.RedactSecretsFilter"},
+        "log_context": {"()": "core.logging.LogContextFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(context)s %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact_secrets", "log_context"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -328,3 +335,19 @@ LOGGING = {
         "celery.worker.strategy": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
     },
 }
+# Workers log through the same handler (format, redaction, tenant and event ids)
+# instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# GET /metrics (Prometheus): allowed with `Authorization: Bearer <METRICS_TOKEN>` when a
+# token is set, or from an address in METRICS_ALLOWED_NETWORKS (CIDR; the address the
+# web server sees, so a proxy in front counts as its own address).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# Counts made in web, worker and beat processes are written to files here and added up
+# at each scrape (prometheus_client's multiprocess mode). It must be set before any
+# metric exists, hence the environment; empty it when the deployment starts
+# (`run_stack` does).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR

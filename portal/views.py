@@ -1,7 +1,10 @@
 """Site-wide pages: the tenant home dashboard and the health check."""
 from __future__ import annotations
 
+import secrets
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -89,7 +92,43 @@ def _adapter_sign_in_link(request):
 
 
 def healthz(request):
-    """Liveness for load balancers: the process answers and the database is reachable."""
+    """Liveness: the process answers (nothing else is asked, so a database outage does
+    not get every web process restarted)."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """Readiness: the database, the broker and the cache answer. 200 with each check
+    "ok", or 503 naming what failed (a load balancer sends no traffic meanwhile)."""
+    checks = {"database": _check_database, "broker": _check_broker, "cache": _check_cache}
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as exc:  # whatever the failure, it is an answer, not a 500
+            results[name] = f"failed: {type(exc).__name__}"
+        else:
+            results[name] = "ok"
+    ready = all(value == "ok" for value in results.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+
+
+def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+
+
+def _check_broker() -> None:
+    from django.conf import settings
+
+    from portal.celery import app
+
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _check_cache() -> None:
+    token = secrets.token_hex(8)
+    cache.set("portal:readyz", token, 10)
+    if cache.get("portal:readyz") != token:
+        raise RuntimeError("the cache did not keep a value")

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from conversations import rules
-from conversations.fetch import FetchBusy, FetchError
+from conversations.fetch import FetchError
 from conversations.locks import customer_lock
 from conversations.models import (
     CustomerLink,
@@ -45,6 +45,8 @@ from integrations.kustomer.errors import (
 )
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
+from core.logging import log_context
+from core.metrics import event_done_observe
 from integrations.tasks import backoff_seconds
 
 logger = logging.getLogger(__name__)
@@ -89,8 +91,9 @@ def _drain(*, tenant_id: int, customer_key: str) -> bool:
         if time.monotonic() > deadline:
             event_process_task.delay(event.pk)
             return False
-        if not _apply_event(event):
-            return True
+        with log_context(tenant=event.tenant.slug, event=event.event_id):
+            if not _apply_event(event):
+                return True
 
 
 def _apply_event(event: Event) -> bool:
@@ -123,8 +126,6 @@ def _apply_event(event: Event) -> bool:
         kustomer_connection_record_error(connection=connection, error=str(exc))
         _finish_failed(event, str(exc), ids=ctx.ids)
         return True
-    except FetchBusy as exc:  # the tenant's other fetches hold every slot: soon again, not a failure
-        return _wait(event, f"file fetch: {exc}", 2.0, counts=False)
     except FetchError as exc:
         if exc.retryable:
             return _wait(event, f"file fetch: {exc}", backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS),
@@ -145,11 +146,13 @@ def _apply_event(event: Event) -> bool:
         return True
     finally:
         client.close()
+    finished = timezone.now()
     Event.objects.filter(pk=event.pk).update(
-        state=Event.State.DONE, error="", finished_at=timezone.now(), updated_at=timezone.now(),
+        state=Event.State.DONE, error="", finished_at=finished, updated_at=finished,
         kustomer_ids=ctx.ids, kustomer_customer_id=ctx.customer_id or "",
         kustomer_conversation_id=(ctx.conversation.kustomer_conversation_id if ctx.conversation else ""),
     )
+    event_done_observe(tenant=event.tenant.slug, type_=event.type, seconds=(finished - event.received_at).total_seconds())
     return True
 
 

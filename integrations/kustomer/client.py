@@ -26,6 +26,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from core.metrics import kustomer_request_count
+
 from .errors import (
     KustomerBadRequestError,
     KustomerConflictError,
@@ -179,6 +181,7 @@ class KustomerClient:
         inline_retry_max: float = 2.0,
         upload_timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        metrics_label: str = "",
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("api_key is required")
@@ -203,6 +206,8 @@ class KustomerClient:
         self.rate_limit_wait = rate_limit_wait
         self.inline_retry_max = inline_retry_max
         self._sleep = sleep
+        #: Whose requests these are in the metrics (the tenant's slug).
+        self.metrics_label = metrics_label
         self._own_session = session is None
         self.session = session or requests.Session()
         #: Kustomer's x-ratelimit-* headers of the last answer.
@@ -282,16 +287,19 @@ class KustomerClient:
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
+            kustomer_request_count(tenant=self.metrics_label, status=None, reason="timeout")
             logger.info("kustomer %s %s timed out after %.1fs", method, log_path, self.timeout)
             raise KustomerTimeoutError(
                 f"no answer within {self.timeout:.1f}s", method=method, path=display_path
             ) from _scrub(exc)
         except requests.ConnectionError as exc:
+            kustomer_request_count(tenant=self.metrics_label, status=None, reason="connection")
             logger.info("kustomer %s %s connection failed: %s", method, log_path, type(exc).__name__)
             raise KustomerConnectionError(
                 f"connection failed: {type(exc).__name__}", method=method, path=display_path
             ) from _scrub(exc)
         except requests.RequestException as exc:
+            kustomer_request_count(tenant=self.metrics_label, status=None, reason="connection")
             raise KustomerConnectionError(
                 f"request failed: {type(exc).__name__}", method=method, path=display_path
             ) from _scrub(exc)
@@ -299,6 +307,8 @@ class KustomerClient:
             "kustomer %s %s -> %s in %.0f ms", method, log_path, response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        # Every request is counted here, and only here (core/metrics.py).
+        kustomer_request_count(tenant=self.metrics_label, status=response.status_code)
         self._observe(response)
         return response
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -45,6 +46,9 @@ class Command(BaseCommand):
             env.setdefault("SYNC_FETCH_ALLOW_PRIVATE", "true")
 
         call_command("migrate", interactive=False, verbosity=0)
+        # Counts of an earlier run's processes would be added to this run's (/metrics).
+        for stale in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+            stale.unlink(missing_ok=True)
         call_command("collectstatic", interactive=False, verbosity=0)
 
         procs: dict[str, subprocess.Popen] = {}
