@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: run test install bench clean
+.PHONY: run test test-fast install bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt kustomer_sandbox/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(VENV)/.installed
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	CACHE_URL=$${CACHE_URL:-locmemcache://} \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast layer: pure tests (`unit`) and database tests (`db`), two processes, the test
+# databases kept between runs (Django still applies new migrations). No e2e, browser or
+# fault tests: `make test` runs those too.
+test-fast: $(VENV)/.installed
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	CACHE_URL=$${CACHE_URL:-locmemcache://} \
+	$(PY) -m pytest -m "unit or db" -n 2 --reuse-db $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles

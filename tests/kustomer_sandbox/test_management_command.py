@@ -7,7 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+
+# Starts the sandbox as its own process (manage.py): end-to-end, not fast.
+pytestmark = pytest.mark.e2e
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
