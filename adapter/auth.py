@@ -61,6 +61,12 @@ class AdapterAgent:
     def pk(self) -> None:
         return None
 
+    throttle_scope = "adapter"  # core/throttling.py
+
+    @property
+    def throttle_key(self) -> str:
+        return f"adapter:{self.tenant_id}:{self.agent_email}"
+
     def __str__(self) -> str:
         return f"adapter of {self.agent_email}"
 

@@ -206,8 +206,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_PER_KEY", default="6000/min")},
+    # Per credential, on the shared cache (core/throttling.py): 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.CredentialRateThrottle"],
 }
+# Requests per API key (and per portal user on the API), and per adapter token.
+API_RATE_PER_KEY = env.str("API_RATE_PER_KEY", default="6000/min")
+ADAPTER_RATE_PER_TOKEN = env.str("ADAPTER_RATE_PER_TOKEN", default="600/min")
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 

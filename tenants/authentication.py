@@ -31,6 +31,12 @@ class ApiClient:
     def pk(self) -> None:  # no user row behind an API client
         return None
 
+    throttle_scope = "api_key"  # core/throttling.py
+
+    @property
+    def throttle_key(self) -> str:
+        return f"key:{self.api_key.prefix}"
+
     def __str__(self) -> str:
         return f"API key {self.api_key.prefix}"
 

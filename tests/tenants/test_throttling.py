@@ -1,0 +1,57 @@
+"""Issue 14 finding 7: one API key (or adapter token) cannot send without bound: past its
+rate (API_RATE_PER_KEY / ADAPTER_RATE_PER_TOKEN) it gets 429 with Retry-After in the
+contract's error shape, and other keys are not affected."""
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from adapter import auth
+from adapter.auth import AdapterAgent
+from core.throttling import parse_rate
+from statusmapping.services import agent_create
+from tests.conftest import api_client_with_scopes
+from tests.tenants.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_a_key_past_its_rate_gets_429_with_retry_after(api, tenant, settings):
+    settings.API_RATE_PER_KEY = "5/hour"
+    statuses = [api.get("/api/v1/agents").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+    refused = api.get("/api/v1/agents")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    body = refused.json()
+    assert set(body) == {"detail", "errors"} and body["errors"] == {} and "throttled" in body["detail"]
+    # The status event endpoint (the hot path) counts against the same key.
+    event = {"id": "st-1", "source": "contact_center", "status": "Lunch", "kind": "manual",
+             "agent_email": "agent1@example.com", "occurred_at": timezone.now().isoformat()}
+    assert api.post("/api/v1/agent-status/events", event, format="json").status_code == 429
+    # Another key of the same tenant, and another tenant's key, have their own count.
+    assert api_client_with_scopes(tenant, "config:read").get("/api/v1/agents").status_code == 200
+    assert api_client_with_scopes(TenantFactory(slug="globex"), "config:read").get("/api/v1/agents").status_code == 200
+
+
+def test_an_adapter_token_past_its_rate_gets_429(tenant, settings):
+    settings.ADAPTER_RATE_PER_TOKEN = "3/hour"
+    agent_create(tenant=tenant, email="agent1@example.com")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Adapter {auth.api_token_make(AdapterAgent(tenant=tenant, agent_email='agent1@example.com'))}")
+    assert [client.get("/adapter/api/state").status_code for _ in range(3)] == [200] * 3
+    refused = client.get("/adapter/api/state")
+    assert refused.status_code == 429 and refused["Retry-After"]
+
+
+@pytest.mark.parametrize("rate, expected", [("6000/min", (6000, 60)), ("10/s", (10, 1)), ("5/hour", (5, 3600)),
+                                            ("1/day", (1, 86400))])
+def test_rates_read_like_drfs(rate, expected):
+    assert parse_rate(rate) == expected
