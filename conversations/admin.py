@@ -2,6 +2,7 @@
 token is not shown anywhere)."""
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from conversations.models import CustomerLink, Event, EventAction, SyncedConversation
 
 
@@ -11,17 +12,6 @@ class EventActionInline(admin.TabularInline):
     can_delete = False
     fields = ("index", "kind", "rule", "state", "attempts", "error", "result", "done_at")
     readonly_fields = fields
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Event)

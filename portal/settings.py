@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "statusmapping",
     "conversations",
     "adapter",
+    "ccaip",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,9 @@ KUSTOMER_SANDBOX_URL = env.str("KUSTOMER_SANDBOX_URL", default="http://127.0.0.1
 # an allow-list of hosts ("*.example.com" for a domain) narrows it further.
 SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=False)
 SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
+# CCAI Platform session events: seconds a session that ended with an agent no delivery
+# showed connected waits for a late delivery before it is decided as abandoned.
+CCAIP_SETTLE_SECONDS = env.float("CCAIP_SETTLE_SECONDS", default=60.0)
 # Agent status: how often beat wakes the Kustomer work-session watcher (it then decides
 # per tenant whether its interval is due), and how long an adapter instance stays live
 # without a heartbeat (R-S6).

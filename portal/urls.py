@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("customfields.api_urls")),
     path("", include("statusmapping.api_urls")),
     path("", include("conversations.api_urls")),
+    path("", include("ccaip.api_urls")),
 ]
 
 @csrf_exempt  # a 404 changes nothing; without this, a POST to a wrong URL would get CSRF's HTML 403
@@ -50,6 +51,7 @@ urlpatterns = [
     path("", include("statusmapping.urls")),
     path("", include("conversations.urls")),
     path("", include("adapter.urls")),
+    path("", include("ccaip.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("integrations.webhook_urls")),

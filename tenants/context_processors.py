@@ -23,6 +23,7 @@ NAVIGATION = [
     ("Settings › Developer settings", "Status mapping › Set and manage", "statusmapping:mapping", 1, ()),
     ("Settings › Developer settings", "API keys", "tenants:api_keys", 0, ()),
     ("Settings", "Users", "tenants:users", 0, ()),
+    ("Settings › Developer settings", "CCAI Platform session events", "ccaip:settings", 0, ()),
     ("Operations", "Agents", "statusmapping:agents", 0, ("statusmapping:agent_history",)),
     ("Operations", "Sync events", "conversations:events", 0, ("conversations:event_detail",)),
 ]

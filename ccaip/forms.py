@@ -1,0 +1,12 @@
+from django import forms
+
+
+class CredentialsForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="What CCAI Platform's settings page calls the username.")
+
+
+class AgentEmailsForm(forms.Form):
+    agent_emails = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 5, "placeholder": "15 = ann@example.com"}),
+        label="Agents (CCAI Platform agent id = email)",
+        help_text="The product knows agents by email (R-S5); CCAI Platform names them by id. One agent a line.")
