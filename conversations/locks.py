@@ -2,15 +2,20 @@
 
 PostgreSQL session advisory locks: held across the many short transactions of one
 event (each action's result commits on its own), and released by PostgreSQL itself when
-the holder's connection dies (a killed worker never leaves a customer locked). Other
-databases (SQLite in the fast test loop, one process) need no lock.
+the holder's connection dies (a killed worker never leaves a customer locked).
+SQLite (the single-machine default, every process on one machine): an exclusive
+`flock` on a file per key under VAR_DIR/locks, released by the kernel when its holder
+dies, so that machine can run more than one worker process too.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import connection
 
 
@@ -25,7 +30,8 @@ def customer_lock(tenant_id: int, customer_key: str) -> Iterator[bool]:
     """Try to take the customer's lock; yields whether it was taken. Never waits: the
     holder applies every pending event of the customer (see services.event_process)."""
     if connection.vendor != "postgresql":
-        yield True
+        with _file_lock(lock_key(tenant_id, customer_key)) as taken:
+            yield taken
         return
     key = lock_key(tenant_id, customer_key)
     if connection.in_atomic_block:
@@ -47,3 +53,29 @@ def customer_lock(tenant_id: int, customer_key: str) -> Iterator[bool]:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
             except Exception:  # the connection is gone: PostgreSQL released the lock with it
                 connection.close()
+
+
+def customer_lock_free(tenant_id: int, customer_key: str) -> bool:
+    """Whether nobody applies the customer's events right now (a sweeper's check)."""
+    with customer_lock(tenant_id, customer_key) as taken:
+        return taken
+
+
+@contextmanager
+def _file_lock(key: int) -> Iterator[bool]:
+    folder = settings.VAR_DIR / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    # One file per key: a holder drains only its own key, so keys must never share one.
+    fd = os.open(folder / f"customer-{key & 0xFFFFFFFFFFFFFFFF:016x}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

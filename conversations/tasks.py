@@ -20,17 +20,17 @@ def webhook_delivery_process_task(delivery_pk: int) -> None:
     services.webhook_delivery_process(delivery_pk=delivery_pk)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def events_sweep_task() -> int:
     return services.events_sweep()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def webhook_deliveries_sweep_task() -> int:
     return services.webhook_deliveries_sweep()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def events_purge_task() -> int:
     return services.events_purge()
 

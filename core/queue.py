@@ -34,3 +34,44 @@ def enqueue(task, *args: Any, **options: Any) -> bool:
 def enqueue_on_commit(task, *args: Any, **options: Any) -> None:
     """Send `task(*args)` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue(task, *args, **options))
+
+
+# --- Work that must not pile up ---------------------------------------------------------
+# A periodic tick, or the per-tenant task it fans out, is queued at most once at a time:
+# the sender claims a key in the shared cache (Redis, or var/cache on one machine), the
+# worker drops it when the task has run. The claim lapses with the message's `expires`,
+# so a task the broker lost, or one discarded as expired, never blocks the next one.
+
+
+def once_key(task_name: str, args: tuple | list = ()) -> str:
+    return "queued-once:" + task_name + ":" + ",".join(str(a) for a in args)
+
+
+def enqueue_once(task, *args: Any, ttl: float, **options: Any) -> bool:
+    """Send `task(*args)` unless the same call is still queued or running. It expires
+    after `ttl` seconds unless picked up. False when not sent (already queued, or the
+    broker refused it)."""
+    from django.core.cache import cache
+
+    key = once_key(task.name, args)
+    if not cache.add(key, 1, timeout=max(1, int(ttl + 0.999))):
+        return False
+    options.setdefault("expires", ttl)
+    if not enqueue(task, *args, **options):
+        cache.delete(key)
+        return False
+    return True
+
+
+def once_release(task_name: str, args: tuple | list = ()) -> None:
+    """The worker's side (portal/celery.py, after a `queued_once` task ran)."""
+    from django.core.cache import cache
+
+    cache.delete(once_key(task_name, args))
+
+
+def once_claim(task_name: str, args: tuple | list = (), *, ttl: float) -> bool:
+    """Beat's side (portal/beat.py): claim a tick before sending it."""
+    from django.core.cache import cache
+
+    return cache.add(once_key(task_name, args), 1, timeout=max(1, int(ttl + 0.999)))

@@ -36,6 +36,6 @@ def custom_field_push_task(self, field_id: int) -> None:
         raise
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, queued_once=True)
 def custom_fields_requeue_stale_task() -> int:
     return services.custom_fields_requeue_stale()

@@ -10,6 +10,12 @@ The database stays the durable inbox; the broker only delivers work (SPEC §5).
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
+from kombu.transport import TRANSPORT_ALIASES
+
+# `sqla+...` broker URLs (the single-machine default) use the fast-polling transport.
+TRANSPORT_ALIASES["sqla"] = "portal.broker:Transport"
+TRANSPORT_ALIASES["sqlalchemy"] = "portal.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -35,4 +41,17 @@ def _collect_beat_schedules(sender, **kwargs) -> None:
                 raise
             continue
         schedule.update(module.BEAT_SCHEDULE)
+    for entry in schedule.values():
+        # A tick not picked up within its own interval is useless: the next one follows.
+        if isinstance(entry.get("schedule"), (int, float)):
+            entry.setdefault("options", {}).setdefault("expires", float(entry["schedule"]))
     sender.conf.beat_schedule = schedule
+
+
+@task_postrun.connect
+def _release_queued_once(sender=None, args=None, **kwargs) -> None:
+    """A `queued_once` task ran (or failed): the next tick or fan-out may be queued."""
+    if sender is not None and getattr(sender, "queued_once", False):
+        from core.queue import once_release
+
+        once_release(sender.name, args or ())

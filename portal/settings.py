@@ -268,6 +268,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # plus each app's <app>/schedule.py (portal/celery.py)
+# Beat skips a tick whose previous one is still queued or running (portal/beat.py).
+CELERY_BEAT_SCHEDULER = "portal.beat:Scheduler"
 
 # --- Kustomer -------------------------------------------------------------------------
 # Where the per-org request budget lives: shared by every worker on every machine.

@@ -10,11 +10,15 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
+from core.queue import enqueue_once
 from integrations.kustomer.errors import KustomerError
 from integrations.tasks import backoff_seconds
 from statusmapping import services
 
 logger = logging.getLogger(__name__)
+
+# A tenant's watcher read not picked up within this is dropped (the next tick sends one).
+WATCH_TENANT_EXPIRES_SECONDS = 30.0
 
 
 def _retry(task, exc: KustomerError):
@@ -32,7 +36,7 @@ def kustomer_statuses_refresh_task(self, tenant_id: int) -> None:
         _retry(self, exc)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, queued_once=True)
 def kustomer_statuses_refresh_all_task() -> None:
     """Periodic (schedule.py): every tenant with inheritance available reads its
     Kustomer statuses again, so one added or removed in Kustomer shows up."""
@@ -52,7 +56,7 @@ def agent_kustomer_user_resolve_task(self, agent_id: int) -> None:
         _retry(self, exc)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, queued_once=True)
 def agents_kustomer_user_resolve_pending_task(limit: int = 50) -> None:
     """Periodic: agents whose Kustomer user was not found yet are looked up again (the
     user may have been created in Kustomer since), a few per run."""
@@ -73,7 +77,7 @@ def agent_status_push_task(self, agent_id: int) -> None:
         _retry(self, exc)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def agent_pushes_sweep_task() -> int:
     return services.agent_pushes_sweep()
 
@@ -94,7 +98,7 @@ def agent_sign_in_inherit_task(self, agent_id: int, sign_in_change_id: int) -> N
         _retry(self, exc)
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, queued_once=True)
 def status_watch_tenant_task(tenant_id: int) -> None:
     """One watcher read of a tenant. Not retried: the next interval reads again, and a
     retry would only add calls to an org that is failing or limiting us."""
@@ -104,16 +108,17 @@ def status_watch_tenant_task(tenant_id: int) -> None:
         logger.info("status watcher of tenant %s: %s", tenant_id, exc)
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, queued_once=True)
 def status_watch_due_task() -> None:
     """Periodic tick (schedule.py): start the watcher of every tenant whose interval
-    passed. A short cache lock keeps two beat ticks from fanning out twice."""
+    passed. A short cache lock keeps two beat ticks from fanning out twice, and a
+    tenant's read still queued or running is not queued again (it expires unread)."""
     if not cache.add("statusmapping:watch-tick", 1, timeout=1):
         return
     for tenant_id in services.status_watch_due_tenants():
-        status_watch_tenant_task.delay(tenant_id)
+        enqueue_once(status_watch_tenant_task, tenant_id, ttl=WATCH_TENANT_EXPIRES_SECONDS)
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, queued_once=True)
 def adapter_instances_forget_task() -> None:
     services.adapter_instances_forget()

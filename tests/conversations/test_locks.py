@@ -39,3 +39,27 @@ def test_customer_lock_is_exclusive_across_connections_and_released():
         assert try_in_other_connection("+14155550123") is False
         assert try_in_other_connection("+14155550999") is True  # other customers run in parallel
     assert try_in_other_connection("+14155550123") is True  # released
+
+
+def test_sqlite_file_lock_is_exclusive_per_key_and_released(tmp_path, settings):
+    """The single-machine default runs two worker processes: the customer lock is a file
+    lock there (one file per key, so a holder never blocks another customer)."""
+    from conversations.locks import _file_lock
+
+    settings.VAR_DIR = tmp_path
+    key, other = lock_key(1, "+14155550123"), lock_key(1, "+14155550999")
+
+    def taken_elsewhere(k: int) -> bool:
+        result = []
+        thread = threading.Thread(target=lambda: result.append(_file_lock(k).__enter__()))
+        thread.start()
+        thread.join()
+        return result[0]
+
+    with _file_lock(key) as taken:
+        assert taken
+        assert taken_elsewhere(key) is False
+    with _file_lock(other) as taken:
+        assert taken
+    with _file_lock(key) as taken:
+        assert taken  # released

@@ -18,7 +18,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m"]
 RESET = "\033[0m"
@@ -62,9 +61,9 @@ class Command(BaseCommand):
                  "--workers", str(opts["web_workers"]), "--access-logfile", "-", "--graceful-timeout", "5"],
             ),
             ("worker", [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                        # SQLite has no cross-process customer lock (conversations/locks.py): one
-                        # worker process there, or two would apply one customer's events at once.
-                        "--concurrency", str(opts["workers"] if connection.vendor == "postgresql" else 1),
+                        # The customer lock holds across processes on SQLite too (a file lock,
+                        # conversations/locks.py).
+                        "--concurrency", str(opts["workers"]),
                         "--hostname", "worker@%h"]),
             ("beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                       "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]),
