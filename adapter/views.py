@@ -56,15 +56,15 @@ def sign_in(request):
     code = request.POST.get("code", "")
     email = request.POST.get("email", "")
     try:
-        tenant, agent_email = auth.sign_in_code_redeem(code=code, typed_email=email)
+        adapter_session = auth.sign_in_code_redeem(code=code, typed_email=email)
     except auth.SignInError as exc:
         response = render(request, "adapter/sign_in.html", {
             "code": code, "email": email, "errors": {exc.field: [exc.message]},
             "host_query": _host_query(request.POST), "params": {k: request.POST.get(k, "") for k in HOST_PARAMS},
         }, status=400)
         return _frame_policy(response)
-    auth.session_sign_in(request, tenant=tenant, agent_email=agent_email)
-    messages.success(request, f"Signed in as {agent_email}.")
+    auth.session_sign_in(request, adapter_session=adapter_session)
+    messages.success(request, f"Signed in as {adapter_session.agent.email}.")
     return redirect("/adapter/" + _host_query(request.POST))
 
 

@@ -299,6 +299,8 @@ CCAIP_SETTLE_SECONDS = env.float("CCAIP_SETTLE_SECONDS", default=60.0)
 # without a heartbeat (R-S6).
 STATUS_WATCH_TICK_SECONDS = env.float("STATUS_WATCH_TICK_SECONDS", default=1.0)
 ADAPTER_INSTANCE_TTL_SECONDS = env.int("ADAPTER_INSTANCE_TTL_SECONDS", default=30)
+# An adapter sign-in ends this long after it started, however often its token was renewed.
+ADAPTER_SESSION_MAX_AGE_SECONDS = env.int("ADAPTER_SESSION_MAX_AGE_SECONDS", default=12 * 3600)
 # Each web process keeps an API key that authenticated for this long (the secret is
 # still checked on every request). The bound on how long a key revoked, or a tenant
 # configuration changed, in one process goes unnoticed by the others; 0 reads the key

@@ -10,7 +10,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from adapter.auth import SIGN_IN_MAX_AGE, sign_in_code_make
+from adapter.auth import SIGN_IN_MAX_AGE, adapter_sessions_end, sign_in_code_make
 from adapter.selectors import sandbox_host_page_url
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
@@ -47,6 +47,8 @@ def home(request):
             return _event_retry(request)
         if action == "adapter_link":
             return _adapter_sign_in_link(request)
+        if action == "adapter_sign_out":
+            return _adapter_sign_out_everywhere(request)
         messages.error(request, "Unknown action.")
         return redirect("home")
     context = _live_context(request, tenant)
@@ -83,11 +85,23 @@ def _adapter_sign_in_link(request):
     agent = status_selectors.agent_get_by_email(tenant=request.tenant, email=request.POST.get("email", ""))
     if agent is None:
         raise Http404("No agent with this email.")
-    code = sign_in_code_make(tenant=request.tenant, agent_email=agent.email)
+    code = sign_in_code_make(tenant=request.tenant, agent_email=agent.email, issued_by=request.user)
     url = request.build_absolute_uri(reverse("adapter:page")) + "?code=" + code
     request.session[ISSUED_LINK_KEY] = {"email": agent.email, "url": url, "minutes": SIGN_IN_MAX_AGE // 60}
     messages.success(request, f"Adapter sign-in link for {agent.email} created; it works once, for "
                               f"{SIGN_IN_MAX_AGE // 60} minutes.")
+    return redirect(reverse("home") + "#agents")
+
+
+def _adapter_sign_out_everywhere(request):
+    """A tenant admin ends every adapter sign-in of one agent, or of all (no email)."""
+    email = request.POST.get("email", "")
+    if email and status_selectors.agent_get_by_email(tenant=request.tenant, email=email) is None:
+        raise Http404("No agent with this email.")
+    ended = adapter_sessions_end(tenant=request.tenant, agent_email=email or None,
+                                 reason=f"signed out everywhere by {request.user.get_username()}")
+    whose = email or "every agent"
+    messages.success(request, f"Signed {whose} out of the adapter everywhere ({ended} sign-in{'s' if ended != 1 else ''} ended).")
     return redirect(reverse("home") + "#agents")
 
 

@@ -15,6 +15,7 @@ from statusmapping.services.agents import (
     adapter_heartbeat_record,
     adapter_instances_forget,
     agent_create,
+    agent_delete,
     agent_kustomer_user_resolve,
 )
 from statusmapping.services.config import (
@@ -50,6 +51,7 @@ __all__ = [
     "adapter_heartbeat_record",
     "adapter_instances_forget",
     "agent_create",
+    "agent_delete",
     "agent_kustomer_user_resolve",
     "DEFAULT_CC_STATUSES",
     "NoKustomerConnection",

@@ -38,6 +38,12 @@ def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
     return agent
 
 
+def agent_delete(*, agent: Agent) -> None:
+    """Remove an agent. Their adapter instances, adapter sign-ins (which ends every
+    adapter token of theirs) and status history go with them."""
+    agent.delete()
+
+
 def agent_kustomer_user_resolve(*, agent_id: int) -> str:
     """Find the agent's Kustomer user by email (R-S5). None or several users with that
     email: recorded on the agent, nothing linked."""

@@ -27,9 +27,15 @@ def agent(tenant):
     return agent_create(tenant=tenant, email="agent1@example.com", name="Agent One")
 
 
+def adapter_token(tenant, email="agent1@example.com") -> str:
+    """A token of a new adapter sign-in of the agent (as a redeemed sign-in link makes)."""
+    session = auth.adapter_session_start(tenant=tenant, agent_email=email)
+    return auth.api_token_make(AdapterAgent(tenant=tenant, agent_email=email, session_id=session.pk))
+
+
 def adapter_client(tenant, email="agent1@example.com") -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Adapter {auth.api_token_make(AdapterAgent(tenant=tenant, agent_email=email))}")
+    client.credentials(HTTP_AUTHORIZATION=f"Adapter {adapter_token(tenant, email)}")
     return client
 
 
@@ -163,7 +169,7 @@ def test_sign_in_code_expires_and_is_bound_to_its_tenant_and_agent(tenant, agent
 
 def _adapter_session(client, tenant, email="agent1@example.com"):
     session = client.session
-    session[auth.SESSION_KEY] = {"tenant_id": tenant.pk, "email": email}
+    session[auth.SESSION_KEY] = {"session_id": auth.adapter_session_start(tenant=tenant, agent_email=email).pk}
     session.save()
 
 

@@ -6,10 +6,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from adapter import auth
-from adapter.auth import AdapterAgent
 from core.throttling import parse_rate
 from statusmapping.services import agent_create
+from tests.adapter.test_adapter_api import adapter_token
 from tests.conftest import api_client_with_scopes
 from tests.tenants.factories import TenantFactory
 
@@ -45,7 +44,7 @@ def test_an_adapter_token_past_its_rate_gets_429(tenant, settings):
     settings.ADAPTER_RATE_PER_TOKEN = "3/hour"
     agent_create(tenant=tenant, email="agent1@example.com")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Adapter {auth.api_token_make(AdapterAgent(tenant=tenant, agent_email='agent1@example.com'))}")
+    client.credentials(HTTP_AUTHORIZATION=f"Adapter {adapter_token(tenant)}")
     assert [client.get("/adapter/api/state").status_code for _ in range(3)] == [200] * 3
     refused = client.get("/adapter/api/state")
     assert refused.status_code == 429 and refused["Retry-After"]
