@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from customfields import rules
 from customfields.models import CustomField
-from customfields.rules import SessionFacts
+from customfields.rules import SessionFacts  # the input of custom_field_values_for_session: other apps take it from here
 from core.errors import NotFoundError
 from tenants.models import Tenant
 

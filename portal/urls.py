@@ -54,6 +54,6 @@ urlpatterns = [
     path("", include("ccaip.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("webhooks/", include("integrations.webhook_urls")),
+    path("webhooks/", include("conversations.webhook_urls")),
     re_path(r"^(api|webhooks)/", api_not_found),
 ]

@@ -20,7 +20,7 @@ from conversations.services.context import EventContext
 
 def session_facts(ctx: EventContext) -> Any:
     """customfields' SessionFacts for the event's session (R-F1, R-F3, R-U8)."""
-    from customfields.rules import SessionFacts
+    from customfields.selectors import SessionFacts
 
     facts, data = ctx.facts, ctx.facts.data
     link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=facts.session_id).first()
