@@ -19,6 +19,7 @@ class KustomerConnectionOutput(serializers.ModelSerializer):
         fields = [
             "base_url", "rate_limit_per_minute", "api_key_set", "api_key_set_at", "verify_state", "verified_at",
             "kustomer_user_id", "kustomer_user_name", "kustomer_org_id", "last_error", "last_error_at",
+            "pending_base_url", "pending_state", "pending_error",
         ]
 
     def get_api_key_set(self, obj) -> bool:
@@ -38,7 +39,9 @@ class KustomerConnectionApi(TenantApiMixin, APIView):
         connection = KustomerConnection.objects.filter(tenant=self.tenant).first()
         if connection is None:
             return Response({"detail": "No Kustomer connection yet.", "errors": {}}, status=status.HTTP_404_NOT_FOUND)
-        return Response(KustomerConnectionOutput(connection).data)
+        from integrations.verification import connection_expire_stale
+
+        return Response(KustomerConnectionOutput(connection_expire_stale(connection=connection)).data)
 
     @extend_schema(request=Input, responses={202: KustomerConnectionOutput}, operation_id="kustomer_connection_put")
     def put(self, request):

@@ -27,6 +27,9 @@ class KustomerConnection(models.Model):
 
     verify_state = models.CharField(max_length=10, choices=VerifyState.choices, default=VerifyState.NEVER)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # When the running verification began: it ends Failed past its deadline
+    # (KUSTOMER_VERIFY_DEADLINE_SECONDS), never stays Verifying.
+    verify_started_at = models.DateTimeField(null=True, blank=True)
     kustomer_user_id = models.CharField(max_length=64, blank=True)
     kustomer_user_name = models.CharField(max_length=200, blank=True)
     kustomer_org_id = models.CharField(max_length=64, blank=True)
@@ -35,8 +38,27 @@ class KustomerConnection(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # A new URL and/or key of a working connection waits here until it verifies: the
+    # working one above stays in use (and shown) until then, and a failure leaves it so.
+    pending_base_url = models.URLField(max_length=300, blank=True)
+    pending_api_key_encrypted = models.TextField(blank=True)
+    pending_rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    pending_state = models.CharField(max_length=10, choices=VerifyState.choices, blank=True)
+    pending_started_at = models.DateTimeField(null=True, blank=True)
+    pending_error = models.TextField(blank=True)
+
     def __str__(self) -> str:
         return f"Kustomer connection of {self.tenant}"
+
+    @property
+    def is_working(self) -> bool:
+        """A connection that verified and has not failed since (a re-check may run)."""
+        return self.verify_state == self.VerifyState.OK or (
+            self.verify_state == self.VerifyState.PENDING and self.verified_at is not None and bool(self.kustomer_org_id))
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self.pending_state)
 
     @property
     def key_entered_for(self) -> str:
@@ -49,3 +71,24 @@ class KustomerConnection(models.Model):
         """Key of the org's shared rate budget once Kustomer told us the org id (every key
         of an org shares one budget); before that the client derives one from the host."""
         return f"org:{self.kustomer_org_id}" if self.kustomer_org_id else None
+
+
+class OrgMove(models.Model):
+    """R-S14: the tenant moved to another Kustomer org (a new URL or key verified with
+    another org id). Each part of the move notes what it did in `summary`, shown to the
+    admin. The old org's key is kept (encrypted) only until the old webhook is removed."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="org_moves")
+    from_org_id = models.CharField(max_length=64)
+    to_org_id = models.CharField(max_length=64)
+    from_base_url = models.URLField(max_length=300)
+    to_base_url = models.URLField(max_length=300)
+    from_api_key_encrypted = models.TextField(blank=True)
+    summary = models.JSONField(default=dict)
+    moved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-moved_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} moved from org {self.from_org_id} to {self.to_org_id}"

@@ -12,7 +12,6 @@ from integrations.kustomer.client import KustomerClient
 from integrations.kustomer.errors import KustomerAuthError, KustomerError
 from integrations.kustomer.ratelimit import build_rate_limiter
 from integrations.models import KustomerConnection
-from integrations.signals import connection_verified
 from core.crypto import decrypt_secret, encrypt_secret
 from core.errors import ApplicationError
 from core.queue import enqueue_on_commit
@@ -30,20 +29,39 @@ def _shared_rate_limiter():
     return _rate_limiter
 
 
-def kustomer_client_for(*, connection: KustomerConnection) -> KustomerClient:
+def kustomer_client_for(*, connection: KustomerConnection, pending: bool = False,
+                        timeout: float | None = None) -> KustomerClient:
     """A client for the tenant's org, sharing the org's rate budget with every worker.
-    The stored key goes only to the base URL it was entered for."""
+    The stored key goes only to the base URL it was entered for. `pending`: the new URL
+    and key waiting for their verification instead of the working ones."""
+    if pending:
+        # A pending key was entered for the pending URL (kustomer_connection_save).
+        return _client(base_url=connection.pending_base_url, api_key_encrypted=connection.pending_api_key_encrypted,
+                       org_key=None, rate_limit_per_minute=connection.pending_rate_limit_per_minute
+                       or connection.rate_limit_per_minute, timeout=timeout,
+                       metrics_label=connection.tenant.slug)
     if not rules.key_may_go_to(base_url=connection.base_url, entered_for=connection.key_entered_for):
         raise KustomerAuthError(
             "The stored API key was entered for another Kustomer URL: enter the key again for this one.")
+    return _client(base_url=connection.base_url, api_key_encrypted=connection.api_key_encrypted,
+                   org_key=connection.org_key, rate_limit_per_minute=connection.rate_limit_per_minute, timeout=timeout,
+                   metrics_label=connection.tenant.slug)
+
+
+def _client(*, base_url: str, api_key_encrypted: str, org_key: str | None, rate_limit_per_minute: int,
+            timeout: float | None, metrics_label: str) -> KustomerClient:
+    # A check with a deadline (a given timeout) also waits no longer for a budget slot.
+    rate_limit_wait = 30.0 if timeout is None else min(30.0, timeout)
+    timeout = timeout or settings.KUSTOMER_TIMEOUT_SECONDS
     return KustomerClient(
-        base_url=connection.base_url,
-        api_key=decrypt_secret(connection.api_key_encrypted),
+        base_url=base_url,
+        api_key=decrypt_secret(api_key_encrypted),
         rate_limiter=_shared_rate_limiter(),
-        org_key=connection.org_key,
-        rate_limit_per_minute=connection.rate_limit_per_minute,
-        timeout=settings.KUSTOMER_TIMEOUT_SECONDS,
-        metrics_label=connection.tenant.slug,
+        org_key=org_key,
+        rate_limit_per_minute=rate_limit_per_minute,
+        timeout=timeout,
+        rate_limit_wait=rate_limit_wait,
+        metrics_label=metrics_label,
     )
 
 
@@ -52,7 +70,11 @@ def kustomer_connection_save(
 ) -> KustomerConnection:
     """Create or change the connection and queue its verification. An empty `api_key`
     keeps the stored one (it is never shown, so the form cannot echo it back), but only
-    for the base URL it was entered for: a new URL needs the key again."""
+    for the base URL it was entered for: a new URL needs the key again.
+
+    A working (verified) connection keeps working: a new URL or key waits as the
+    pending one until it verifies, and replaces the working one only then. A new
+    request-budget alone applies at once."""
     try:
         base_url = rules.normalize_base_url(base_url, extra_hosts=settings.KUSTOMER_EXTRA_API_HOSTS)
     except ValueError as exc:
@@ -63,61 +85,64 @@ def kustomer_connection_save(
 
     from integrations.tasks import kustomer_connection_verify_task
 
+    now = timezone.now()
     with transaction.atomic():
         connection = KustomerConnection.objects.select_for_update().filter(tenant=tenant).first()
         if connection is None:
             if not api_key:
                 raise ApplicationError("Enter the Kustomer API key.", field="api_key")
             connection = KustomerConnection(tenant=tenant)
-        if api_key:
-            connection.api_key_encrypted = encrypt_secret(api_key)
-            connection.api_key_set_at = timezone.now()
-            connection.api_key_base_url = base_url
-        elif not rules.key_may_go_to(base_url=base_url, entered_for=connection.key_entered_for):
+        if not api_key and not rules.key_may_go_to(base_url=base_url, entered_for=connection.key_entered_for):
             raise ApplicationError("Enter the API key again: the stored key is only sent to the Kustomer URL "
                                    "it was entered for.", field="api_key")
+        if connection.pk and connection.is_working:
+            if base_url == connection.base_url and not api_key:
+                # Same org, same key: only the budget (if anything) changes.
+                if rate_limit_per_minute is not None:
+                    connection.rate_limit_per_minute = rate_limit_per_minute
+                connection.pending_state = ""
+                connection.save()
+                return connection
+            connection.pending_base_url = base_url
+            connection.pending_api_key_encrypted = (encrypt_secret(api_key) if api_key
+                                                    else connection.api_key_encrypted)
+            connection.pending_rate_limit_per_minute = rate_limit_per_minute
+            connection.pending_state = KustomerConnection.VerifyState.PENDING
+            connection.pending_started_at = now
+            connection.pending_error = ""
+            connection.save()
+            enqueue_on_commit(kustomer_connection_verify_task, connection.pk, True)
+            return connection
+        if api_key:
+            connection.api_key_encrypted = encrypt_secret(api_key)
+            connection.api_key_set_at = now
+            connection.api_key_base_url = base_url
         connection.base_url = base_url
         if rate_limit_per_minute is not None:
             connection.rate_limit_per_minute = rate_limit_per_minute
         connection.verify_state = KustomerConnection.VerifyState.PENDING
+        connection.verify_started_at = now
+        connection.pending_state = ""
         connection.save()
         enqueue_on_commit(kustomer_connection_verify_task, connection.pk)
     return connection
 
 
-def kustomer_connection_verify(*, connection_id: int) -> KustomerConnection:
-    """Check the key with GET /v1/users/current and record the outcome (R-A3).
+def kustomer_connection_verify(*, connection_id: int, pending: bool = False) -> KustomerConnection:
+    """Check the connection (or its pending URL/key) with Kustomer and record the
+    outcome in words (integrations.verification)."""
+    from integrations.verification import connection_verify
 
-    A permanent failure (bad key, wrong host) marks the connection failed with Kustomer's
-    answer; a transient one is recorded and re-raised for the task to retry."""
-    connection = KustomerConnection.objects.select_related("tenant").get(pk=connection_id)
-    try:
-        user = kustomer_client_for(connection=connection).get_current_user()
-    except KustomerError as exc:
-        if exc.retryable:
-            kustomer_connection_record_error(connection=connection, error=str(exc))
-            raise
-        kustomer_connection_mark_failed(connection_id=connection.pk, error=str(exc))
-        logger.info("kustomer connection %s failed verification: %s", connection.pk, exc)
-    else:
-        KustomerConnection.objects.filter(pk=connection.pk).update(
-            verify_state=KustomerConnection.VerifyState.OK,
-            verified_at=timezone.now(),
-            kustomer_user_id=user.id,
-            kustomer_user_name=user.display_name or user.name or user.email or "",
-            kustomer_org_id=user.org_id or "",
-            last_error="",
-        )
-        tenant_id = connection.tenant_id
-        transaction.on_commit(lambda: connection_verified.send(sender=KustomerConnection, tenant_id=tenant_id))
-    connection.refresh_from_db()
-    return connection
+    return connection_verify(connection_id=connection_id, pending=pending)
 
 
-def kustomer_connection_mark_failed(*, connection_id: int, error: str) -> None:
-    KustomerConnection.objects.filter(pk=connection_id).update(
-        verify_state=KustomerConnection.VerifyState.FAILED, last_error=error[:2000], last_error_at=timezone.now()
-    )
+def kustomer_connection_verify_again(*, connection: KustomerConnection) -> None:
+    """The admin's "Verify again": the working connection is checked in place."""
+    from integrations.tasks import kustomer_connection_verify_task
+
+    KustomerConnection.objects.filter(pk=connection.pk).update(
+        verify_state=KustomerConnection.VerifyState.PENDING, verify_started_at=timezone.now())
+    enqueue_on_commit(kustomer_connection_verify_task, connection.pk)
 
 
 def kustomer_connection_record_error(*, connection: KustomerConnection, error: str) -> None:

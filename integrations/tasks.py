@@ -24,14 +24,15 @@ def retry_countdown(exc: KustomerError, attempt: int) -> float:
     return max(getattr(exc, "retry_after", 0) or 0, backoff_seconds(attempt))
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def kustomer_connection_verify_task(self, connection_id: int) -> None:
+@shared_task(bind=True, acks_late=True, max_retries=50)
+def kustomer_connection_verify_task(self, connection_id: int, pending: bool = False) -> None:
+    """Retries only while the check's deadline allows (the verification decides); the
+    cap is a backstop, the deadline ends it."""
+    from integrations.verification import VerificationRetry
+
     try:
-        services.kustomer_connection_verify(connection_id=connection_id)
+        services.kustomer_connection_verify(connection_id=connection_id, pending=pending)
     except KustomerConnection.DoesNotExist:
         logger.info("kustomer connection %s is gone; nothing to verify", connection_id)
-    except KustomerError as exc:
-        if not exc.retryable or self.request.retries >= self.max_retries:
-            services.kustomer_connection_mark_failed(connection_id=connection_id, error=str(exc))
-            return
-        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+    except VerificationRetry as exc:
+        raise self.retry(exc=exc, countdown=exc.countdown) from exc

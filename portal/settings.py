@@ -279,6 +279,10 @@ _default_ratelimit = (
 )
 KUSTOMER_RATE_LIMIT_URL = env.str("KUSTOMER_RATE_LIMIT_URL", default=_default_ratelimit)
 KUSTOMER_TIMEOUT_SECONDS = env.float("KUSTOMER_TIMEOUT_SECONDS", default=10.0)
+# A connection check ends (Verified or Failed) within this many seconds; one still
+# Verifying this much longer (no worker took it) is shown Failed.
+KUSTOMER_VERIFY_DEADLINE_SECONDS = env.float("KUSTOMER_VERIFY_DEADLINE_SECONDS", default=15.0)
+KUSTOMER_VERIFY_GRACE_SECONDS = env.float("KUSTOMER_VERIFY_GRACE_SECONDS", default=10.0)
 KUSTOMER_DEFAULT_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_DEFAULT_RATE_LIMIT_PER_MINUTE", default=1000)
 # Hosts besides *.kustomerapp.com that a tenant's Kustomer base URL may point to (the
 # sandbox, a proxy). Production lists none unless the operator adds them.
