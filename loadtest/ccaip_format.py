@@ -150,3 +150,108 @@ def transferred_session(*, call_id: str, dn: str, start: datetime, first: Agent,
 def delivery(events: list[dict[str, Any]]) -> dict[str, Any]:
     """One POST body: `{"count": N, "events": [...]}`."""
     return {"count": len(events), "events": list(events)}
+
+
+# ----------------------------------------------------------------------------- simulator
+#: Session mix of a CCAI Platform day (sessions, not deliveries).
+CCAIP_SCENARIOS = {"call": 50, "call_transferred": 10, "call_abandoned": 15, "chat": 20, "chat_abandoned": 5}
+
+
+@dataclass
+class CcaipDay:
+    sends: list  # loadtest.traffic.Send, kind "ccaip"
+    sessions: int
+    scenarios: dict[str, int]
+    repeats: int
+    disordered: int
+    agent_map: str  # the lines to paste into the portal's Agents field
+
+
+def generate_ccaip_day(*, agents: int, deliveries: int, seed: int, start: datetime, run_id: str, calls_url: str,
+                       auth: tuple[str, str], agent_domain: str = "example.com", rate: float = 10.0,
+                       disorder: float = 0.0, repeat: float = 0.0) -> CcaipDay:
+    """About ``deliveries`` CCAI Platform deliveries (one event object each) for a day of
+    calls and chats, scheduled at ``rate`` a second: each session's updates in the
+    documented order, timestamped when they are due; ``disorder`` of the sessions have
+    their updates sent shuffled, and each delivery is sent a second time with
+    probability ``repeat`` (both as CCAI Platform's retries and races would)."""
+    import random
+
+    import phonenumbers
+
+    from loadtest.traffic import Send
+
+    rng = random.Random(seed)
+    chats_url = calls_url[: -len("/calls")] + "/chats" if calls_url.endswith("/calls") else calls_url
+    people = [Agent(id=str(i), name=f"agent{i}") for i in range(1, agents + 1)]
+    phones: list[str] = []
+
+    def phone() -> str:
+        if phones and rng.random() < 0.25:
+            return rng.choice(phones)  # a returning caller: R-U1 may join their open conversation
+        while True:
+            number = f"+1{rng.choice(('415', '212', '312', '646', '617'))}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                phones.append(number)
+                return number
+
+    steps: list[tuple[float, int, str, dict[str, Any]]] = []  # (day second, session no, url, event)
+    scenarios: dict[str, int] = {}
+    sessions = 0
+    names, weights = zip(*CCAIP_SCENARIOS.items())
+    t = 0.0
+    while len(steps) < deliveries:
+        sessions += 1
+        scenario = rng.choices(names, weights)[0]
+        scenarios[scenario] = scenarios.get(scenario, 0) + 1
+        call_id = f"{run_id}-{sessions:06d}"
+        queue = rng.choice((["Billing", "Refunds"], ["Billing", "Invoices"], ["Orders"], ["Support"], ["Sales"]))
+        begin = start + timedelta(seconds=t)
+        first = rng.choice(people)
+        if scenario in ("call", "chat"):
+            events = answered_session(call_id=call_id, dn=phone(), start=begin, agent=first, queue_path_names=queue,
+                                      talk_seconds=rng.randint(30, 600), code=rng.choice(("Resolved", "Follow-up")),
+                                      custom_code_id=None, note=None)
+        elif scenario == "call_transferred":
+            second = rng.choice([p for p in people if p != first] or people)
+            events = transferred_session(call_id=call_id, dn=phone(), start=begin, first=first, second=second,
+                                         queue_path_names=queue)
+        else:
+            events = abandoned_session(call_id=call_id, dn=phone(), start=begin, queue_path_names=queue,
+                                       wait_seconds=rng.randint(5, 300))
+        url = chats_url if scenario.startswith("chat") else calls_url
+        for event in events:
+            steps.append(((event["timestamp"] - int(start.timestamp() * 1000)) / 1000, sessions, url, event))
+        t += rng.expovariate(1 / 20)  # a session starts about every 20 s of the day
+    steps.sort(key=lambda s: (s[0], s[1]))
+    step = 1.0 / rate if rate > 0 else 0.0
+    base_ms = int(start.timestamp() * 1000)
+    # Timestamps are when each update is due (the day compressed to the rate), strictly
+    # increasing, so each session's updates keep their documented order.
+    for index, (_, _, _, event) in enumerate(steps):
+        event["timestamp"] = base_ms + int(index * step * 1000) + index
+    by_session: dict[int, list[int]] = {}
+    for index, (_, number, _, _) in enumerate(steps):
+        by_session.setdefault(number, []).append(index)
+    disordered = 0
+    for slots in by_session.values():
+        if len(slots) > 1 and rng.random() < disorder:
+            disordered += 1
+            bodies = [steps[i][3] for i in slots]
+            rng.shuffle(bodies)
+            for i, body in zip(slots, bodies):
+                steps[i] = (*steps[i][:3], body)
+    order: list[tuple[int, str, dict[str, Any]]] = [(number, url, event) for _, number, url, event in steps]
+    repeats = 0
+    for index in range(len(order) - 1, -1, -1):
+        if rng.random() < repeat:
+            repeats += 1
+            later = min(len(order), index + 1 + rng.randint(0, 20))
+            order.insert(later, order[index])
+    sends = []
+    for index, (number, url, event) in enumerate(order):
+        sends.append(Send(at=index * step, kind="ccaip", path=url, body=delivery([event]), key=f"ccaip:{number}",
+                          label="ccaip", scenario="ccaip", auth=auth))
+    agent_map = "\n".join(f"{p.id} = {p.name}@{agent_domain}" for p in people)
+    return CcaipDay(sends=sends, sessions=sessions, scenarios=scenarios, repeats=repeats, disordered=disordered,
+                    agent_map=agent_map)

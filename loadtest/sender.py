@@ -88,6 +88,12 @@ class SendReport:
                 event_id = r.send.body["id"]
             elif r.send.kind == "click_to_call" and r.status == 201 and isinstance(r.answer, dict):
                 event_id = r.answer.get("event_id")
+            elif r.send.kind == "ccaip" and r.status == 200 and isinstance(r.answer, dict):
+                for event_id in r.answer.get("recorded") or []:  # the product events a delivery became
+                    if event_id not in seen:
+                        seen.add(event_id)
+                        ids.append(event_id)
+                continue
             else:
                 continue
             if event_id and event_id not in seen:
@@ -194,7 +200,8 @@ class Sender:
         attempt = 0
         while True:
             try:
-                response = session.post(self.base_url + send.path, json=body, timeout=self.timeout)
+                url = send.path if send.path.startswith(("http://", "https://")) else self.base_url + send.path
+                response = session.post(url, json=body, timeout=self.timeout, auth=send.auth)
             except requests.RequestException as exc:
                 if attempt < self.retries:
                     attempt += 1

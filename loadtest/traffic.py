@@ -77,7 +77,7 @@ class Send:
     (the session id click-to-call returns) completes the body before it is sent."""
 
     at: float
-    kind: str  # event | status | heartbeat | click_to_call
+    kind: str  # event | status | heartbeat | click_to_call | ccaip
     path: str
     body: dict[str, Any]
     key: str
@@ -86,6 +86,7 @@ class Send:
     depends_on: str | None = None  # the click-to-call Send id whose answer fills this one
     ref: str | None = None  # this Send's id for dependants
     fill: Callable[[dict[str, Any], dict[str, Any]], None] | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)  # basic auth (CCAI Platform deliveries)
 
     @property
     def event_id(self) -> str | None:

@@ -16,7 +16,6 @@ Exit status: 0 when every accepted event is done, 1 otherwise.
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -46,6 +45,17 @@ class Command(BaseCommand):
         parser.add_argument("--no-files", action="store_true", help="no recordings, voicemails or SmartAction files")
         parser.add_argument("--no-status", action="store_true", help="no agent status changes")
         parser.add_argument("--no-setup", action="store_true", help="do not register the agents first")
+        parser.add_argument("--format", choices=("api", "ccaip"), default="api",
+                            help="api: the product's own event API; ccaip: Google CCAI Platform's external session "
+                                 "events, to the tenant's endpoint (Settings › Developer settings › CCAI Platform "
+                                 "session events)")
+        parser.add_argument("--ccaip-url", help="the page's Call events API Endpoint URL (…/calls; chats go to …/chats)")
+        parser.add_argument("--ccaip-user", help="the page's username")
+        parser.add_argument("--ccaip-password", help="the password the page showed")
+        parser.add_argument("--ccaip-disorder", type=float, default=0.0,
+                            help="share of sessions whose updates are sent shuffled (0..1)")
+        parser.add_argument("--ccaip-repeat", type=float, default=0.0,
+                            help="chance each delivery is sent a second time, a little later (0..1)")
 
     def handle(self, *args, **opts):
         if opts["agents"] < 1 or opts["events"] < 1:
@@ -68,6 +78,9 @@ class Command(BaseCommand):
             self._register_agents(api, base, agents)
 
         run_id = uuid.uuid4().hex[:6]
+        if opts["format"] == "ccaip":
+            self._ccaip(opts, base, run_id)
+            return
         with (contextlib.nullcontext() if opts["no_files"] else FileServer()) as files:
             plan = generate_day(
                 agents=agents, events=opts["events"], seed=opts["seed"], start=datetime.now(timezone.utc),
@@ -92,6 +105,37 @@ class Command(BaseCommand):
                 states = {e: {"id": e, "state": "accepted"} for e in event_ids}
             hits = files.hits if files is not None else 0
         self._summary(plan, report, states, hits, opts, base)
+
+    # -- CCAI Platform -----------------------------------------------------------------------
+    def _ccaip(self, opts, base: str, run_id: str) -> None:
+        """A day of calls and chats as CCAI Platform's External Session Events send them."""
+        from loadtest.ccaip_format import generate_ccaip_day
+
+        if not (opts["ccaip_url"] and opts["ccaip_user"] and opts["ccaip_password"]):
+            raise CommandError("--format ccaip needs --ccaip-url, --ccaip-user and --ccaip-password "
+                               "(Settings › Developer settings › CCAI Platform session events)")
+        day = generate_ccaip_day(
+            agents=opts["agents"], deliveries=opts["events"], seed=opts["seed"], start=datetime.now(timezone.utc),
+            run_id=run_id, calls_url=opts["ccaip_url"], auth=(opts["ccaip_user"], opts["ccaip_password"]),
+            agent_domain=opts["agent_domain"], rate=opts["rate"], disorder=opts["ccaip_disorder"],
+            repeat=opts["ccaip_repeat"],
+        )
+        out = self.stdout
+        out.write(f"Run {run_id}: {len(day.sends)} CCAI Platform deliveries in {day.sessions} sessions "
+                  f"({', '.join(f'{n} {k}' for k, n in sorted(day.scenarios.items()))}); {day.disordered} sessions "
+                  f"shuffled, {day.repeats} deliveries repeated; {opts['rate']:g} requests/s")
+        out.write("The portal's Agents field should read:\n  " + day.agent_map.replace("\n", "\n  "))
+        sender = Sender(base, opts["api_key"], threads=opts["threads"])
+        report = sender.run([(s.at, s) for s in day.sends], progress=Progress(len(day.sends), "sending", out._out))
+        event_ids = report.accepted_event_ids
+        if opts["wait"] > 0 and event_ids:
+            states = wait_for_events(base, opts["api_key"], event_ids, timeout=opts["wait"],
+                                     progress=Progress(len(event_ids), "applying", out._out))
+        else:
+            states = {e: {"id": e, "state": "accepted"} for e in event_ids}
+        duplicates = sum(r.answer.get("duplicates", 0) for r in report.results if isinstance(r.answer, dict))
+        out.write(f"  deliveries        : {len(report.results)} sent, {duplicates} answered as duplicates")
+        self._summary(None, report, states, 0, opts, base)
 
     # -- set-up ------------------------------------------------------------------------------
     def _kustomer_status_ids(self, api: requests.Session, base: str) -> list[str]:
