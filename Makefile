@@ -14,12 +14,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt kustomer_sandbox/requi
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+# singer-io's tap-kustomer (a public Kustomer client the tests run against the sandbox)
+# pins requests==2.31.0: it gets a virtualenv of its own, from its pinned file.
+TAP_VENV := .venv-tap-kustomer
+TAP_REQUIREMENTS := tests/third_party/requirements-tap-kustomer.txt
+$(TAP_VENV)/.installed: $(TAP_REQUIREMENTS)
+	$(PYTHON) -m venv --clear $(TAP_VENV)
+	$(TAP_VENV)/bin/python -m pip install --quiet -r $(TAP_REQUIREMENTS)
+	cp $(TAP_REQUIREMENTS) $@
+
+install: $(VENV)/.installed $(TAP_VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) manage.py run_stack
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(TAP_VENV)/.installed
 	./scripts/ensure_chromium.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
@@ -36,7 +45,7 @@ test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "unit or db" -n 2 --reuse-db $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) $(TAP_VENV) var staticfiles
 
 # --- Benchmarks, fault suite, traffic simulator (bench/, loadtest/) ----------------------
 # Each starts what it needs on 127.0.0.1 (its own PostgreSQL database, Redis db 15 or a
