@@ -12,17 +12,21 @@ Run it for demos: `python manage.py kustomer_sandbox --port 8765 --demo`.
 
 Kustomer API (`/v1/`)
 ---------------------
-customers (POST, GET/PUT/PATCH by id, lookups `phone=`/`email=`/`externalId=`), a
+customers (POST, GET/PUT/PATCH by id, lookups `phone=`/`email=`/`externalId=`, search), a
 customer's conversations (GET/POST), conversations (GET/PUT/PATCH, `externalId=`),
 messages and notes of a conversation (POST/GET), messages (GET/PUT/PATCH by id), attachments
 (POST -> presigned POST to `/__uploads/{id}`, GET), metadata (GET/PUT), users, teams,
-routing statuses, work sessions, team routing settings, queues, outbound webhooks.
+routing statuses, work sessions, team routing settings, queues, outbound webhooks, tags,
+shortcuts, messages by `externalid=`. Keys hold roles; each endpoint takes the roles the
+OpenAPI file lists (403 otherwise). kustomer_sandbox/README.md cites Kustomer's docs for
+each behaviour.
 Choices where the docs are open:
 - duplicates (customer email/phone/externalId; conversation, message and note
   externalIds) answer **409** `{"errors":[{"status":409,"code":"duplicate",...}]}`;
 - `x-ratelimit-reset` is **seconds until the org's 60 s window resets**; every 429 also
   carries `Retry-After` (seconds);
-- bodies over 100 kB (102,400 bytes) answer 413; per-customer create cap 120/min -> 429.
+- bodies over 100 kB (102,400 bytes) answer 413; per-customer caps of 120/min each for
+  conversations, messages and notes -> 429 (`importedAt` exempts conversations and messages).
 
 Control endpoints (`/__sandbox/`, no auth, JSON; errors `{"error": "..."}`)
 -------------------------------------------------------------------------
@@ -30,7 +34,8 @@ GET    /__sandbox/                       HTML: list of orgs
 GET    /__sandbox/view/{org}[?refresh=5] HTML: customers and conversation timelines
 GET    /__sandbox/orgs                   -> {"data": [org summary]}
 POST   /__sandbox/orgs                   {"name", "api_key"?, "rate_limit_per_minute"?,
-                                          "customer_create_limit_per_minute"?, "demo"?: bool}
+                                          "customer_create_limit_per_minute"?, "demo"?: bool,
+                                          "roles"?: [the key's roles; default org.admin, org.user]}
                                          -> 201 {"id", "name", "api_key", "rate_limit_per_minute",
                                                  "customer_create_limit_per_minute", "counts"}
 GET    /__sandbox/orgs/{org}             -> org summary

@@ -11,10 +11,13 @@ from typing import Callable
 
 from . import api_directory as directory
 from . import api_records as records
+from . import catalog, search
 
 Handler = Callable[..., tuple]
 
 _ROUTES_SPEC: list[tuple[str, str, Handler]] = [
+    *search.ROUTES,  # POST /v1/customers/search
+    *catalog.ROUTES,  # tags, shortcuts, message by externalid
     # customers
     ("POST", r"/v1/customers", records.customer_create),
     ("GET", r"/v1/customers/(?P<lookup>phone|email|externalId)=(?P<value>[^/]+)", records.customer_lookup),

@@ -241,7 +241,8 @@ def webhooks_list(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def webhook_get(ctx: ApiContext) -> tuple[int, dict]:
-    return 200, {"data": render_webhook(ctx.org, _find(ctx.org.webhooks, ctx.params["id"]), with_token=False)}
+    # Kustomer: the signing token "You can also read it later with GET /v1/outbound-webhooks/{id}".
+    return 200, {"data": render_webhook(ctx.org, _find(ctx.org.webhooks, ctx.params["id"]), with_token=True)}
 
 
 def webhook_delete(ctx: ApiContext) -> tuple[int, None]:

@@ -24,6 +24,7 @@ from .resources import (
     render_metadata,
     render_note,
 )
+from .roles import AUDIT_FIELDS, may_set_audit_fields
 from .store import METADATA_RESOURCES, Org, new_object_id, now_iso
 from .uploads import upload_fields
 from .validation import (
@@ -43,6 +44,21 @@ def _body_object(ctx: ApiContext) -> dict[str, Any]:
     if not isinstance(ctx.body, dict):
         raise bad_param("Invalid type: expected object", "body", "/type")
     return ctx.body
+
+
+def _audit_checked(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The body without createdAt/createdBy/modifiedAt/modifiedBy unless the key holds
+    `org.admin`: "Otherwise, the token automatically sets these attributes"."""
+    if may_set_audit_fields(ctx.roles):
+        return body
+    return {key: value for key, value in body.items() if key not in AUDIT_FIELDS}
+
+
+def _acting_users(ctx: ApiContext, body: dict[str, Any]) -> tuple[str, str]:
+    """createdBy/modifiedBy of a new record: the key's user unless an admin key named others."""
+    created_by = body.get("createdBy") if isinstance(body.get("createdBy"), str) else ctx.user_id
+    modified_by = body.get("modifiedBy") if isinstance(body.get("modifiedBy"), str) else created_by
+    return created_by, modified_by
 
 
 def _without_nulls(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +264,9 @@ def conversation_create(ctx: ApiContext) -> tuple[int, dict]:
     validate_custom(body.get("custom"), org.metadata["conversation"])
     _check_assignees(org, body)
     _check_external_id_unique(org.conversations, body.get("externalId"))
-    customer_create_take(org, customer["id"])
+    customer_create_take(org, customer["id"], "conversation", body)
+    body = _audit_checked(ctx, body)
+    created_by, modified_by = _acting_users(ctx, body)
     now = now_iso()
     attributes: dict[str, Any] = {
         "channels": [], "status": "open", "messageCount": 0, "noteCount": 0, "satisfaction": 0,
@@ -256,15 +274,13 @@ def conversation_create(ctx: ApiContext) -> tuple[int, dict]:
         "sentiment": {}, "lastMessageIn": {}, "assignedUsers": [], "assignedTeams": [], "firstResponse": {},
         "direction": "in", "outboundMessageCount": 0, "rev": 1, "priority": 3, "custom": {},
     }
-    attributes.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("id", "createdAt")})
-    if "createdAt" in body:  # imports may backdate
-        attributes["createdAt"] = body["createdAt"]
+    attributes.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("id", "createdBy", "modifiedBy")})
     attributes["custom"] = _without_nulls(attributes["custom"])
     if (body.get("queue") or {}).get("external"):
         attributes["externalQueue"] = body["queue"]["external"]
     record = {
         "id": new_object_id(), "attributes": _without_nulls(attributes), "customer": customer["id"],
-        "createdBy": ctx.user_id, "modifiedBy": ctx.user_id,
+        "createdBy": created_by, "modifiedBy": modified_by,
     }
     org.conversations[record["id"]] = record
     _refresh_customer_conversation_stats(org, customer["id"])
@@ -397,7 +413,9 @@ def message_create(ctx: ApiContext) -> tuple[int, dict]:
     validate_custom(body.get("custom"), org.metadata["message"])
     _check_external_id_unique(org.messages, body.get("externalId"))
     attachment_ids = _attachment_ids(org, body.get("attachments"))
-    customer_create_take(org, conversation["customer"])
+    customer_create_take(org, conversation["customer"], "message", body)
+    body = _audit_checked(ctx, body)
+    created_by, modified_by = _acting_users(ctx, body)
     now = now_iso()
     direction = body.get("direction", "in")
     attributes: dict[str, Any] = {
@@ -414,7 +432,7 @@ def message_create(ctx: ApiContext) -> tuple[int, dict]:
     record = {
         "id": new_object_id(), "attributes": _without_nulls(attributes),
         "conversation": conversation["id"], "customer": conversation["customer"],
-        "attachments": attachment_ids, "createdBy": ctx.user_id, "modifiedBy": ctx.user_id,
+        "attachments": attachment_ids, "createdBy": created_by, "modifiedBy": modified_by,
     }
     org.messages[record["id"]] = record
     data = render_message(org, record)
@@ -428,8 +446,18 @@ def message_create(ctx: ApiContext) -> tuple[int, dict]:
         conv_changes["outboundMessageCount"] = conversation["attributes"].get("outboundMessageCount", 0) + 1
     else:
         conv_changes["lastMessageIn"] = {"sentAt": attributes["sentAt"], "id": record["id"]}
+        conv_changes.update(_reopen_on_inbound(conversation, body))
     conversation_apply_changes(ctx, conversation, conv_changes)
     return 201, {"data": data}
+
+
+def _reopen_on_inbound(conversation: dict, body: dict[str, Any]) -> dict[str, Any]:
+    """Kustomer's conversation lifecycle: a customer's reply reopens a `done` conversation
+    and ends a snooze (`snoozed` -> `open`). A message imported as history (`importedAt`)
+    is not a new reply and changes no status."""
+    if body.get("importedAt") or conversation["attributes"].get("status") not in ("done", "snoozed"):
+        return {}
+    return {"status": "open", "snooze": None}
 
 
 def message_get(ctx: ApiContext) -> tuple[int, dict]:
@@ -444,6 +472,7 @@ def message_update(ctx: ApiContext) -> tuple[int, dict]:
     record = _find_message(org, ctx.params["id"])
     validate_custom(body.get("custom"), org.metadata["message"])
     _check_external_id_unique(org.messages, body.get("externalId"), exclude_id=record["id"])
+    body = _audit_checked(ctx, body)
     changes = {k: copy.deepcopy(v) for k, v in body.items() if k not in {"conversation", "attachments", "createdBy", "modifiedBy"}}
     if "attachments" in body:
         record["attachments"] = _attachment_ids(org, body["attachments"])
@@ -479,7 +508,9 @@ def note_create(ctx: ApiContext) -> tuple[int, dict]:
     conversation = _find_conversation(org, ctx.params["id"])
     _check_external_id_unique(org.notes, body.get("externalId"))
     attachment_ids = _attachment_ids(org, body.get("attachments"))
-    customer_create_take(org, conversation["customer"])
+    customer_create_take(org, conversation["customer"], "note", body)
+    body = _audit_checked(ctx, body)
+    created_by, modified_by = _acting_users(ctx, body)
     now = now_iso()
     attributes: dict[str, Any] = {"createdAt": now, "updatedAt": now, "modifiedAt": now}
     ignored = {"id", "conversation", "createdBy", "modifiedBy"}
@@ -487,7 +518,7 @@ def note_create(ctx: ApiContext) -> tuple[int, dict]:
     record = {
         "id": new_object_id(), "attributes": _without_nulls(attributes),
         "conversation": conversation["id"], "customer": conversation["customer"],
-        "attachments": attachment_ids, "createdBy": ctx.user_id, "modifiedBy": ctx.user_id,
+        "attachments": attachment_ids, "createdBy": created_by, "modifiedBy": modified_by,
     }
     org.notes[record["id"]] = record
     conversation_apply_changes(ctx, conversation, {"noteCount": conversation["attributes"].get("noteCount", 0) + 1})

@@ -23,8 +23,10 @@ from .context import ApiContext
 from .errors import ApiError, not_found, too_large, unauthorized
 from .faults import FaultPlan, fault_plan_for
 from .limits import org_rate_take
+from .roles import check_roles
 from .store import SandboxState, now_iso
 from .uploads import check_upload
+from .validation import check_media_type
 from .webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -164,11 +166,15 @@ class SandboxApp:
             return error_response(not_found("path"), headers)
         handler, params = route
         try:
+            with self.state.lock:
+                roles = tuple(org.users[user_id]["attributes"].get("roles") or ())
+            check_roles(roles, request.method, request.path)
+            check_media_type(request)
             body = self._read_json_body(request) if request.method in BODY_METHODS else None
             with self.state.lock:
                 context = ApiContext(
                     state=self.state, org=org, user_id=user_id, request=request, params=params, body=body,
-                    base_url=request.host_url.rstrip("/"), emit=self.dispatcher.emit,
+                    base_url=request.host_url.rstrip("/"), emit=self.dispatcher.emit, roles=roles,
                 )
                 status, payload = handler(context)
         except ApiError as error:

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from werkzeug.wrappers import Request
 
-from .store import Org, SandboxState
+from .store import FULL_ACCESS_ROLES, Org, SandboxState
 
 
 @dataclass
@@ -19,6 +19,7 @@ class ApiContext:
     body: Any
     base_url: str  # e.g. "http://127.0.0.1:54321", for absolute upload URLs
     emit: Callable[..., None]  # webhooks.WebhookDispatcher.emit
+    roles: tuple[str, ...] = FULL_ACCESS_ROLES  # the API key's roles
 
     @property
     def args(self):

@@ -127,6 +127,7 @@ def org_create(app: "SandboxApp", request: Request) -> Response:
             org = app.state.create_org(
                 name, api_key, int(body.get("rate_limit_per_minute", 1000)),
                 customer_create_limit_per_minute=int(body.get("customer_create_limit_per_minute", 120)),
+                roles=body.get("roles"),
             )
     except (TypeError, ValueError) as exc:
         raise ControlError(400, str(exc)) from None

@@ -4,10 +4,11 @@ Everything an operator needs to show status inheritance and the conversation syn
 agent1..agent5@example.com (Agent One..Agent Five), two teams with team routing on, the
 standard routing statuses (with `statusType` and the `system` flag) plus custom
 unavailable ones, an internal queue per team and one external queue pointing to the
-contact center, and an active work session for every agent.
+contact center, an active work session for every agent, and a few tags and shortcuts.
 """
 from __future__ import annotations
 
+from .catalog import seed_catalog
 from .work_sessions import work_session_start
 from .store import Org, SandboxState, add_queue, add_status, add_team, add_user, set_team_routing
 
@@ -61,4 +62,5 @@ def seed_demo_org(
         set_team_routing(org, sales["id"], enabled=True, queue_ids=[sales_queue["id"], external["id"]])
         for agent in agents:
             work_session_start(org, agent["id"], statuses[initial_status])
+        seed_catalog(org)
     return org

@@ -6,7 +6,11 @@
   the number of whole seconds until the window resets* (the docs leave "epoch or
   seconds" open; the sandbox picks seconds, and sends `Retry-After` with the same value
   on every 429 so clients that read either header behave).
-- Creating conversations, messages or notes: 120 per customer per minute (sliding).
+- Creating conversations, messages and notes: 120 **of each** per customer per minute
+  (sliding), each counted on its own, as the OpenAPI file states per endpoint ("A single
+  client can create up to 120 conversations / messages / notes per minute per customer").
+  Conversations and messages whose body carries `importedAt` are not counted ("will not
+  be subject to the rate limit"); the file states no such exemption for notes.
 """
 from __future__ import annotations
 
@@ -51,16 +55,24 @@ def org_rate_take(org: Org, now: float | None = None) -> RateDecision:
     return RateDecision(True, limit, limit - window.count, reset)
 
 
-def customer_create_take(org: Org, customer_id: str, now: float | None = None) -> None:
-    """Count a conversation/message/note create for a customer, or raise 429."""
+# The kinds of create whose per-customer cap an `importedAt` in the body lifts.
+IMPORT_EXEMPT_KINDS = frozenset({"conversation", "message"})
+
+
+def customer_create_take(
+    org: Org, customer_id: str, kind: str, body: dict | None = None, now: float | None = None,
+) -> None:
+    """Count a create of `kind` (conversation, message, note) for a customer, or raise 429."""
+    if kind in IMPORT_EXEMPT_KINDS and body and body.get("importedAt"):
+        return
     now = time.monotonic() if now is None else now
-    recent = org.customer_creates.setdefault(customer_id, deque())
+    recent = org.customer_creates.setdefault((kind, customer_id), deque())
     while recent and now - recent[0] >= RATE_WINDOW_SECONDS:
         recent.popleft()
     if len(recent) >= org.customer_create_limit_per_minute:
         wait = math.ceil(RATE_WINDOW_SECONDS - (now - recent[0]))
         error = rate_limited(
-            f"more than {org.customer_create_limit_per_minute} conversations, messages or notes "
+            f"more than {org.customer_create_limit_per_minute} {kind}s "
             f"for customer {customer_id} in one minute"
         )
         error.headers["Retry-After"] = str(max(1, wait))

@@ -55,6 +55,12 @@ class SandboxOrg:
         session.headers.update(self.headers)
         return session
 
+    def add_api_key(self, roles: list[str]) -> str:
+        """A second API key of this org holding only `roles`; returns the key."""
+        api_key = secrets.token_hex(20)
+        self.server.state.add_api_key(self.org, api_key, name=f"key {' '.join(roles)[:40]}", roles=roles)
+        return api_key
+
     # -- reading what the org holds (records as the API renders them) ---------------------
     def dump(self) -> dict[str, Any]:
         with self.server.state.lock:

@@ -26,6 +26,9 @@ RATE_WINDOW_SECONDS = 60.0
 
 METADATA_RESOURCES = ("customer", "conversation", "message")
 
+# The roles of a key created without a list: the legacy all-access pair (every endpoint).
+FULL_ACCESS_ROLES = ("org.admin", "org.user")
+
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
 _process_bytes = os.urandom(5)
 
@@ -77,11 +80,15 @@ class Org:
     routing_settings: dict[str, dict] = field(default_factory=dict)  # keyed by team id
     queues: dict[str, dict] = field(default_factory=dict)
     webhooks: dict[str, dict] = field(default_factory=dict)
+    tags: dict[str, dict] = field(default_factory=dict)
+    kobjects: dict[str, dict] = field(default_factory=dict)  # custom objects ({klass, attributes})
+    shortcuts: dict[str, dict] = field(default_factory=dict)
     webhook_deliveries: list[dict] = field(default_factory=list)
     faults: FaultConfig = field(default_factory=FaultConfig)
     rate_window: RateWindow = field(default_factory=RateWindow)
-    # customer id -> monotonic times of recent conversation/message/note creates
-    customer_creates: dict[str, deque] = field(default_factory=dict)
+    # (kind, customer id) -> monotonic times of recent creates; kind is conversation,
+    # message or note (Kustomer caps each separately)
+    customer_creates: dict[tuple[str, str], deque] = field(default_factory=dict)
 
     def find_user_by_email(self, email: str) -> dict | None:
         wanted = email.strip().lower()
@@ -128,6 +135,7 @@ class SandboxState:
         *,
         customer_create_limit_per_minute: int = DEFAULT_CUSTOMER_CREATE_LIMIT_PER_MINUTE,
         org_id: str | None = None,
+        roles: list[str] | tuple[str, ...] | None = None,
     ) -> Org:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -142,13 +150,22 @@ class SandboxState:
                 customer_create_limit_per_minute=customer_create_limit_per_minute,
             )
             self.orgs[org.id] = org
-            self.add_api_key(org, api_key)
+            self.add_api_key(org, api_key, roles=roles)
             return org
 
-    def add_api_key(self, org: Org, api_key: str, *, name: str = "Sandbox API key") -> dict:
-        """Each API key acts as its own machine user (what GET /v1/users/current returns)."""
+    def add_api_key(
+        self, org: Org, api_key: str, *, name: str = "Sandbox API key",
+        roles: list[str] | tuple[str, ...] | None = None,
+    ) -> dict:
+        """Each API key acts as its own machine user (what GET /v1/users/current returns)
+        with the roles it was created with (all-access `org.admin`/`org.user` by default)."""
+        if not api_key:
+            raise ValueError("api_key must not be empty")
         with self.lock:
+            if api_key in self.org_by_api_key:
+                raise ValueError("api_key is already used by another org")
             user = add_user(org, name=name, email=None, user_type="machine")
+            user["attributes"]["roles"] = list(FULL_ACCESS_ROLES if roles is None else roles)
             org.api_keys[api_key] = user["id"]
             self.org_by_api_key[api_key] = org
             return user

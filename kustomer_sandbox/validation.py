@@ -33,6 +33,7 @@ DEFAULT_OPENAPI_PATH = Path(__file__).resolve().parent / "openapi" / "core-resou
 # Custom attribute names: camelCase, the suffix is the type (Kustomer's naming rule).
 CUSTOM_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-zA-Z0-9]*(Str|Txt|Num|At|Bool|Url|Id)$")
 SUFFIX_TYPES = {"Str": "string", "Txt": "text", "Num": "number", "At": "date", "Bool": "boolean", "Url": "url", "Id": "string"}
+# The file: "`Str` string or null, length [0 .. 1024]", and the same for `Txt`.
 MAX_STR_LENGTH = 1024
 
 def openapi_path() -> Path:
@@ -196,6 +197,12 @@ def validate_custom(custom: Any, metadata_properties: dict[str, dict], *, pointe
         if value is None:
             continue  # clearing a value is always allowed
         suffix = CUSTOM_ATTRIBUTE_NAME.match(name).group(1)
+        if suffix in ("Str", "Txt") and isinstance(value, str) and len(value) > MAX_STR_LENGTH:
+            raise bad_param(
+                f"String is too long ({len(value)} chars), maximum {MAX_STR_LENGTH}",
+                name,
+                f"{pointer}/properties/{name}/maxLength",
+            )
         if not _custom_value_fits(suffix, value):
             raise bad_param(
                 f"Invalid type: {type(value).__name__} (expected {SUFFIX_TYPES[suffix]})",
@@ -211,7 +218,7 @@ def _custom_value_fits(suffix: str, value: Any) -> bool:
         return isinstance(value, bool)
     if not isinstance(value, str):
         return False
-    if suffix == "Str":
+    if suffix in ("Str", "Txt"):
         return len(value) <= MAX_STR_LENGTH
     if suffix == "At":
         return FORMAT_CHECKER.conforms(value, "date-time")
@@ -305,3 +312,44 @@ def response_schema_errors(method: str, template: str, status: int, body: Any) -
         f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
         for error in validator.iter_errors(body)
     ]
+
+
+# -- request media types ---------------------------------------------------------------------
+def template_pattern(template: str) -> re.Pattern[str]:
+    """A regex for one of the file's path templates (`{id}` and `:externalId` match one segment)."""
+    parts = re.split(r"(\{[^}]+\}|:[A-Za-z]+)", template)
+    regex = "".join("[^/]+" if part.startswith(("{", ":")) else re.escape(part) for part in parts)
+    return re.compile(regex + "/?", re.IGNORECASE)
+
+
+def template_specificity(template: str) -> int:
+    """Literal characters of a template: literal paths (`email=`) win over `{id}`."""
+    return len(re.sub(r"\{[^}]+\}|:[A-Za-z]+", "", template))
+
+
+@lru_cache(maxsize=1)
+def _body_media_types() -> list[tuple[str, re.Pattern[str], frozenset[str]]]:
+    rows = []
+    for template, operations in openapi_document()["paths"].items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and operation.get("requestBody", {}).get("content"):
+                rows.append((template_specificity(template), method.upper(), template,
+                             frozenset(operation["requestBody"]["content"])))
+    rows.sort(key=lambda row: -row[0])
+    return [(method, template_pattern(template), media) for _, method, template, media in rows]
+
+
+def check_media_type(request: Any) -> None:
+    """A body must come in a media type the file lists for the operation, else 415
+    (e.g. `PATCH /v1/conversations/{id}` takes `application/json-patch+json` only)."""
+    if request.method not in ("POST", "PUT", "PATCH") or not (request.content_length or 0):
+        return
+    api_path = request.path[len("/v1"):]
+    for method, pattern, media in _body_media_types():
+        if method == request.method and pattern.fullmatch(api_path):
+            if request.mimetype not in media:
+                raise ApiError(
+                    415, "unsupportedmediatype", "Unsupported Media Type", parameter="Content-Type",
+                    detail=f"{request.method} /v1{api_path} takes {', '.join(sorted(media))}",
+                )
+            return

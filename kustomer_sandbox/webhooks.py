@@ -6,6 +6,12 @@ subscription token>`. A failed attempt (connection error, timeout or non-2xx) is
 after 1, 1, 2, 5, 10, 15 and 30 minutes; `retry_delays` replaces that schedule (tests
 pass fractions of a second). Deliveries go out from one background thread, so a slow
 receiver delays later deliveries, as a real queue would.
+
+A webhook "keeps delivering until you disable or delete it, or until Kustomer disables it
+because your endpoint keeps failing" (Kustomer's outbound webhook reference): after
+`disable_after` deliveries in a row that failed every retry, the webhook's `enabled`
+turns false and later events are not queued for it (the docs give no number; the sandbox
+picks 10, `disable_after` changes it). A delivered event resets the count.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (60.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0)
 DELIVERY_TIMEOUT_SECONDS = 10.0
+DISABLE_AFTER_FAILED_DELIVERIES = 10
 
 EVENTS = frozenset({
     "kustomer.customer.create", "kustomer.customer.update",
@@ -57,8 +64,12 @@ def attribute_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> d
 
 
 class WebhookDispatcher:
-    def __init__(self, state: SandboxState, retry_delays: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, state: SandboxState, retry_delays: Sequence[float] | None = None,
+        disable_after: int = DISABLE_AFTER_FAILED_DELIVERIES,
+    ) -> None:
         self.state = state
+        self.disable_after = disable_after
         self.retry_delays = tuple(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays)
         self._queue: list[tuple[float, int, dict]] = []
         self._sequence = itertools.count()
@@ -160,8 +171,14 @@ class WebhookDispatcher:
             failures = len(delivery["attempts"])
             if ok:
                 delivery["state"] = "delivered"
+                hook["failed_in_a_row"] = 0
             elif failures > len(self.retry_delays):
                 delivery["state"] = "failed"
                 logger.info("webhook delivery %s gave up after %d attempts", delivery["id"], failures)
+                hook["failed_in_a_row"] = hook.get("failed_in_a_row", 0) + 1
+                if hook["failed_in_a_row"] >= self.disable_after and hook["attributes"]["enabled"]:
+                    hook["attributes"]["enabled"] = False
+                    hook["attributes"]["updatedAt"] = now_iso()
+                    logger.info("webhook %s disabled after %d failed deliveries", hook["id"], hook["failed_in_a_row"])
         if not ok and failures <= len(self.retry_delays):
             self._schedule(time.monotonic() + self.retry_delays[failures - 1], job)

@@ -8,6 +8,8 @@ import requests
 from kustomer_sandbox.validation import response_schema_errors
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+# `PATCH /v1/conversations/{id}` takes this media type only (Kustomer's OpenAPI file).
+JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 
 
 def assert_openapi_response(response: requests.Response, method: str, template: str) -> dict:

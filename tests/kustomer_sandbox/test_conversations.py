@@ -1,7 +1,9 @@
 """Conversations, messages and notes: create, read, update, externalIds, paging."""
+import json
+
 import pytest
 
-from .helpers import assert_kustomer_error, assert_openapi_response
+from .helpers import JSON_PATCH, assert_kustomer_error, assert_openapi_response
 
 
 @pytest.fixture
@@ -53,7 +55,8 @@ def test_conversation_external_id_is_unique_per_org(kapi, customer_id, conversat
 
 def test_put_and_patch_update_a_conversation(kapi, conversation):
     put = kapi.put(kapi.url(f"/conversations/{conversation['id']}"), json={"status": "snoozed", "tags": ["voice"]})
-    patch = kapi.patch(kapi.url(f"/conversations/{conversation['id']}"), json={"status": "done"})
+    patch = kapi.patch(kapi.url(f"/conversations/{conversation['id']}"), data=json.dumps({"status": "done"}),
+                       headers=JSON_PATCH)
 
     assert assert_openapi_response(put, "PUT", "/conversations/{id}")["data"]["attributes"]["status"] == "snoozed"
     attributes = assert_openapi_response(patch, "PATCH", "/conversations/{id}")["data"]["attributes"]

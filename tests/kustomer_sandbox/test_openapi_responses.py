@@ -1,9 +1,11 @@
 """Every sandbox answer to a valid request fits the OpenAPI file's response schema."""
+import json
+
 import pytest
 
 from kustomer_sandbox.validation import openapi_document, response_schema_errors
 
-from .helpers import assert_openapi_response
+from .helpers import JSON_PATCH, assert_openapi_response
 
 # Every operation of the file the sandbox serves: (method, file path).
 SERVED = {
@@ -54,7 +56,8 @@ def test_full_sync_flow_answers_match_the_file(kapi):
     check(kapi.get(kapi.url(f"/customers/{cid}/conversations")), "GET", "/customers/{id}/conversations")
     check(kapi.get(kapi.url(f"/conversations/{vid}")), "GET", "/conversations/{id}")
     check(kapi.put(kapi.url(f"/conversations/{vid}"), json={"status": "snoozed"}), "PUT", "/conversations/{id}")
-    check(kapi.patch(kapi.url(f"/conversations/{vid}"), json={"status": "done"}), "PATCH", "/conversations/{id}")
+    check(kapi.patch(kapi.url(f"/conversations/{vid}"), data=json.dumps({"status": "done"}), headers=JSON_PATCH),
+          "PATCH", "/conversations/{id}")
     check(kapi.get(kapi.url("/conversations/externalId=s-1")), "GET", "/conversations/externalId={externalId}")
     attachment = check(kapi.post(kapi.url("/attachments"), json={"name": "r.wav", "contentType": "audio/wav", "contentLength": 3}),
                        "POST", "/attachments")["data"]

@@ -1,5 +1,5 @@
 """Rate limits: the org's 60 s budget with x-ratelimit-* headers, and the per-customer
-cap of 120 conversation/message/note creates per minute."""
+caps of 120 conversations, 120 messages and 120 notes per minute (each on its own)."""
 import pytest
 
 from .helpers import assert_kustomer_error
@@ -68,21 +68,58 @@ def conversation(kapi):
     return kapi.post(kapi.url(f"/customers/{customer_id}/conversations"), json={"name": "c"}).json()["data"]
 
 
-def test_121st_create_for_one_customer_in_a_minute_is_429(kapi, conversation):
-    """120 conversations/messages/notes per customer per minute; the conversation counted once."""
-    url = kapi.url(f"/conversations/{conversation['id']}")
-    statuses = []
-    for i in range(119):
-        kind = "notes" if i % 2 else "messages"
-        body = {"body": f"n{i}"} if kind == "notes" else {"channel": "voice", "app": "ccaip", "preview": f"m{i}"}
-        statuses.append(kapi.post(f"{url}/{kind}", json=body).status_code)
+MESSAGE = {"channel": "voice", "app": "ccaip", "preview": "m"}
 
-    over = kapi.post(f"{url}/notes", json={"body": "one too many"})
 
-    assert statuses == [201] * 119
+def test_121st_message_for_one_customer_in_a_minute_is_429(kapi, conversation):
+    """Kustomer: "up to 120 messages per minute per customer"."""
+    url = kapi.url(f"/conversations/{conversation['id']}/messages")
+    statuses = [kapi.post(url, json=MESSAGE).status_code for _ in range(120)]
+
+    over = kapi.post(url, json=MESSAGE)
+
+    assert statuses == [201] * 120
     assert_kustomer_error(over, 429, "ratelimited")
     assert 1 <= int(over.headers["Retry-After"]) <= 60
     assert over.headers["x-ratelimit-remaining"]  # the org budget headers are there too
     # other customers are not affected
     other_customer = kapi.post(kapi.url("/customers"), json={"name": "Bob"}).json()["data"]["id"]
     assert kapi.post(kapi.url(f"/customers/{other_customer}/conversations"), json={}).status_code == 201
+
+
+def test_conversations_messages_and_notes_have_separate_caps(kapi, conversation):
+    customer_id = conversation["relationships"]["customer"]["data"]["id"]
+    url = kapi.url(f"/conversations/{conversation['id']}")
+    messages = [kapi.post(f"{url}/messages", json=MESSAGE).status_code for _ in range(120)]
+
+    assert messages == [201] * 120
+    assert kapi.post(f"{url}/messages", json=MESSAGE).status_code == 429
+    # the message cap is full; notes and conversations of the same customer still go in
+    assert kapi.post(f"{url}/notes", json={"body": "still fine"}).status_code == 201
+    assert kapi.post(kapi.url(f"/customers/{customer_id}/conversations"), json={}).status_code == 201
+
+
+def test_121st_conversation_for_one_customer_is_429(kapi, conversation):
+    customer_id = conversation["relationships"]["customer"]["data"]["id"]
+    url = kapi.url(f"/customers/{customer_id}/conversations")
+    statuses = [kapi.post(url, json={}).status_code for _ in range(119)]  # the fixture made one
+
+    assert statuses == [201] * 119
+    assert_kustomer_error(kapi.post(url, json={}), 429, "ratelimited")
+
+
+def test_imported_messages_and_conversations_are_not_capped(kapi, conversation):
+    """"Messages (conversations) with importedAt in their body will not be subject to the rate limit"."""
+    customer_id = conversation["relationships"]["customer"]["data"]["id"]
+    url = kapi.url(f"/conversations/{conversation['id']}/messages")
+    imported = {**MESSAGE, "importedAt": "2026-11-30T10:00:00.000Z"}
+    for _ in range(120):
+        assert kapi.post(url, json=MESSAGE).status_code == 201
+
+    assert kapi.post(url, json=MESSAGE).status_code == 429
+    assert [kapi.post(url, json=imported).status_code for _ in range(5)] == [201] * 5
+    conversations = kapi.url(f"/customers/{customer_id}/conversations")
+    for _ in range(119):
+        assert kapi.post(conversations, json={}).status_code == 201
+    assert kapi.post(conversations, json={}).status_code == 429
+    assert kapi.post(conversations, json={"importedAt": "2026-11-30T10:00:00.000Z"}).status_code == 201

@@ -168,3 +168,31 @@ def test_delete_stops_deliveries(kapi, sandbox_org, subscription, webhook_receiv
 )
 def test_webhook_create_is_validated(kapi, body, parameter):
     assert_kustomer_error(kapi.post(kapi.url("/outbound-webhooks"), json=body), 400, "badparam", parameter)
+
+
+def test_the_token_is_readable_with_get_by_id(kapi, subscription):
+    """Kustomer: "You can also read it later with GET /v1/outbound-webhooks/{id}"."""
+    read = kapi.get(kapi.url(f"/outbound-webhooks/{subscription['id']}")).json()["data"]
+
+    assert read["attributes"]["token"] == subscription["attributes"]["token"]
+
+
+def test_a_webhook_that_keeps_failing_is_disabled(kapi, sandbox_org, subscription, webhook_receiver):
+    dispatcher = sandbox_org.server.dispatcher
+    before, dispatcher.disable_after = dispatcher.disable_after, 2
+    try:
+        webhook_receiver.fail_first = 1000
+        kapi.post(kapi.url("/customers"), json={"name": "Ann"})
+        kapi.post(kapi.url("/customers"), json={"name": "Bob"})
+        disabled = sandbox_org.wait_for(
+            lambda: not kapi.get(kapi.url(f"/outbound-webhooks/{subscription['id']}")).json()["data"]["attributes"]["enabled"],
+            timeout=15,
+        )
+        attempts_when_disabled = webhook_receiver.attempts
+        kapi.post(kapi.url("/customers"), json={"name": "Cy"})  # no longer queued for the disabled hook
+    finally:
+        dispatcher.disable_after = before
+
+    assert disabled
+    assert [d["state"] for d in sandbox_org.webhook_deliveries()] == ["failed", "failed"]
+    assert webhook_receiver.attempts == attempts_when_disabled
