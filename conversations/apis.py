@@ -4,13 +4,18 @@ from __future__ import annotations
 import json
 
 import phonenumbers
-from drf_spectacular.utils import extend_schema
+from django.core.paginator import Paginator
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import rules, selectors, services
+from conversations.forms import MAX_PAGE_SIZE, PAGE_SIZE, EventFilterForm
 from conversations.models import Event
+from core.errors import NotFoundError
 from tenants.api import TenantApiMixin
 
 MAX_ID = 200
@@ -192,8 +197,33 @@ class EventOutput(serializers.Serializer):
         return selectors.event_kustomer_ids(event)
 
 
+class EventListOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = EventOutput(many=True)
+
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("q", str, description="An event id, session id, phone number (any format, read with the "
+                     "tenant's default region), or a Kustomer customer or conversation id."),
+    OpenApiParameter("state", str, enum=list(Event.State.values)),
+    OpenApiParameter("type", str, enum=list(rules.EVENT_TYPES)),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Received at or after (ISO 8601)."),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="Received at or before (ISO 8601)."),
+    OpenApiParameter("sort", str, enum=list(selectors.EVENT_SORTS),
+                     description="A column, `-` in front for descending; default `-received` (newest first)."),
+    OpenApiParameter("page", int, description="From 1 (default 1)."),
+    OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE} (default {PAGE_SIZE})."),
+]
+
+
 class EventCreateApi(TenantApiMixin, APIView):
-    """POST /api/v1/events: the contact center reports what happened."""
+    """POST /api/v1/events: the contact center reports what happened.
+    GET /api/v1/events: the tenant's events, searched, filtered, sorted and paged."""
 
     read_scope = "events:write"
     write_scope = "events:write"
@@ -249,6 +279,32 @@ class EventCreateApi(TenantApiMixin, APIView):
         if created:
             return Response(self.OutputSerializer(event).data, status=status.HTTP_202_ACCEPTED)
         return Response(EventOutput(event).data, status=status.HTTP_200_OK)
+
+    @extend_schema(parameters=_LIST_PARAMETERS, responses=EventListOutput)
+    def get(self, request):
+        form = EventFilterForm(request.query_params)
+        if not form.is_valid():
+            raise serializers.ValidationError(
+                {name: [e["message"] for e in errors] for name, errors in form.errors.get_json_data().items()})
+        size = form.cleaned_data.get("page_size") or PAGE_SIZE
+        paginator = Paginator(selectors.events_search(
+            tenant=self.tenant, filters=form.filters(region=self.tenant.default_region)), size)
+        number = form.cleaned_data.get("page") or 1
+        if number > max(1, paginator.num_pages):
+            raise NotFoundError(_("No such page: there are %(pages)d.") % {"pages": paginator.num_pages})
+        page = paginator.page(number)
+
+        def link(n: int) -> str:
+            params = request.query_params.copy()
+            params["page"] = str(n)
+            return request.build_absolute_uri(request.path) + "?" + params.urlencode()
+
+        return Response(EventListOutput({
+            "count": paginator.count, "page": page.number, "pages": paginator.num_pages, "page_size": size,
+            "next": link(page.next_page_number()) if page.has_next() else None,
+            "previous": link(page.previous_page_number()) if page.has_previous() else None,
+            "results": page.object_list,
+        }).data)
 
 
 class EventDetailApi(TenantApiMixin, APIView):

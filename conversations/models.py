@@ -52,6 +52,9 @@ class Event(models.Model):
     kustomer_conversation_id = models.CharField(max_length=64, blank=True)
     # Every Kustomer id written for this event: {"message_ids": [...], "note_ids": [...], ...}
     kustomer_ids = models.JSONField(default=dict)
+    # Each run of the event, newest last (the latest 50): {"attempt", "started_at",
+    # "ended_at", "outcome": done | retry | failed, "error", "next_attempt_at"}.
+    attempt_log = models.JSONField(default=list, blank=True)
 
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,6 +67,10 @@ class Event(models.Model):
             models.Index(fields=["tenant", "customer_key", "state", "occurred_at"], name="event_customer_queue"),
             models.Index(fields=["state", "updated_at"], name="event_sweep"),
             models.Index(fields=["tenant", "-received_at"], name="event_recent"),
+            # Searches of the events list (Sync › Events, GET /api/v1/events).
+            models.Index(fields=["tenant", "session_id"], name="event_session"),
+            models.Index(fields=["tenant", "kustomer_customer_id"], name="event_kustomer_customer"),
+            models.Index(fields=["tenant", "kustomer_conversation_id"], name="event_kustomer_conversation"),
         ]
         ordering = ["-received_at"]
 

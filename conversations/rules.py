@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
+
 # -------------------------------------------------------------------------- event types
 SESSION_STARTED = "session.started"
 CALL_ANSWERED = "call.answered"
@@ -490,3 +492,17 @@ def disposition_note(label: str, data: Mapping[str, Any], agent_email: str | Non
     note = data.get("note")
     return line + (f"\n{note}" if note else "")
 
+
+
+def phone_search_key(text: str, region: str) -> str | None:
+    """The customer key (E.164) of a phone number typed in any format, read with the
+    tenant's default region; None when the text is no valid number."""
+    if not text or sum(ch.isdigit() for ch in text) < 5:
+        return None
+    try:
+        number = phonenumbers.parse(text, region or "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

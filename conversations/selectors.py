@@ -1,8 +1,12 @@
 """Reads of the conversation sync."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.db.models import Q, QuerySet
+
+from conversations import rules
 from conversations.models import Event
 from core.errors import NotFoundError
 from tenants.models import Tenant
@@ -28,6 +32,49 @@ def events_recent(*, tenant: Tenant, state: str | None = None, limit: int = 100)
     if state:
         qs = qs.filter(state=state)
     return qs[:limit]
+
+
+# Sort keys of the events list → columns ("-" in front: newest / largest first).
+EVENT_SORTS = {
+    "received": "received_at", "occurred": "occurred_at", "event": "event_id", "type": "type",
+    "state": "state", "attempts": "attempts",
+}
+EVENT_SORTS = {**EVENT_SORTS, **{f"-{key}": f"-{column}" for key, column in EVENT_SORTS.items()}}
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    q: str = ""  # event id, session id, phone (any format), Kustomer customer or conversation id
+    state: str = ""
+    type: str = ""
+    since: datetime | None = None  # received at or after
+    until: datetime | None = None  # received at or before
+    sort: str = "-received"
+    region: str = "US"  # reads a phone number typed without its country code
+
+
+def events_search(*, tenant: Tenant, filters: EventFilters) -> QuerySet[Event]:
+    """The tenant's events matching the filters, sorted (ties: newest received first)."""
+    qs = Event.objects.filter(tenant=tenant)
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.type:
+        qs = qs.filter(type=filters.type)
+    if filters.since:
+        qs = qs.filter(received_at__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(received_at__lte=filters.until)
+    q = filters.q.strip()
+    if q:
+        match = (Q(event_id=q) | Q(session_id=q) | Q(kustomer_customer_id=q) | Q(kustomer_conversation_id=q)
+                 | Q(customer_key=f"app:{q}"))
+        phone = rules.phone_search_key(q, filters.region)
+        if phone:
+            match |= Q(customer_key=phone)
+        qs = qs.filter(match)
+    column = EVENT_SORTS.get(filters.sort, "-received_at")
+    ties = ["-received_at", "-pk"] if column.lstrip("-") != "received_at" else ["-pk" if column.startswith("-") else "pk"]
+    return qs.order_by(column, *ties)
 
 
 def event_kustomer_ids(event: Event) -> dict:

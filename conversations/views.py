@@ -1,16 +1,20 @@
-"""Portal pages: Sync › Events (recent events, state, attempts, error, Kustomer ids,
-filter by state, Retry for failed ones)."""
+"""Portal pages: Sync › Events (search, filters, sort and pages over the tenant's
+events; each event's body, plan, attempts and Kustomer records; Retry for failed ones)."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from conversations import selectors, services
+from conversations.forms import PAGE_SIZE, EventFilterForm
 from conversations.models import Event
 from core.errors import ApplicationError, NotFoundError
+from integrations.selectors import kustomer_web_links_for
 from tenants.pages import tenant_page
 
 
@@ -21,26 +25,47 @@ def _event(request, pk: int) -> Event:
         raise Http404("No such event.") from None
 
 
+def _row(event: Event, links) -> dict:
+    ids = selectors.event_kustomer_ids(event)
+    return {
+        "event": event, "kustomer": ids,
+        "customer_url": links.customer(ids["customer_id"]) if links else None,
+        "conversation_url": (links.conversation(ids["conversation_id"], customer_id=ids["customer_id"])
+                             if links else None),
+    }
+
+
 @tenant_page
 def events(request):
-    state = request.GET.get("state") or ""
-    if state not in Event.State.values:
-        state = ""
-    rows = [
-        {"event": e, "kustomer": selectors.event_kustomer_ids(e)}
-        for e in selectors.events_recent(tenant=request.tenant, state=state or None, limit=200)
-    ]
+    """Sync › Events: search, filter, sort and page through the tenant's events."""
+    form = EventFilterForm(request.GET or None)
+    filters = selectors.EventFilters(region=request.tenant.default_region)
+    if form.is_bound and form.is_valid():
+        filters = form.filters(region=request.tenant.default_region)
+    paginator = Paginator(selectors.events_search(tenant=request.tenant, filters=filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    links = kustomer_web_links_for(tenant=request.tenant)
     return render(request, "conversations/events.html", {
-        "rows": rows, "state": state, "states": Event.State.choices,
+        "form": form, "filters": filters, "page": page, "paginator": paginator,
+        "rows": [_row(e, links) for e in page.object_list],
+        "page_numbers": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "filtered": any([filters.q, filters.state, filters.type, filters.since, filters.until]),
     })
+
+
+def _attempt(entry: dict) -> dict:
+    times = {key: parse_datetime(entry[key]) if entry.get(key) else None
+             for key in ("started_at", "ended_at", "next_attempt_at")}
+    return {**entry, **times}
 
 
 @tenant_page
 def event_detail(request, pk: int):
     event = _event(request, pk)
+    links = kustomer_web_links_for(tenant=request.tenant)
     return render(request, "conversations/event_detail.html", {
-        "event": event, "kustomer": selectors.event_kustomer_ids(event),
-        "actions": event.actions.order_by("index"),
+        **_row(event, links), "actions": event.actions.order_by("index"),
+        "attempt_log": [_attempt(entry) for entry in reversed(event.attempt_log or [])],
     })
 
 

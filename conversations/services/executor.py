@@ -149,6 +149,7 @@ def _apply_event(event: Event) -> bool:
     finished = timezone.now()
     Event.objects.filter(pk=event.pk).update(
         state=Event.State.DONE, error="", finished_at=finished, updated_at=finished,
+        attempt_log=_attempt_logged(event, "done", ended=finished),
         kustomer_ids=ctx.ids, kustomer_customer_id=ctx.customer_id or "",
         kustomer_conversation_id=(ctx.conversation.kustomer_conversation_id if ctx.conversation else ""),
     )
@@ -164,9 +165,11 @@ def _wait(event: Event, message: str, seconds: float, *, counts: bool) -> bool:
         _finish_failed(event, f"gave up after {event.attempts} tries: {message}")
         return True
     seconds = max(0.5, float(seconds))
+    now = timezone.now()
+    next_at = now + timedelta(seconds=seconds)
     Event.objects.filter(pk=event.pk).update(
-        transient_failures=failures, error=message[:2000],
-        next_attempt_at=timezone.now() + timedelta(seconds=seconds), updated_at=timezone.now(),
+        transient_failures=failures, error=message[:2000], next_attempt_at=next_at, updated_at=now,
+        attempt_log=_attempt_logged(event, "retry", ended=now, error=message, next_attempt_at=next_at),
     )
     logger.info("event %s waits %.1fs: %s", event.event_id, seconds, message)
     event_process_task.apply_async((event.pk,), countdown=seconds)
@@ -181,11 +184,26 @@ def _finish_failed(event: Event, message: str, *, ids: dict[str, Any] | None = N
     EventAction.objects.filter(event=event, state=EventAction.State.PENDING, attempts__gt=0).update(
         state=EventAction.State.FAILED, error=message[:2000]
     )
+    now = timezone.now()
     Event.objects.filter(pk=event.pk).update(
-        state=Event.State.FAILED, error=message[:4000], finished_at=timezone.now(), updated_at=timezone.now(),
-        next_attempt_at=None,
+        state=Event.State.FAILED, error=message[:4000], finished_at=now, updated_at=now,
+        next_attempt_at=None, attempt_log=_attempt_logged(event, "failed", ended=now, error=message),
     )
     logger.warning("event %s failed: %s", event.event_id, message)
+
+
+ATTEMPT_LOG_KEEP = 50
+
+
+def _attempt_logged(event: Event, outcome: str, *, ended, error: str = "", next_attempt_at=None) -> list[dict]:
+    """The event's attempt log with this run's end added (the customer's lock makes
+    this run the only writer)."""
+    entry = {
+        "attempt": event.attempts, "outcome": outcome, "error": error[:500],
+        "started_at": event.processing_started_at.isoformat() if event.processing_started_at else None,
+        "ended_at": ended.isoformat(), "next_attempt_at": next_attempt_at.isoformat() if next_attempt_at else None,
+    }
+    return list(event.attempt_log or [])[-(ATTEMPT_LOG_KEEP - 1):] + [entry]
 
 
 def _run(ctx: EventContext) -> None:

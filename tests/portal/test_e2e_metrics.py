@@ -75,6 +75,12 @@ def test_metrics_after_an_e2e_run(e2e, e2e_queue):
 
     assert got[("portal_status_decisions_total", ("decision", decision), ("kind", "manual"),
                 ("source", "contact_center"), t)] == 1
+    # The event that met the 503 shows both runs, with times, on its attempt log.
+    retried = Event.objects.get(tenant=e2e.tenant, session_id="m-2")
+    assert [entry["outcome"] for entry in retried.attempt_log] == ["retry", "done"]
+    assert "503" in retried.attempt_log[0]["error"] and retried.attempt_log[0]["next_attempt_at"]
+    assert all(entry["started_at"] <= entry["ended_at"] for entry in retried.attempt_log)
+
     lag = got[("portal_watcher_lag_seconds", t)]
     assert 0 <= lag < 30
     assert got[("portal_broker_queue_depth", ("queue", e2e_queue))] >= 0
