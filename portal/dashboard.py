@@ -165,11 +165,7 @@ def chart_svg_geometry(bars: list[MinuteBar], *, width: int = 600, height: int =
 
 # ------------------------------------------------------------------------------ agents
 def agents_with_statuses(*, tenant: Tenant) -> list:
-    names = status_selectors.kustomer_status_names(tenant=tenant)
-    agents = list(status_selectors.agent_list(tenant=tenant))
-    for agent in agents:
-        agent.kustomer_status_name = names.get(agent.kustomer_status_id, "")
-    return agents
+    return status_selectors.agent_list_with_statuses(tenant=tenant)
 
 
 def status_change_feed(*, tenant: Tenant, limit: int = 12) -> list[StatusChange]:

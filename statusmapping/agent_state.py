@@ -48,6 +48,7 @@ class AgentRow:
     held_kustomer_status_id: str
     held_at: datetime | None
     push_kustomer_status_id: str
+    kustomer_choice_id: str | None
 
 
 #: The compared and written columns (every field of AgentRow but the id).

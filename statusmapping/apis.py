@@ -44,6 +44,22 @@ class AgentOutput(serializers.Serializer):
     live_instances = serializers.SerializerMethodField()
     several_instances = serializers.SerializerMethodField()
     push_error = serializers.CharField()
+    # R-S13: under two-way sync, whether the two statuses agree, and why not.
+    statuses_agree = serializers.SerializerMethodField()
+    disagreement = serializers.SerializerMethodField()
+
+    def _agreement(self, agent: Agent):
+        config = self.context.get("status_config")
+        if config is None:
+            config = self.context["status_config"] = selectors.status_config_read(tenant=agent.tenant)
+        return selectors.agent_status_agreement(agent=agent, config=config)
+
+    def get_statuses_agree(self, agent: Agent) -> bool:
+        return self._agreement(agent).agree
+
+    def get_disagreement(self, agent: Agent) -> str:
+        result = self._agreement(agent)
+        return "" if result.agree else result.reason
 
     def get_cc_status(self, agent: Agent) -> str | None:
         return agent.cc_status.name if agent.cc_status_id else None

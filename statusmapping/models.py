@@ -168,6 +168,10 @@ class Agent(models.Model):
     push_requested_at = models.DateTimeField(null=True, blank=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
     push_error = models.CharField(max_length=500, blank=True)
+    # R-S13: the Kustomer status chosen on the Kustomer side (or pushed for the agent's
+    # own non-call CC choice), never our push of a call status: what CRM_OVERRIDES and a
+    # held change apply, and what Kustomer is set back to after a call. Null: not known.
+    kustomer_choice_id = models.CharField(max_length=64, null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

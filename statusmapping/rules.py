@@ -26,6 +26,11 @@ Rules by ID:
 - R-S12 while the agent is on a call or in wrap-up a Kustomer change is HELD; the held
         status becomes the agent's next status when the call ends; a later Kustomer
         change replaces the held one.
+- R-S13 two-way converges: the agent's *Kustomer choice* (the last status Kustomer
+        reported that was not our own push, or the one pushed for the agent's own
+        non-call CC choice) is what CRM_OVERRIDES and a held change apply; when Kustomer
+        holds something else by then (our "On call" push), it is set back to that
+        choice. `status_agreement` says whether the two statuses agree, and why not.
 """
 from __future__ import annotations
 
@@ -131,10 +136,25 @@ class AgentState:
     held_at: datetime | None = None
     # R-S9: the Kustomer status a push of ours is sending (its echo is not a change).
     pending_push_kustomer_status_id: str | None = None
+    # R-S13: the Kustomer status chosen on the Kustomer side (or pushed for the agent's
+    # own non-call CC choice); never our push of a call or wrap-up status. None: not
+    # known yet (rows from before R-S13), `kustomer_status_id` stands in for it.
+    kustomer_choice_id: str | None = None
 
     @property
     def busy_with_call(self) -> bool:
         return self.activity in (ACTIVITY_CALL, ACTIVITY_WRAP_UP)
+
+    @property
+    def kustomer_status_soon(self) -> str:
+        """What Kustomer holds once the push in flight (if any) lands."""
+        return self.pending_push_kustomer_status_id or self.kustomer_status_id or ""
+
+    @property
+    def kustomer_choice(self) -> str:
+        if self.kustomer_choice_id is not None:
+            return self.kustomer_choice_id
+        return self.kustomer_status_id or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +185,8 @@ class Outcome:
     clear_held: bool = False
     # R-S9: push the agent's Kustomer work session to this status id.
     push_kustomer_status_id: str | None = None
+    # R-S13: the agent's Kustomer choice to remember (None: keep what is known).
+    kustomer_choice_id: str | None = None
     reason: str = ""
 
 
@@ -205,21 +227,35 @@ def _decide_kustomer_change(
     at = change.occurred_at
     if _older(at, agent.kustomer_status_at):
         return Outcome(Decision.STALE, keep, reason="Older than the agent's latest Kustomer status (out of order).")
-    remember = {"kustomer_status_id": incoming, "kustomer_status_at": at}
+    pushing = agent.pending_push_kustomer_status_id
+    if pushing and incoming != pushing and _older(at, agent.cc_status_at) and not change.force:
+        # R-S13: the push of the agent's later CC change is on its way to Kustomer and
+        # replaces this older Kustomer status there; applying it would split the two.
+        return Outcome(Decision.STALE, keep,
+                       reason="Older than the CC change whose status is being sent to Kustomer (R-S13).")
+    remember = {"kustomer_status_id": incoming, "kustomer_status_at": at, "kustomer_choice_id": incoming}
+    # R-S13: a newer Kustomer change than the push in flight: Kustomer must keep it, not
+    # take our older push after it, so the push is pointed at it.
+    reassert = incoming if pushing and incoming != pushing and settings.pushes else None
     if not change.force:
         if incoming and incoming == agent.pending_push_kustomer_status_id:
-            return Outcome(Decision.UNCHANGED, keep, **remember,
+            # Our own push coming back is what Kustomer holds, never the CRM's choice (R-S13).
+            return Outcome(Decision.UNCHANGED, keep, kustomer_status_id=incoming, kustomer_status_at=at,
                            reason="Kustomer reports the status pushed from the contact center (R-S9 echo).")
         if incoming == (agent.kustomer_status_id or ""):
             return Outcome(Decision.UNCHANGED, keep, reason="The agent's Kustomer status did not change.")
         if settings.priority == LATEST_WINS and _older(at, agent.cc_status_at):
-            return Outcome(Decision.STALE, keep, **remember,
+            # The CC's later change wins in both systems: Kustomer learns it too (R-S13).
+            push = _set_back(settings, agent, status_map.push_as.get(keep or "", ""), holds=incoming)
+            if push and not agent.busy_with_call:
+                remember["kustomer_choice_id"] = push  # the agent's own, later choice
+            return Outcome(Decision.STALE, keep, **remember, push_kustomer_status_id=push,
                            reason="Older than the agent's current CC status (R-S7 latest wins).")
     target = status_map.kustomer_to_cc.get(incoming)
     if target is None:
         # A later Kustomer change replaces a held one (R-S12), even an unmapped one:
         # the held status is no longer the agent's Kustomer status.
-        return Outcome(Decision.UNMAPPED, keep, **remember, clear_held=True,
+        return Outcome(Decision.UNMAPPED, keep, **remember, clear_held=True, push_kustomer_status_id=reassert,
                        reason="This Kustomer status is not mapped to a CC status (R-S4).")
     if agent.busy_with_call:
         return Outcome(
@@ -230,6 +266,7 @@ def _decide_kustomer_change(
     new_at = at if agent.cc_status_at is None or at > agent.cc_status_at else agent.cc_status_at
     return Outcome(
         Decision.APPLIED, target, cc_status_at=new_at, cc_status_changed=True, **remember, clear_held=True,
+        push_kustomer_status_id=reassert,
         reason="Sign-in: the agent's current Kustomer status applied (R-S8)." if change.force else "",
     )
 
@@ -249,16 +286,22 @@ def _decide_cc_change(
     moving_on = change.kind == KIND_SYSTEM_NEXT and agent.busy_with_call and requested_activity == ACTIVITY_NONE
 
     if moving_on and settings.active and agent.held_cc_status:
-        # R-S12: the Kustomer change held during the call is the agent's next status.
+        # R-S12: the Kustomer change held during the call is the agent's next status;
+        # if our wrap-up push replaced it in Kustomer meanwhile, set Kustomer back (R-S13).
+        held_id = agent.held_kustomer_status_id or ""
         return Outcome(
             Decision.APPLIED, agent.held_cc_status, cc_status_at=at, cc_status_changed=True, clear_held=True,
+            push_kustomer_status_id=_set_back(settings, agent, held_id), kustomer_choice_id=held_id or None,
             reason=f"The Kustomer status held during the call applied instead of {requested} (R-S12).",
         )
     if moving_on and settings.active and settings.priority == CRM_OVERRIDES:
-        from_crm = status_map.kustomer_to_cc.get(agent.kustomer_status_id or "")
+        # R-S13: the CRM's choice, never the status we pushed for the call itself.
+        choice = agent.kustomer_choice
+        from_crm = status_map.kustomer_to_cc.get(choice)
         if from_crm:
             return Outcome(
                 Decision.APPLIED, from_crm, cc_status_at=at, cc_status_changed=True, clear_held=True,
+                push_kustomer_status_id=_set_back(settings, agent, choice),
                 reason=f"CRM overrides the next status: {from_crm} from Kustomer instead of {requested} (R-S7).",
             )
     # The CC's own change. Starting a call or moving into wrap-up keeps a held change
@@ -266,15 +309,79 @@ def _decide_cc_change(
     # the CC's next status) supersedes it.
     clear_held = requested_activity == ACTIVITY_NONE
     push = None
+    choice = None
     inherits_at_sign_in = change.kind == KIND_SIGN_IN and settings.inherit_on_login
     if settings.pushes and not inherits_at_sign_in:
         chosen = status_map.push_as.get(requested)
-        if chosen and chosen != (agent.kustomer_status_id or ""):
+        # Compared with what Kustomer holds once a push in flight lands: a push of the
+        # call's status still on its way must not be left standing (R-S13).
+        if chosen and chosen != agent.kustomer_status_soon:
             push = chosen
+        if chosen and requested_activity == ACTIVITY_NONE:
+            choice = chosen  # the agent's own choice, mirrored in Kustomer
     return Outcome(
         Decision.APPLIED, requested, cc_status_at=at, cc_status_changed=True, clear_held=clear_held,
-        push_kustomer_status_id=push,
+        push_kustomer_status_id=push, kustomer_choice_id=choice,
     )
+
+
+def _set_back(settings: InheritanceSettings, agent: AgentState, kustomer_status_id: str,
+              holds: str | None = None) -> str | None:
+    """R-S13: the push that sets Kustomer back to `kustomer_status_id`, if Kustomer will
+    hold something else (`holds`, by default what it holds once our push in flight
+    lands) and two-way pushes are on."""
+    holds = agent.kustomer_status_soon if holds is None else holds
+    if settings.pushes and kustomer_status_id and kustomer_status_id != holds:
+        return kustomer_status_id
+    return None
+
+
+class Agreement(enum.Enum):
+    """R-S13: how an agent's two statuses stand once nothing is in flight."""
+
+    AGREE = "agree"
+    NOT_TWO_WAY = "not_two_way"  # one-way sync: only Kustomer -> CC is kept in step
+    IN_FLIGHT = "in_flight"  # a push or a held change is on its way
+    PUSH_FAILED = "push_failed"
+    NO_CHOSEN_STATUS = "no_chosen_status"
+    UNMAPPED = "unmapped"
+    DIFFERENT = "different"
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementResult:
+    agreement: Agreement
+    reason: str = ""
+
+    @property
+    def agree(self) -> bool:
+        return self.agreement in (Agreement.AGREE, Agreement.NOT_TWO_WAY, Agreement.IN_FLIGHT)
+
+
+def status_agreement(*, settings: InheritanceSettings, status_map: StatusMap, agent: AgentState,
+                     push_error: str = "", kustomer_name: str = "") -> AgreementResult:
+    """R-S13: do the agent's CC status and Kustomer status agree? They do when the CC
+    status is the one mapped from the Kustomer status, or Kustomer holds the status
+    chosen for the CC status. Otherwise the reason, in words for the agent's page."""
+    if not settings.pushes:
+        return AgreementResult(Agreement.NOT_TWO_WAY)
+    cc_status, kustomer_id = agent.cc_status or "", agent.kustomer_status_id or ""
+    if agent.pending_push_kustomer_status_id or agent.held_cc_status:
+        return AgreementResult(Agreement.IN_FLIGHT, "A change is on its way.")
+    if not cc_status or not kustomer_id:
+        return AgreementResult(Agreement.AGREE)
+    if status_map.kustomer_to_cc.get(kustomer_id) == cc_status or status_map.push_as.get(cc_status) == kustomer_id:
+        return AgreementResult(Agreement.AGREE)
+    shown = kustomer_name or kustomer_id
+    if push_error:
+        return AgreementResult(Agreement.PUSH_FAILED, f"Kustomer did not take the status sent for {cc_status}: {push_error}")
+    if not status_map.push_as.get(cc_status):
+        return AgreementResult(Agreement.NO_CHOSEN_STATUS,
+                               f"No Kustomer status is chosen for {cc_status}, so Kustomer keeps {shown}.")
+    if kustomer_id not in status_map.kustomer_to_cc:
+        return AgreementResult(Agreement.UNMAPPED,
+                               f"Kustomer status {shown} is not mapped to a contact-center status.")
+    return AgreementResult(Agreement.DIFFERENT, f"Kustomer shows {shown} while the contact center shows {cc_status}.")
 
 
 def meaningless_mapping_warnings(

@@ -172,6 +172,12 @@ def status_config_get(*, tenant: Tenant, fresh: bool = False, max_age: float | N
     return config
 
 
+def status_config_read(*, tenant: Tenant) -> StatusConfig:
+    """The tenant's configuration read now, without touching this process's copies (for
+    pages and reads that are not on the status event path)."""
+    return _status_config_load(tenant=tenant, version=tenant.config_version, loaded_at=time.monotonic())
+
+
 def status_configs_forget() -> None:
     """Drop this process's copies (tests, which reuse ids of rolled-back tenants)."""
     with _status_configs_lock:
@@ -208,3 +214,41 @@ def status_mapping_warnings(*, tenant: Tenant) -> list[dict[str, str]]:
 
 def kustomer_status_names(*, tenant: Tenant) -> dict[str, str]:
     return dict(KustomerStatus.objects.filter(tenant=tenant).values_list("kustomer_id", "name"))
+
+
+def agent_rule_state(agent, cc_by_id: dict[int, CCStatusRef]) -> rules.AgentState:
+    """The agent's state as the status rules see it, from an `Agent` or an
+    `agent_state.AgentRow` (they share the attribute names)."""
+    current = cc_by_id.get(agent.cc_status_id) if agent.cc_status_id else None
+    held = cc_by_id.get(agent.held_cc_status_id) if agent.held_cc_status_id else None
+    return rules.AgentState(
+        cc_status=current.name if current else None,
+        cc_status_at=agent.cc_status_at,
+        kustomer_status_id=agent.kustomer_status_id or None,
+        kustomer_status_at=agent.kustomer_status_at,
+        activity=current.activity if current else rules.ACTIVITY_NONE,
+        held_cc_status=held.name if held else None,
+        held_kustomer_status_id=agent.held_kustomer_status_id or None,
+        held_at=agent.held_at,
+        pending_push_kustomer_status_id=agent.push_kustomer_status_id or None,
+        kustomer_choice_id=agent.kustomer_choice_id,
+    )
+
+
+def agent_status_agreement(*, agent: Agent, config: StatusConfig) -> rules.AgreementResult:
+    """R-S13: whether the agent's two statuses agree under two-way sync, or why not."""
+    return rules.status_agreement(
+        settings=config.settings, status_map=config.status_map, agent=agent_rule_state(agent, config.cc_by_id),
+        push_error=agent.push_error, kustomer_name=config.kustomer_names.get(agent.kustomer_status_id, ""),
+    )
+
+
+def agent_list_with_statuses(*, tenant: Tenant) -> list[Agent]:
+    """The tenant's agents (as `agent_list`), each with `kustomer_status_name` and
+    `agreement` (R-S13), for the pages that show agents live."""
+    config = status_config_read(tenant=tenant)
+    agents = list(agent_list(tenant=tenant))
+    for agent in agents:
+        agent.kustomer_status_name = config.kustomer_names.get(agent.kustomer_status_id, "")
+        agent.agreement = agent_status_agreement(agent=agent, config=config)
+    return agents

@@ -139,11 +139,7 @@ def agents_page(request):
         else:
             messages.success(request, f"Agent {agent.email} added; their Kustomer user is being looked up by email.")
             return redirect("statusmapping:agents")
-    names = selectors.kustomer_status_names(tenant=request.tenant)
-    agents = list(selectors.agent_list(tenant=request.tenant))
-    for agent in agents:
-        agent.kustomer_status_name = names.get(agent.kustomer_status_id, "")
-    context = {"agents": agents, "form": form}
+    context = {"agents": selectors.agent_list_with_statuses(tenant=request.tenant), "form": form}
     if request.GET.get("fragment") == "rows":
         # The page polls this to stay live without reloading (and losing a typed form).
         return render(request, "statusmapping/_agent_rows.html", context)
@@ -157,6 +153,7 @@ def agent_history_page(request, email: str):
     except NotFoundError:
         raise Http404("No agent with this email.") from None
     agent.kustomer_status_name = selectors.kustomer_status_names(tenant=request.tenant).get(agent.kustomer_status_id, "")
+    agent.agreement = selectors.agent_status_agreement(agent=agent, config=selectors.status_config_read(tenant=request.tenant))
     return render(request, "statusmapping/agent_history.html", {
         "agent": agent, "changes": selectors.agent_status_history(agent=agent, limit=200),
     })

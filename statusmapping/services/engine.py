@@ -26,22 +26,6 @@ from statusmapping.services.config import (
 from tenants.models import Tenant
 
 
-def _agent_state(agent: agent_state.AgentRow, cc_by_id: dict[int, selectors.CCStatusRef]) -> rules.AgentState:
-    current = cc_by_id.get(agent.cc_status_id) if agent.cc_status_id else None
-    held = cc_by_id.get(agent.held_cc_status_id) if agent.held_cc_status_id else None
-    return rules.AgentState(
-        cc_status=current.name if current else None,
-        cc_status_at=agent.cc_status_at,
-        kustomer_status_id=agent.kustomer_status_id or None,
-        kustomer_status_at=agent.kustomer_status_at,
-        activity=current.activity if current else rules.ACTIVITY_NONE,
-        held_cc_status=held.name if held else None,
-        held_kustomer_status_id=agent.held_kustomer_status_id or None,
-        held_at=agent.held_at,
-        pending_push_kustomer_status_id=agent.push_kustomer_status_id or None,
-    )
-
-
 #: A status name or id this process's configuration copy lacks makes it read the copy
 #: again, unless the copy is younger than this.
 _MISS_REREAD_SECONDS = 1.0
@@ -162,7 +146,7 @@ def _agent_status_change_decide(
         outcome = rules.decide_status_change(
             settings=config.settings,
             status_map=config.status_map,
-            agent=_agent_state(read, config.cc_by_id) if read is not None else None,
+            agent=selectors.agent_rule_state(read, config.cc_by_id) if read is not None else None,
             live_instances=live,
             change=rules.IncomingChange(
                 source=source, occurred_at=effective_at, kustomer_status_id=kustomer_status_id or None,
@@ -229,4 +213,6 @@ def _state_after(read: agent_state.AgentRow, outcome: rules.Outcome,
         new.update(held_cc_status_id=None, held_kustomer_status_id="", held_at=None)
     if outcome.push_kustomer_status_id:
         new.update(push_kustomer_status_id=outcome.push_kustomer_status_id)
+    if outcome.kustomer_choice_id is not None:
+        new.update(kustomer_choice_id=outcome.kustomer_choice_id)
     return dataclasses.replace(read, **new) if new else read

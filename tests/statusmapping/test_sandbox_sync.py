@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from celery.exceptions import Retry
@@ -260,3 +261,56 @@ def test_r_s2_status_new_in_kustomer_is_read_when_an_event_names_it(tenant, read
     assert answer["decision"] == "unmapped"
     names = {s["name"] for s in api.get("/api/v1/kustomer-statuses").json()["results"]}
     assert "Coaching" in names  # now listed on the mapping page, waiting to be mapped
+
+
+def test_r_s13_two_way_disagreement_after_a_call_is_set_back_in_kustomer(tenant, ready, api, run_on_commit):
+    """The simulated day's defect: under CRM_OVERRIDES an agent Away in Kustomer takes a
+    call (the portal pushes Busy for "On call"); at the call's end the agent gets Break
+    (Away's mapping) and Kustomer must be set back to Away, not left at our Busy push."""
+    s = ready.statuses
+    api.put("/api/v1/status-mapping", {
+        "mapping": {s["Available"]: "Available", s["Busy"]: "Unavailable", s["Away"]: "Break", s["Offline"]: "Offline"},
+        "push": {"Available": s["Available"], "Break": s["Away"], "On call": s["Busy"], "Wrap-up": s["Busy"]},
+    }, format="json")
+    ready.set_status("agent1@example.com", "Available")
+    watch(tenant)
+    response = run_on_commit(api.put, "/api/v1/status-inheritance",
+                             {"direction": "TWO_WAY", "priority": "CRM_OVERRIDES"}, format="json")
+    assert response.status_code == 200 and api.get("/api/v1/status-inheritance").json()["two_way"]["ready"] is True
+
+    ready.set_status("agent1@example.com", "Away")  # a person, in Kustomer
+    run_on_commit(watch, tenant, after_seconds=6)
+    assert agent1(tenant).cc_status.name == "Break"
+
+    def cc(event_id, status, kind):
+        return run_on_commit(api.post, "/api/v1/agent-status/events", {
+            "id": event_id, "source": "contact_center", "agent_email": "agent1@example.com", "status": status,
+            "kind": kind, "occurred_at": timezone.now().isoformat()}, format="json").json()
+
+    assert cc("call-1", "On call", "system_next")["decision"] == "applied"
+    assert ready.work_session_status("agent1@example.com") == s["Busy"]  # our push
+    end = cc("call-1-end", "Available", "system_next")
+    assert end["agent_status"] == "Break"  # the CRM's choice, not Busy's mapping
+    assert ready.work_session_status("agent1@example.com") == s["Away"]  # set back
+    run_on_commit(watch, tenant, after_seconds=12)
+    agent = api.get("/api/v1/agents/agent1@example.com").json()
+    assert (agent["cc_status"], agent["statuses_agree"], agent["disagreement"]) == ("Break", True, "")
+
+
+def test_r_s13_a_disagreement_that_cannot_be_resolved_is_shown_with_its_reason(tenant, ready, api, run_on_commit,
+                                                                            admin_client):
+    s = ready.statuses
+    api.put("/api/v1/status-mapping", {
+        "mapping": {s["Available"]: "Available", s["Away"]: "Break"}, "push": {"Available": s["Available"]},
+    }, format="json")
+    ready.set_status("agent1@example.com", "Available")
+    watch(tenant)
+    run_on_commit(api.put, "/api/v1/status-inheritance", {"direction": "TWO_WAY"}, format="json")
+    run_on_commit(api.post, "/api/v1/agent-status/events", {
+        "id": "cc-lunch", "source": "contact_center", "agent_email": "agent1@example.com", "status": "Lunch",
+        "kind": "manual", "occurred_at": timezone.now().isoformat()}, format="json")
+    agent = api.get("/api/v1/agents/agent1@example.com").json()
+    assert agent["statuses_agree"] is False
+    assert agent["disagreement"] == "No Kustomer status is chosen for Lunch, so Kustomer keeps Available."
+    page = admin_client.get(reverse("statusmapping:agents")).content.decode()
+    assert "No Kustomer status is chosen for Lunch, so Kustomer keeps Available." in page
