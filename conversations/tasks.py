@@ -1,13 +1,18 @@
 """Celery tasks of the conversation sync: take ids, call a service.
 
-Retries are the service's own (it records why and when on the event row and
-re-enqueues with a countdown), so a lost task costs a delay: the sweeper re-queues it.
+The event executor is the one exception to the tasks' retry policy
+(integrations/tasks.py): its retries are its own wait loop (it records why and when on
+the event row and re-enqueues with a countdown) because one customer's events must run
+in order, so a lost task costs a delay: the sweeper re-queues it. The webhook
+subscription declares its retries like every other task that calls Kustomer.
 """
 from __future__ import annotations
 
 from celery import shared_task
 
 from conversations import services
+from integrations.kustomer.errors import KustomerTransientError
+from integrations.tasks import KustomerTask
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -35,7 +40,8 @@ def events_purge_task() -> int:
     return services.events_purge()
 
 
-@shared_task(acks_late=True, ignore_result=True, max_retries=5)
+@shared_task(base=KustomerTask, acks_late=True, ignore_result=True, autoretry_for=(KustomerTransientError,),
+             retry_backoff=2, retry_backoff_max=300, retry_jitter=True, max_retries=5)
 def webhook_subscription_ensure_task(tenant_id: int) -> None:
     """Subscribe the tenant's Kustomer webhooks (sent when its connection is verified)."""
     from tenants.models import Tenant

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customfields import rules
 from customfields.models import CustomField
-from integrations.kustomer.errors import KustomerError
+from integrations.kustomer.errors import KustomerError, KustomerTransientError
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from core.errors import ApplicationError, ConflictError, NotFoundError
@@ -223,13 +223,12 @@ def custom_field_push(*, field_id: int) -> CustomField | None:
             )
             try:
                 _push_locked(client, field)
+            except KustomerTransientError as exc:
+                transient = exc
             except KustomerError as exc:
-                if exc.retryable:
-                    transient = exc
-                else:
-                    logger.info("custom field %s failed in Kustomer: %s", field_id, exc)
-                    custom_field_mark_failed(field_id=field_id, error=str(exc))
-                    kustomer_connection_record_error(connection=connection, error=str(exc))
+                logger.info("custom field %s failed in Kustomer: %s", field_id, exc)
+                custom_field_mark_failed(field_id=field_id, error=str(exc))
+                kustomer_connection_record_error(connection=connection, error=str(exc))
     finally:
         client.close()
     if transient is not None:

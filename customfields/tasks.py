@@ -6,26 +6,26 @@ import logging
 from celery import shared_task
 
 from customfields import services
-from integrations.kustomer.errors import KustomerError
-from integrations.tasks import retry_countdown
+from integrations.kustomer.errors import KustomerError, KustomerTransientError
+from integrations.tasks import KustomerTask
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=services.PUSH_MAX_RETRIES)
+@shared_task(bind=True, base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=services.PUSH_MAX_RETRIES)
 def custom_field_push_task(self, field_id: int) -> None:
     """Create the field's attribute in Kustomer; transient errors retry with backoff (and
     at least Kustomer's named wait on a 429) up to the cap, then the field is failed."""
     try:
         services.custom_field_push(field_id=field_id)
     except KustomerError as exc:
-        if not exc.retryable or self.request.retries >= self.max_retries:
-            services.custom_field_mark_failed(
-                field_id=field_id,
-                error=f"{exc} — gave up after {self.request.retries + 1} attempts; retry once Kustomer answers again.",
-            )
-            return
-        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+        if isinstance(exc, KustomerTransientError) and self.request.retries < self.max_retries:
+            raise  # retried as declared
+        services.custom_field_mark_failed(
+            field_id=field_id,
+            error=f"{exc} — gave up after {self.request.retries + 1} attempts; retry once Kustomer answers again.",
+        )
     except Exception:
         # A bug, not Kustomer: fail the field visibly (the sweeper would otherwise queue it
         # again forever) and let the worker log the traceback.

@@ -1,27 +1,43 @@
-"""Celery tasks of the Kustomer integration: take ids, call a service, own retries."""
+"""Celery tasks of the Kustomer integration: take ids, call a service, own retries.
+
+The one retry policy of tasks that call Kustomer: a task declares
+``autoretry_for=(KustomerTransientError,)`` (nothing else is retried), exponential
+backoff with full jitter and a cap (``retry_backoff=2, retry_backoff_max=300,
+retry_jitter=True``: after 0-2 s, 0-4 s, 0-8 s ... at most 300 s) and its own
+``max_retries``, on ``base=KustomerTask``, which only adds that a retry after a 429 waits
+at least what Kustomer named. The conversation executor
+(conversations/services/executor.py) is the one exception: it keeps its own wait loop on
+the event row, because one customer's events must run in order.
+"""
 from __future__ import annotations
 
 import logging
 import random
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from integrations import services
-from integrations.kustomer.errors import KustomerError
 from integrations.models import KustomerConnection
 
 logger = logging.getLogger(__name__)
 
 
+class KustomerTask(Task):
+    """Base of tasks that call Kustomer: a retry is never sooner than the wait a 429
+    named (``retry_after``), whatever the backoff drew."""
+
+    def retry(self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None, max_retries=None,
+              **options):
+        wait = getattr(exc, "retry_after", None)
+        if wait and eta is None and (countdown is None or countdown < wait):
+            countdown = wait
+        return super().retry(args=args, kwargs=kwargs, exc=exc, throw=throw, eta=eta, countdown=countdown,
+                             max_retries=max_retries, **options)
+
+
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter (attempt 0, 1, 2, ...)."""
     return random.uniform(0, min(cap, base * (2**attempt)))
-
-
-def retry_countdown(exc: KustomerError, attempt: int) -> float:
-    """How long to wait before retrying after a retryable Kustomer error: at least the
-    wait Kustomer named on a 429, else backoff with jitter."""
-    return max(getattr(exc, "retry_after", 0) or 0, backoff_seconds(attempt))
 
 
 @shared_task(bind=True, acks_late=True, max_retries=50)

@@ -27,6 +27,7 @@ from integrations.kustomer.errors import (
     KustomerRateLimitedError,
     KustomerServerError,
     KustomerTimeoutError,
+    KustomerTransientError,
 )
 from integrations.models import KustomerConnection, OrgMove
 from integrations.signals import connection_verified, org_moved
@@ -99,12 +100,12 @@ def _check(client, *, base_url: str, timeout: float):
     try:
         me = client.get_current_user()
     except KustomerError as exc:
-        return None, (error_in_words(exc, base_url=base_url, timeout=timeout), exc.retryable)
+        return None, (error_in_words(exc, base_url=base_url, timeout=timeout), isinstance(exc, KustomerTransientError))
     for what, probe in _PROBES:
         try:
             probe(client, me)
         except KustomerError as exc:
-            return None, (error_in_words(exc, base_url=base_url, timeout=timeout, what=what), exc.retryable)
+            return None, (error_in_words(exc, base_url=base_url, timeout=timeout, what=what), isinstance(exc, KustomerTransientError))
     return me, None
 
 

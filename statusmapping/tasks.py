@@ -1,7 +1,7 @@
-"""Celery tasks of status inheritance: take ids, call a service, own retries.
+"""Celery tasks of status inheritance: take ids, call a service, declare retries.
 
-Only transient Kustomer errors are retried (`retryable`), with full-jitter backoff and
-a cap, never sooner than the wait Kustomer named on a 429.
+Only transient Kustomer errors are retried (the policy of integrations/tasks.py), with
+full-jitter backoff and a cap, never sooner than the wait Kustomer named on a 429.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from celery import shared_task
 from django.core.cache import cache
 
 from core.queue import enqueue_once
-from integrations.kustomer.errors import KustomerError
-from integrations.tasks import backoff_seconds
+from integrations.kustomer.errors import KustomerError, KustomerTransientError
+from integrations.tasks import KustomerTask
 from statusmapping import services
 
 logger = logging.getLogger(__name__)
@@ -21,19 +21,10 @@ logger = logging.getLogger(__name__)
 WATCH_TENANT_EXPIRES_SECONDS = 30.0
 
 
-def _retry(task, exc: KustomerError):
-    if not exc.retryable:
-        raise exc
-    countdown = max(getattr(exc, "retry_after", 0) or 0, backoff_seconds(task.request.retries))
-    raise task.retry(exc=exc, countdown=countdown) from exc
-
-
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def kustomer_statuses_refresh_task(self, tenant_id: int) -> None:
-    try:
-        services.kustomer_statuses_refresh(tenant_id=tenant_id)
-    except KustomerError as exc:
-        _retry(self, exc)
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=5)
+def kustomer_statuses_refresh_task(tenant_id: int) -> None:
+    services.kustomer_statuses_refresh(tenant_id=tenant_id)
 
 
 @shared_task(acks_late=True, queued_once=True)
@@ -48,12 +39,10 @@ def kustomer_statuses_refresh_all_task() -> None:
         kustomer_statuses_refresh_task.delay(tenant_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def agent_kustomer_user_resolve_task(self, agent_id: int) -> None:
-    try:
-        services.agent_kustomer_user_resolve(agent_id=agent_id)
-    except KustomerError as exc:
-        _retry(self, exc)
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=5)
+def agent_kustomer_user_resolve_task(agent_id: int) -> None:
+    services.agent_kustomer_user_resolve(agent_id=agent_id)
 
 
 @shared_task(acks_late=True, queued_once=True)
@@ -68,13 +57,11 @@ def agents_kustomer_user_resolve_pending_task(limit: int = 50) -> None:
         agent_kustomer_user_resolve_task.delay(agent_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=8)
-def agent_status_push_task(self, agent_id: int) -> None:
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=8)
+def agent_status_push_task(agent_id: int) -> None:
     """R-S9: push the agent's latest wanted status (several queued pushes collapse)."""
-    try:
-        services.agent_status_push(agent_id=agent_id)
-    except KustomerError as exc:
-        _retry(self, exc)
+    services.agent_status_push(agent_id=agent_id)
 
 
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
@@ -82,20 +69,16 @@ def agent_pushes_sweep_task() -> int:
     return services.agent_pushes_sweep()
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def two_way_prerequisites_check_task(self, tenant_id: int) -> None:
-    try:
-        services.two_way_prerequisites_check(tenant_id=tenant_id)
-    except KustomerError as exc:
-        _retry(self, exc)
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=5)
+def two_way_prerequisites_check_task(tenant_id: int) -> None:
+    services.two_way_prerequisites_check(tenant_id=tenant_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3)
-def agent_sign_in_inherit_task(self, agent_id: int, sign_in_change_id: int) -> None:
-    try:
-        services.agent_sign_in_inherit(agent_id=agent_id, sign_in_change_id=sign_in_change_id)
-    except KustomerError as exc:
-        _retry(self, exc)
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=3)
+def agent_sign_in_inherit_task(agent_id: int, sign_in_change_id: int) -> None:
+    services.agent_sign_in_inherit(agent_id=agent_id, sign_in_change_id=sign_in_change_id)
 
 
 @shared_task(acks_late=False, ignore_result=True, queued_once=True)

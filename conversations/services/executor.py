@@ -3,8 +3,9 @@
 Whoever holds the customer's lock (locks.py) applies every pending event of that
 customer, so a task that finds the lock taken simply returns. Each event becomes a plan
 of actions (rules.py), stored before it runs; each action's result commits on its own,
-so a retry skips what is done. This loop is the one place that schedules its own
-retries (per-customer order needs it); simple tasks declare theirs on the task."""
+so a retry skips what is done. This loop is the one exception to the tasks' retry
+policy (integrations/tasks.py: ``autoretry_for=(KustomerTransientError,)``): it schedules
+its own retries on the event row (``_wait``), because per-customer order needs it."""
 from __future__ import annotations
 
 import logging
@@ -42,6 +43,7 @@ from conversations.services.tenant_setup import tenant_prepare
 from integrations.kustomer.errors import (
     KustomerError,
     KustomerRateLimitedError,
+    KustomerTransientError,
 )
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
@@ -120,9 +122,9 @@ def _apply_event(event: Event) -> bool:
         _run(ctx)
     except KustomerRateLimitedError as exc:
         return _wait(event, str(exc), exc.retry_after, counts=False)
+    except KustomerTransientError as exc:
+        return _wait(event, str(exc), backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS), counts=True)
     except KustomerError as exc:
-        if exc.retryable:
-            return _wait(event, str(exc), backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS), counts=True)
         kustomer_connection_record_error(connection=connection, error=str(exc))
         _finish_failed(event, str(exc), ids=ctx.ids)
         return True
@@ -266,7 +268,7 @@ def _run_pending(ctx: EventContext) -> None:
             EventAction.objects.filter(pk=row.pk).update(state=EventAction.State.FAILED, error=str(exc)[:2000])
             raise
         except (KustomerError, FetchError) as exc:
-            retryable = getattr(exc, "retryable", False)
+            retryable = isinstance(exc, KustomerTransientError) or (isinstance(exc, FetchError) and exc.retryable)
             EventAction.objects.filter(pk=row.pk).update(
                 error=str(exc)[:2000], state=EventAction.State.PENDING if retryable else EventAction.State.FAILED,
             )

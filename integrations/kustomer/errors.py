@@ -2,8 +2,10 @@
 
 Every failure of a call to Kustomer ends as one ``KustomerError`` subclass, whether it
 came from HTTP (an error status), from the transport (timeout, connection) or from an
-answer we cannot read. Each error says whether a retry can help (``retryable``) and
-prints Kustomer's own answer, never the API key.
+answer we cannot read. Those a later try of the same request can cure (429, 5xx,
+408/425, timeouts, connection failures) are ``KustomerTransientError`` subclasses: the
+one thing a task names to retry (``autoretry_for=(KustomerTransientError,)``). Every
+error prints Kustomer's own answer, never the API key.
 
 Kustomer answers errors in two forms; both are read::
 
@@ -23,6 +25,7 @@ from typing import Any
 __all__ = [
     "ErrorItem",
     "KustomerError",
+    "KustomerTransientError",
     "KustomerAuthError",
     "KustomerNotFoundError",
     "KustomerConflictError",
@@ -31,6 +34,7 @@ __all__ = [
     "KustomerRateLimitedError",
     "KustomerRateLimited",
     "KustomerServerError",
+    "KustomerTryAgainError",
     "KustomerTimeoutError",
     "KustomerConnectionError",
     "KustomerMalformedResponseError",
@@ -121,10 +125,9 @@ class KustomerError(Exception):
 
     ``status``: HTTP status (None for transport errors); ``code``: Kustomer's error code
     (``notfound``, ``badparam``, ...); ``body``: the parsed JSON body, or the raw text
-    when it was not JSON; ``retryable``: whether sending the same request later can help.
+    when it was not JSON. ``retryable`` (read-only): whether it is a
+    ``KustomerTransientError``, i.e. sending the same request later can help.
     """
-
-    default_retryable = False
 
     def __init__(
         self,
@@ -132,7 +135,6 @@ class KustomerError(Exception):
         status: int | None = None,
         code: str | None = None,
         body: Any = None,
-        retryable: bool | None = None,
         *,
         errors: list[ErrorItem] | None = None,
         method: str | None = None,
@@ -143,10 +145,13 @@ class KustomerError(Exception):
         self.status = status
         self.code = code
         self.body = body
-        self.retryable = self.default_retryable if retryable is None else retryable
         self.errors = errors or []
         self.method = method
         self.path = path
+
+    @property
+    def retryable(self) -> bool:
+        return isinstance(self, KustomerTransientError)
 
     @property
     def parameter(self) -> str | None:
@@ -166,6 +171,11 @@ class KustomerError(Exception):
             f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
             f"message={self.message!r}, retryable={self.retryable!r})"
         )
+
+
+class KustomerTransientError(KustomerError):
+    """Base of the errors a later try of the same request can cure. Tasks declare their
+    retries on it; nothing else is retried."""
 
 
 class KustomerAuthError(KustomerError):
@@ -188,14 +198,12 @@ class KustomerPayloadTooLargeError(KustomerError):
     """413: body over Kustomer's 100 kB."""
 
 
-class KustomerRateLimitedError(KustomerError):
+class KustomerRateLimitedError(KustomerTransientError):
     """429 from Kustomer, or no slot in the shared budget within the wait allowed.
 
     ``retry_after``: seconds to wait before the next try (always set).
     ``local``: True when our own limiter refused before anything was sent.
     """
-
-    default_retryable = True
 
     def __init__(self, message: str, *args: Any, retry_after: float = DEFAULT_RETRY_AFTER,
                  local: bool = False, **kwargs: Any) -> None:
@@ -211,28 +219,24 @@ class KustomerRateLimitedError(KustomerError):
 KustomerRateLimited = KustomerRateLimitedError
 
 
-class KustomerServerError(KustomerError):
+class KustomerServerError(KustomerTransientError):
     """5xx."""
 
-    default_retryable = True
+
+class KustomerTryAgainError(KustomerTransientError):
+    """408 Request Timeout or 425 Too Early: the same request may pass later."""
 
 
-class KustomerTimeoutError(KustomerError):
+class KustomerTimeoutError(KustomerTransientError):
     """No answer within the timeout. A create may or may not have happened."""
 
-    default_retryable = True
 
-
-class KustomerConnectionError(KustomerError):
+class KustomerConnectionError(KustomerTransientError):
     """Could not reach Kustomer (DNS, refused, reset, TLS)."""
-
-    default_retryable = True
 
 
 class KustomerMalformedResponseError(KustomerError):
     """A 2xx answer that is not JSON or not the shape we expect."""
-
-    default_retryable = False
 
 
 # --------------------------------------------------------------------------- headers
@@ -363,7 +367,8 @@ def error_from_response(
         )
     elif status >= 500:
         cls = KustomerServerError
+    elif status in (408, 425):
+        cls = KustomerTryAgainError
     else:
-        # other 4xx: 408 / 425 are worth another try, the rest are not
-        return KustomerError(message, status, code, body, status in (408, 425), **common)
+        cls = KustomerError  # any other 4xx (or a 3xx): not worth another try
     return cls(message, status, code, body, **common)

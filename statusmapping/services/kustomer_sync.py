@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.queue import enqueue
-from integrations.kustomer.errors import KustomerError, KustomerNotFoundError
+from integrations.kustomer.errors import KustomerError, KustomerNotFoundError, KustomerTransientError
 from integrations.kustomer.types import WorkSession, parse_datetime
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
@@ -46,9 +46,10 @@ def agent_status_push(*, agent_id: int) -> str:
         # Before any lock: this writes the agent row and calls Kustomer.
         try:
             agent_kustomer_user_resolve(agent_id=agent_id)
-        except KustomerError as exc:
-            if exc.retryable:
-                raise
+        except KustomerTransientError:
+            raise
+        except KustomerError:
+            pass  # not found or refused: the push gives up below for want of a user
     with transaction.atomic():
         AgentPush.objects.select_for_update().get(agent_id=agent_id)
         agent = Agent.objects.select_related("tenant").get(pk=agent_id)
@@ -78,11 +79,11 @@ def agent_status_push(*, agent_id: int) -> str:
                 updated = session
             else:
                 updated = client.update_work_session_status(work_session_id=session.id, status_id=wanted)
-        except KustomerError as exc:
-            if not exc.retryable:
-                kustomer_connection_record_error(connection=connection, error=str(exc))
-                return _push_give_up(agent, wanted, str(exc))
+        except KustomerTransientError as exc:
             failure = exc  # recorded below, outside this transaction (which a raise rolls back)
+        except KustomerError as exc:
+            kustomer_connection_record_error(connection=connection, error=str(exc))
+            return _push_give_up(agent, wanted, str(exc))
         else:
             failure = None
             changed_at = work_session_status_updated_at(updated) or timezone.now()
