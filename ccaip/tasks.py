@@ -11,6 +11,6 @@ def session_settle_task(session_pk: int) -> None:
     services.session_settle(session_pk=session_pk)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def sessions_settle_due_task() -> int:
     return services.sessions_settle_due()

@@ -18,6 +18,7 @@ from celery.beat import Scheduler as BaseScheduler
 from django.core.cache import cache
 from kombu import Connection
 
+import ccaip.tasks  # noqa: F401
 import conversations.tasks  # noqa: F401 - beat imports every app's tasks too
 import customfields.tasks  # noqa: F401
 import portal.celery  # noqa: F401 - registers the sqla transport alias
