@@ -10,3 +10,6 @@ class CcaipConfig(AppConfig):
     name = "ccaip"
     verbose_name = "CCAI Platform session events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ccaip import schema  # noqa: F401  (registers the OpenAPI auth scheme)

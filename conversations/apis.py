@@ -280,7 +280,7 @@ class EventCreateApi(TenantApiMixin, APIView):
             return Response(self.OutputSerializer(event).data, status=status.HTTP_202_ACCEPTED)
         return Response(EventOutput(event).data, status=status.HTTP_200_OK)
 
-    @extend_schema(parameters=_LIST_PARAMETERS, responses=EventListOutput)
+    @extend_schema(parameters=_LIST_PARAMETERS, responses=EventListOutput, operation_id="events_list")
     def get(self, request):
         form = EventFilterForm(request.query_params)
         if not form.is_valid():

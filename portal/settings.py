@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     # The contract is public; what it describes still needs a key.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name for a choice set that several fields use (the connection's states).
+    "ENUM_NAME_OVERRIDES": {"ConnectionStateEnum": "integrations.models.KustomerConnection.VerifyState"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Serve Swagger UI's files ourselves: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
