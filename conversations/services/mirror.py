@@ -21,6 +21,7 @@ from conversations.models import (
 from conversations.services.placement import mirror_status_set
 from core.crypto import decrypt_secret
 from core.errors import ApplicationError
+from core.parsers import JSONBodyError, json_body_loads
 from core.queue import enqueue, enqueue_on_commit
 from integrations.kustomer.external_ids import is_external_id
 
@@ -40,9 +41,9 @@ def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: byte
     from conversations.tasks import webhook_delivery_process_task
 
     try:
-        body = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApplicationError("The body is not JSON.", field="body") from None
+        body = json_body_loads(raw_body)
+    except JSONBodyError as exc:
+        raise ApplicationError(str(exc), field="body") from None
     if not isinstance(body, dict) or not body.get("id"):
         raise ApplicationError("The delivery has no event id.", field="id")
     try:
