@@ -300,6 +300,13 @@ SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
 # CCAI Platform session events: seconds a session that ended with an agent no delivery
 # showed connected waits for a late delivery before it is decided as abandoned.
 CCAIP_SETTLE_SECONDS = env.float("CCAIP_SETTLE_SECONDS", default=60.0)
+# A fetch ends within its deadline (redirects included) however slowly the server drips,
+# is stopped when it brings less than the minimum rate, and each tenant has at most
+# SYNC_FETCH_PER_TENANT fetches under way at once (keep it below the worker count, so
+# one tenant's slow file server cannot hold every worker).
+SYNC_FETCH_DEADLINE_SECONDS = env.float("SYNC_FETCH_DEADLINE_SECONDS", default=60.0)
+SYNC_FETCH_MIN_BYTES_PER_SECOND = env.int("SYNC_FETCH_MIN_BYTES_PER_SECOND", default=8 * 1024)
+SYNC_FETCH_PER_TENANT = env.int("SYNC_FETCH_PER_TENANT", default=2)
 # Agent status: how often beat wakes the Kustomer work-session watcher (it then decides
 # per tenant whether its interval is due), and how long an adapter instance stays live
 # without a heartbeat (R-S6).

@@ -188,7 +188,8 @@ def _exec_add_message(ctx: EventContext, action: rules.AddMessage, row: EventAct
     if action.recording_url:
         url = action.recording_url
         name = file_name_from_url(url, f"recording-{ctx.event.session_id}")
-        attachments.append(attachment_add(ctx, row, "recording", name, lambda: file_fetched(url)))
+        attachments.append(attachment_add(ctx, row, "recording", name,
+                                          lambda: file_fetched(url, tenant_id=ctx.tenant.pk)))
     custom = custom_field_values(ctx, "message")
     message, _ = find_or_create(
         find,
@@ -223,7 +224,8 @@ def _exec_add_note(ctx: EventContext, action: rules.AddNote, row: EventAction) -
         url = str(item.get("url"))
         name = str(item.get("name") or file_name_from_url(url, f"file-{number + 1}"))
         attachments.append(attachment_add(ctx, row, f"file-{number}", name,
-                                   lambda url=url, declared=item.get("content_type"): file_fetched(url, declared)))
+                                   lambda url=url, declared=item.get("content_type"): file_fetched(
+                                       url, declared, tenant_id=ctx.tenant.pk)))
     note, _ = find_or_create(
         find,
         lambda: ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],

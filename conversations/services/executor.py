@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from conversations import rules
-from conversations.fetch import FetchError
+from conversations.fetch import FetchBusy, FetchError
 from conversations.locks import customer_lock
 from conversations.models import (
     CustomerLink,
@@ -128,6 +128,8 @@ def _apply_event(event: Event) -> bool:
         kustomer_connection_record_error(connection=connection, error=str(exc))
         _finish_failed(event, str(exc), ids=ctx.ids)
         return True
+    except FetchBusy as exc:  # the tenant's other fetches hold every slot: soon again, not a failure
+        return _wait(event, f"file fetch: {exc}", 2.0, counts=False)
     except FetchError as exc:
         if exc.retryable:
             return _wait(event, f"file fetch: {exc}", backoff_seconds(event.transient_failures, base=1.0, cap=BACKOFF_CAP_SECONDS),

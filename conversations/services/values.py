@@ -104,8 +104,9 @@ def attachment_add(ctx: EventContext, row: EventAction, key: str, name: str,
     return reference
 
 
-def file_fetched(url: str, declared_type: str | None = None) -> tuple[str, bytes]:
-    fetched = fetch_file(url)
+def file_fetched(url: str, declared_type: str | None = None, *, tenant_id: int | None = None) -> tuple[str, bytes]:
+    """The file at `url`, counted against the tenant's concurrent fetches."""
+    fetched = fetch_file(url, tenant_id=tenant_id)
     return (declared_type or fetched.content_type), fetched.content
 
 
