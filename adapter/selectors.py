@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -66,17 +66,16 @@ def kustomer_conversation_url(*, tenant: Tenant, customer_id: str | None, conver
     return links.conversation(conversation_id, customer_id=customer_id) if links else None
 
 
-def sandbox_host_page_url(*, tenant: Tenant, portal_url: str) -> str | None:
-    """For a tenant connected to the Kustomer sandbox: its demo agent desktop with the
-    adapter in it (None for a real Kustomer org)."""
+def sandbox_desktop_url(*, tenant: Tenant) -> str | None:
+    """For a tenant connected to the Kustomer sandbox: its agent desktop, which shows the
+    adapter once the tenant's Kustomer app is installed (None for a real Kustomer org)."""
     connection = KustomerConnection.objects.filter(tenant=tenant).first()
     if connection is None or not connection.kustomer_org_id:
         return None
     host = (urlsplit(connection.base_url).hostname or "").lower()
     if host.endswith(".kustomerapp.com"):
         return None
-    query = urlencode({"portal": portal_url.rstrip("/")})
-    return f"{connection.base_url.rstrip('/')}/__sandbox/host/{connection.kustomer_org_id}?{query}"
+    return f"{connection.base_url.rstrip('/')}/__sandbox/desktop/{connection.kustomer_org_id}"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
-"""The adapter page (`/adapter/`): the contact-center panel Kustomer shows as an app
-widget in an iframe. Kustomer opens it with `parentUrl` and `id` (Cards SDK); the page
-talks to that one parent origin only, and only allowed hosts may frame it."""
+"""The adapter page (`/adapter/`): the widget of the tenant's Kustomer app (SPEC R-X4),
+which Kustomer shows in an iframe. Kustomer opens it with `parentUrl` and `id` (Cards
+SDK) and the app's `tenant` setting; the page loads Kustomer's Cards SDK script
+(`KUSTOMER_CARDS_SDK_URL`), which talks to that one parent origin only, and only allowed
+hosts may frame it."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -14,7 +17,7 @@ from adapter import auth, selectors
 
 # Kustomer's own query parameters, kept across the sign-in redirects (the Cards SDK
 # needs them to reach the agent desktop).
-HOST_PARAMS = ("parentUrl", "id")
+HOST_PARAMS = ("parentUrl", "id", "tenant")
 
 
 def _host_query(source) -> str:
@@ -45,7 +48,7 @@ def adapter_page(request):
         "api_token": auth.api_token_make(agent),
         "host_origin": host_origin or "",
         "host_refused": bool(parent_url) and host_origin is None,
-        "card_id": request.GET.get("id", ""),
+        "cards_sdk_url": settings.KUSTOMER_CARDS_SDK_URL if host_origin else "",
         "state": selectors.agent_adapter_state(tenant=agent.tenant, agent_email=agent.agent_email),
     }))
 

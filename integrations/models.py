@@ -92,3 +92,30 @@ class OrgMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} moved from org {self.from_org_id} to {self.to_org_id}"
+
+
+class KustomerApp(models.Model):
+    """The tenant's Kustomer app (SPEC R-X4): the definition the portal last asked to
+    register (the outbox the task sends) and what the org held when last read."""
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Up to date with Kustomer"
+        PENDING = "pending", "Talking to Kustomer"
+        FAILED = "failed", "Failed"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="kustomer_app")
+    # As Kustomer answered it: private apps are namespaced with `_<orgId>`.
+    app_name = models.CharField(max_length=160, blank=True)
+    # The product's version and its definition at the time of the request.
+    product_version = models.CharField(max_length=40, blank=True)
+    definition = models.JSONField(default=dict, blank=True)
+    install_requested = models.BooleanField(default=False)
+    registered_versions = models.JSONField(default=list, blank=True)
+    installed_version = models.CharField(max_length=40, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
+    last_error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Kustomer app of {self.tenant}"

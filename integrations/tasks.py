@@ -52,3 +52,20 @@ def kustomer_connection_verify_task(self, connection_id: int, pending: bool = Fa
         logger.info("kustomer connection %s is gone; nothing to verify", connection_id)
     except VerificationRetry as exc:
         raise self.retry(exc=exc, countdown=exc.countdown) from exc
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def kustomer_app_sync_task(self, app_id: int) -> None:
+    """R-X4: register / install the tenant's Kustomer app and read back its versions."""
+    from integrations import app_services
+    from integrations.models import KustomerApp
+
+    try:
+        app_services.kustomer_app_sync(app_id=app_id)
+    except (KustomerApp.DoesNotExist, KustomerConnection.DoesNotExist):
+        logger.info("kustomer app %s or its connection is gone; nothing to do", app_id)
+    except KustomerError as exc:
+        if not exc.retryable or self.request.retries >= self.max_retries:
+            app_services.kustomer_app_mark_failed(app_id=app_id, error=str(exc))
+            return
+        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from integrations import services
+from integrations import app_services, services
 from integrations.models import KustomerConnection, OrgMove
 from integrations.verification import connection_expire_stale, deadline_seconds
 from core.errors import ApplicationError
@@ -35,6 +35,7 @@ def connection(request):
     return render(request, "integrations/connection.html", {
         "form": form, "connection": current, "deadline": int(deadline_seconds()),
         "move": OrgMove.objects.filter(tenant=request.tenant).first(),
+        "app": app_services.kustomer_app_status(tenant=request.tenant),
     })
 
 
@@ -47,4 +48,24 @@ def connection_verify(request):
     else:
         services.kustomer_connection_verify_again(connection=current)
         messages.success(request, "Verification queued.")
+    return redirect("integrations:connection")
+
+
+@tenant_page
+@require_POST
+def kustomer_app_action(request):
+    """R-X4: install the app into the tenant's org, register the product's new version,
+    or read the org's apps again. A Celery task talks to Kustomer; the page shows it."""
+    action = request.POST.get("action", "")
+    if action not in ("install", "register", "check"):
+        messages.error(request, "Unknown action.")
+        return redirect("integrations:connection")
+    try:
+        app_services.kustomer_app_request(tenant=request.tenant, install=action == "install", register=action != "check")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, {"install": "Installing the app in Kustomer now; this page shows the result.",
+                                   "register": "Registering the new version with Kustomer now.",
+                                   "check": "Reading the org's apps from Kustomer."}[action])
     return redirect("integrations:connection")

@@ -12,6 +12,7 @@ from typing import Callable
 from . import api_directory as directory
 from . import api_records as records
 from . import catalog, search
+from .apps_platform import API_ROUTES as APPS_ROUTES
 
 Handler = Callable[..., tuple]
 
@@ -66,6 +67,7 @@ _ROUTES_SPEC: list[tuple[str, str, Handler]] = [
     ("GET", r"/v1/outbound-webhooks", directory.webhooks_list),
     ("GET", r"/v1/outbound-webhooks/(?P<id>[^/]+)", directory.webhook_get),
     ("DELETE", r"/v1/outbound-webhooks/(?P<id>[^/]+)", directory.webhook_delete),
+    *APPS_ROUTES,
 ]
 
 ROUTES = [(method, re.compile(pattern + r"/?"), handler) for method, pattern, handler in _ROUTES_SPEC]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from . import html
-from .host_page import host_page, host_page_data
+from .apps_pages import CONTROL_ROUTES as APPS_ROUTES
 from .api_records import conversation_apply_changes
 from .context import ApiContext
 from .demo import seed_demo_org
@@ -265,8 +265,7 @@ ROUTES = [
     ("GET", rf"/__sandbox/orgs/{_ID}/webhook-deliveries", webhook_deliveries),
     (("GET", "DELETE"), r"/__sandbox/requests", requests_log),
     ("POST", r"/__sandbox/reset", reset),
-    ("GET", rf"/__sandbox/host/{_ID}", host_page),
-    ("GET", rf"/__sandbox/host/{_ID}/data", host_page_data),
+    *APPS_ROUTES,
 ]
 _COMPILED = [((m,) if isinstance(m, str) else m, re.compile(p + "/?"), h) for m, p, h in ROUTES]
 

@@ -328,6 +328,18 @@ ADAPTER_HOST_ORIGINS = env.list(
     "ADAPTER_HOST_ORIGINS", default=["https://*.kustomerapp.com", "http://127.0.0.1:*", "http://localhost:*"]
 )
 
+# --- The Kustomer app (SPEC R-X4) -------------------------------------------------------
+# The product's app version: registering a greater one offers every tenant's org the
+# upgrade (Kustomer versions are semver and immutable once registered).
+KUSTOMER_APP_VERSION = env.str("KUSTOMER_APP_VERSION", default="1.0.0")
+# The external queue the voice app declares (meta.externalQueue, Kustomer's Voice / VoIP guide).
+KUSTOMER_APP_EXTERNAL_QUEUE = env.str("KUSTOMER_APP_EXTERNAL_QUEUE", default="Contact Center")
+# Kustomer's Cards SDK; in development point it at the sandbox's stand-in
+# (http://127.0.0.1:8765/__sandbox/card-js/kustomer-card.min.js).
+KUSTOMER_CARDS_SDK_URL = env.str(
+    "KUSTOMER_CARDS_SDK_URL", default="https://cdn.kustomerapp.com/card-js/latest/kustomer-card.min.js"
+)
+
 # --- Operations: logs, metrics, health ---------------------------------------------
 # LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, tenant,
 # event); "plain" is for people. Either way every line of a sync task names its tenant

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from adapter.auth import SIGN_IN_MAX_AGE, adapter_sessions_end, sign_in_code_make
-from adapter.selectors import sandbox_host_page_url
+from adapter.selectors import sandbox_desktop_url
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
 from portal import dashboard
@@ -26,7 +26,7 @@ ISSUED_LINK_KEY = "dashboard_adapter_link"
 def _live_context(request, tenant) -> dict:
     bars = dashboard.events_per_minute(tenant=tenant)
     return {
-        "sandbox_desktop_url": sandbox_host_page_url(tenant=tenant, portal_url=request.build_absolute_uri("/")),
+        "sandbox_desktop_url": sandbox_desktop_url(tenant=tenant),
         "sync": dashboard.sync_health_get(tenant=tenant),
         "failed_events": dashboard.failed_events(tenant=tenant),
         "chart": dashboard.chart_svg_geometry(bars),

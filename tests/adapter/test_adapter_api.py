@@ -173,12 +173,17 @@ def _adapter_session(client, tenant, email="agent1@example.com"):
     session.save()
 
 
-def test_the_adapter_talks_only_to_an_allowed_host_origin(client, tenant, agent):
+def test_the_adapter_talks_only_to_an_allowed_host_origin(client, tenant, agent, settings):
+    """R-X4: inside an allowed Kustomer the page loads Kustomer's Cards SDK (the setting's
+    URL) and speaks through it; framed by anyone else it loads no SDK at all."""
+    settings.KUSTOMER_CARDS_SDK_URL = "https://cdn.kustomerapp.com/card-js/latest/kustomer-card.min.js"
     _adapter_session(client, tenant)
     allowed = client.get("/adapter/", {"parentUrl": "https://acme.kustomerapp.com/app/x", "id": "card-1"}).content.decode()
-    assert 'data-host-origin="https://acme.kustomerapp.com"' in allowed and 'data-card-id="card-1"' in allowed
+    assert 'data-host-origin="https://acme.kustomerapp.com"' in allowed
+    assert '<script src="https://cdn.kustomerapp.com/card-js/latest/kustomer-card.min.js"></script>' in allowed
     refused = client.get("/adapter/", {"parentUrl": "https://evil.test/app", "id": "card-1"}).content.decode()
     assert 'data-host-origin=""' in refused and 'data-testid="host-refused"' in refused
+    assert "kustomer-card" not in refused
 
 
 def test_the_adapter_page_carries_an_agent_token_and_no_api_key(client, tenant, agent, api_key):

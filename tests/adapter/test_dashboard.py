@@ -137,7 +137,6 @@ def test_a_sandbox_connected_tenant_gets_a_link_to_the_sandboxs_kustomer_desktop
     KustomerConnection.objects.create(tenant=tenant, base_url="http://127.0.0.1:8765", api_key_encrypted="x",
                                       kustomer_org_id="6b06a2154bd42b159990db8e")
     html = admin_client.get("/").content.decode()
-    assert ('href="http://127.0.0.1:8765/__sandbox/host/6b06a2154bd42b159990db8e?portal=http%3A%2F%2Ftestserver"'
-            in html)
+    assert 'href="http://127.0.0.1:8765/__sandbox/desktop/6b06a2154bd42b159990db8e"' in html
     KustomerConnection.objects.filter(tenant=tenant).update(base_url="https://acme.api.kustomerapp.com")
-    assert "__sandbox/host" not in admin_client.get("/").content.decode()
+    assert "__sandbox/desktop" not in admin_client.get("/").content.decode()

@@ -103,3 +103,43 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def install_kustomer_app(sandbox, *, tenant, portal_url: str, settings, version: str | None = None) -> str:
+    """The tenant's Kustomer app (R-X4) registered and installed in the sandbox org, its
+    widget being this live portal's adapter, which loads the sandbox's Cards SDK stand-in.
+    Returns the app's (namespaced) name. The installing flow itself is walked in
+    test_kustomer_app.py; other flows start from an installed app."""
+    from integrations import app_services
+    from integrations.models import KustomerConnection
+
+    settings.PORTAL_PUBLIC_URL = portal_url
+    settings.KUSTOMER_CARDS_SDK_URL = f"{sandbox.base_url}/__sandbox/card-js/kustomer-card.min.js"
+    if version:
+        settings.KUSTOMER_APP_VERSION = version
+    connection = KustomerConnection.objects.filter(tenant=tenant).first() or KustomerConnection(tenant=tenant)
+    definition = app_services.kustomer_app_definition(tenant=tenant, connection=connection)
+    registered = sandbox.session().post(f"{sandbox.base_url}/v1/apps/available", json=definition, timeout=10)
+    assert registered.status_code == 200, registered.text
+    name = registered.json()["data"]["attributes"]["app"]
+    installed = sandbox.session().post(f"{sandbox.base_url}/v1/apps/install",
+                                       json={"app": name, "version": definition["version"]}, timeout=10)
+    assert installed.status_code == 200, installed.text
+    return name
+
+
+def open_desktop(context, sandbox, email: str, *, link: str | None = None):
+    """The agent opens Kustomer (the sandbox's agent desktop) where the installed app's
+    widget is the adapter; with `link` they sign the adapter in right there: paste the
+    link, confirm the email their Kustomer user has (R-S5). Returns (desktop, adapter)."""
+    page = context.new_page()
+    page.goto(f"{sandbox.base_url}/__sandbox/desktop/{sandbox.org_id}?agent={email}")
+    adapter = page.frame_locator('[data-testid="widget-frame"][data-widget="adapter"]')
+    if link:
+        adapter.locator("#code").fill(link)
+        adapter.locator("#email").fill(email)
+        adapter.get_by_role("button", name="Sign in").click()
+    # Ready: its script ran and initialized the Cards SDK, which the desktop answered.
+    adapter.locator('[data-testid="adapter"][data-ready="1"][data-sdk="initialized"]').wait_for()
+    page.locator('[data-testid="widget-frame"][data-widget="adapter"][data-initialized="1"]').wait_for()
+    return page, adapter

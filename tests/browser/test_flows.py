@@ -20,7 +20,7 @@ from integrations.models import KustomerConnection
 from core.crypto import encrypt_secret
 from statusmapping import services as status_services
 from statusmapping.models import KustomerStatus
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import install_kustomer_app, log_in, open_desktop, screenshot
 from tests.tenants.factories import SupportUserFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -79,20 +79,18 @@ def sign_in_link(admin_page, portal_url: str, email: str = AGENT) -> str:
 
 
 def open_host_page(context, e2e, portal_url: str, email: str = AGENT, *, link: str | None = None):
-    """The agent opens Kustomer (the sandbox's desktop) with the adapter in it; with
-    `link`, they sign the adapter in right there: paste the link, confirm the email
-    their Kustomer user has (R-S5)."""
-    page = context.new_page()
-    page.goto(f"{e2e.sandbox.base_url}/__sandbox/host/{e2e.sandbox.org_id}?portal={portal_url}&agent={email}")
-    adapter = page.frame_locator('[data-testid="adapter-frame"]')
-    if link:
-        adapter.locator("#code").fill(link)
-        adapter.locator("#email").fill(email)
-        adapter.get_by_role("button", name="Sign in").click()
-    # Ready: its script runs and has greeted the host (Cards SDK `initialize`).
-    adapter.locator('[data-testid="adapter"][data-ready="1"]').wait_for()
-    page.locator('[data-testid="adapter-frame"][data-initialized="1"]').wait_for()
-    return page, adapter
+    """The agent opens Kustomer (the sandbox's desktop) with the tenant's app installed."""
+    return open_desktop(context, e2e.sandbox, email, link=link)
+
+
+@pytest.fixture(autouse=True)
+def kustomer_app(request, settings):
+    """Flows with a live portal start from the tenant's Kustomer app installed (R-X4)."""
+    if "e2e" in request.fixturenames:
+        e2e = request.getfixturevalue("e2e")
+        portal_url = request.getfixturevalue("portal_url")
+        return install_kustomer_app(e2e.sandbox, tenant=e2e.tenant, portal_url=portal_url, settings=settings)
+    return None
 
 
 @pytest.fixture
@@ -248,21 +246,24 @@ def test_r_x2_r_x3_a_phone_number_in_kustomer_fills_the_dialer_and_the_call_open
     link.wait_for(timeout=30_000)
     assert link.get_attribute("data-conversation-id") == conversation["id"]
     assert link.get_attribute("href").endswith(f"/__sandbox/view/{e2e.sandbox.org_id}#conversation-{conversation['id']}")
-    link.click()
-    opened = host.get_by_test_id("opened-conversation")
-    wait_until(lambda: opened.get_attribute("data-conversation-id") == conversation["id"], what="host opening it")
-    # The screen pop shows the conversation with its history (the call's note, R-D2).
+    with browser.expect_page() as opened:  # a plain link: Kustomer's conversation in a new tab
+        link.click()
+    assert opened.value.url.endswith(f"#conversation-{conversation['id']}")
+    opened.value.close()
+    # The screen pop's history: the conversation in Kustomer, with the call's note (R-D2).
+    host.locator(f'[data-conversation-id="{conversation["id"]}"].conv').click()
     history = host.locator(f'[data-conversation-id="{conversation["id"]}"].conv .item')
     wait_until(lambda: history.count() >= 1, what="the conversation's timeline in the host")
     screenshot(host, "host_page_click_to_call")
 
-    # The minimize control folds the adapter; the host shrinks its frame, and back.
-    frame = host.get_by_test_id("adapter-frame")
+    # The minimize control folds the adapter, which tells Kustomer its height
+    # (Kustomer.resize); the desktop shrinks the widget, and back.
+    frame = host.locator('[data-testid="widget-frame"][data-widget="adapter"]')
     adapter.get_by_test_id("minimize").click()
-    wait_until(lambda: "minimized" in (frame.get_attribute("class") or ""), what="host shrinking the adapter")
+    wait_until(lambda: int(frame.get_attribute("data-height") or 999) < 120, what="desktop shrinking the widget")
     assert not adapter.get_by_test_id("dialer").is_visible()
     adapter.get_by_test_id("minimize").click()
-    wait_until(lambda: "minimized" not in (frame.get_attribute("class") or ""), what="host restoring the adapter")
+    wait_until(lambda: int(frame.get_attribute("data-height") or 0) > 200, what="desktop restoring the widget")
     assert adapter.get_by_test_id("dialer").is_visible()
 
 

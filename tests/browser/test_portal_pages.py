@@ -8,7 +8,7 @@ import pytest
 
 from conversations.models import Event
 from statusmapping.services import agent_create
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import install_kustomer_app, log_in, screenshot
 from tests.tenants.factories import SupportUserFactory, TenantFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -131,7 +131,7 @@ def test_dashboard_lists_a_failed_event_with_its_error_and_a_retry_button(new_co
     assert page.get_by_test_id("events-failed").locator(".n").inner_text() == "1"
 
 
-def test_r_s5_the_adapter_warns_when_kustomers_user_is_another_email(new_context, portal_url, sandbox_demo_org):
+def test_r_s5_the_adapter_warns_when_kustomers_user_is_another_email(new_context, portal_url, sandbox_demo_org, settings):
     """The adapter signed in as agent1 inside the Kustomer desktop of agent2: statuses
     would follow the wrong person, so it says so."""
     tenant = TenantFactory(name="Acme Support", slug="acme")
@@ -142,10 +142,10 @@ def test_r_s5_the_adapter_warns_when_kustomers_user_is_another_email(new_context
     admin.get_by_test_id("adapter-link-agent1@example.com").click()
     link = admin.get_by_test_id("adapter-link-url").input_value()
 
+    install_kustomer_app(sandbox_demo_org, tenant=tenant, portal_url=portal_url, settings=settings)
     host = browser.new_page()
-    host.goto(f"{sandbox_demo_org.base_url}/__sandbox/host/{sandbox_demo_org.org_id}"
-              f"?portal={portal_url}&agent=agent2@example.com")
-    adapter = host.frame_locator('[data-testid="adapter-frame"]')
+    host.goto(f"{sandbox_demo_org.base_url}/__sandbox/desktop/{sandbox_demo_org.org_id}?agent=agent2@example.com")
+    adapter = host.frame_locator('[data-testid="widget-frame"][data-widget="adapter"]')
     adapter.locator("#code").fill(link)
     adapter.locator("#email").fill("agent1@example.com")
     adapter.get_by_role("button", name="Sign in").click()

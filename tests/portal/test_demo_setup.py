@@ -25,8 +25,12 @@ def test_demo_setup_creates_log_ins_agents_and_a_mapped_connected_tenant(client,
     mapped = {k.name: k.cc_status.name for k in KustomerStatus.objects.filter(tenant=tenant, cc_status__isnull=False)}
     assert mapped["Available"] == "Available" and mapped["Lunch"] == "Lunch"
     assert tenant.status_inheritance.enabled
+    # R-X4: the tenant's Kustomer app is installed in the sandbox org (its widget: the adapter).
+    installed = sandbox_demo_org.session().get(f"{sandbox_demo_org.base_url}/v1/apps", timeout=10).json()["data"]
+    assert [a["attributes"]["app"] for a in installed] == [f"ccaip_contact_center_{sandbox_demo_org.org_id}"]
 
     # Run again: the same log-ins work, the older demo key is replaced, nothing doubles.
     call_command("demo_setup", sandbox_url=sandbox_demo_org.base_url, sandbox_api_key=sandbox_demo_org.api_key)
     assert Agent.objects.filter(tenant=tenant).count() == 5
     assert ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True).count() == 1
+    assert "Kustomer app  : ccaip_contact_center_" in capsys.readouterr().out  # the same version, still installed

@@ -1,17 +1,17 @@
-/* The contact-center adapter inside Kustomer (an app widget in an iframe).
+/* The contact-center adapter inside Kustomer: the widget of the tenant's Kustomer app
+ * (SPEC R-X4; docs/adapter.md).
  *
  * Talks to:
  * - our API (/adapter/api/...) with the agent-bound token (Authorization: Adapter ...);
- * - its host window (Kustomer, or the sandbox's demo host) by postMessage, in the shape
- *   of Kustomer's Cards SDK. Host -> adapter:
- *     {source: "kustomer", id, event: "context", context: {type, customer, conversation, user}}
- *     {source: "kustomer", id, event: "clickToCall", phone, customerId}
- *     {source: "kustomer", id, event: "status", status: {id, name, statusType}, changedAt}
- *   Adapter -> host:
- *     {source: "kustomer-card", id, method: "initialize" | "resize" | "minimize" | "restore"
- *      | "openConversation", ...}
- *   Only messages from the parent window at the origin the server allowed (Kustomer's
- *   `parentUrl`) are read; everything else is ignored.
+ * - Kustomer, only through the Cards SDK's public methods (kustomer-card.min.js, loaded
+ *   by the page; Kustomer's "Cards SDK reference" and "Voice / VoIP apps"):
+ *     Kustomer.initialize(cb)        once on load; cb(context) with the customer in view
+ *     Kustomer.on("context", cb)     every time the agent looks at something else
+ *     Kustomer.on("clickToDial", cb) {phone, customer}: a number clicked in Kustomer
+ *     Kustomer.on("statusChange", cb) {status, changedAt}: the agent's Kustomer status
+ *     Kustomer.resize(height)        the panel's height after every change
+ *   The SDK itself talks to the one Kustomer window that framed the page (its
+ *   `parentUrl`); the page uses it only when the server allowed that origin.
  */
 (function () {
   "use strict";
@@ -19,7 +19,8 @@
   var cfg = root.dataset;
   var token = window.ADAPTER_TOKEN;
   var hostOrigin = cfg.hostOrigin || "";
-  var cardId = cfg.cardId || "";
+  // The Cards SDK, when Kustomer (an allowed host) framed the page and the script loaded.
+  var K = hostOrigin && window.Kustomer && window.parent !== window ? window.Kustomer : null;
   var agentEmail = cfg.agentEmail;
   var HEARTBEAT_MS = 5000;
   var POLL_MS = 2000;
@@ -87,22 +88,16 @@
   function $(id) { return document.getElementById(id); }
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
 
-  // ------------------------------------------------------------------ host (Cards SDK)
-  function toHost(message) {
-    if (!hostOrigin || window.parent === window) return;
-    message.source = "kustomer-card";
-    message.id = cardId;
-    window.parent.postMessage(message, hostOrigin);
+  // ------------------------------------------------------------------ Kustomer (Cards SDK)
+  if (K) {
+    K.on("context", function (context) { showContext(context || {}); });
+    K.on("clickToDial", function (d) {
+      if (!d || !d.phone) return;
+      var c = d.customer || null, attrs = (c && c.attributes) || {};
+      fillDialer(d.phone, c && c.id, attrs.displayName || attrs.name);
+    });
+    K.on("statusChange", function (d) { if (d && d.status && d.status.id) relayKustomerStatus(d.status, d.changedAt); });
   }
-  window.addEventListener("message", function (event) {
-    if (!hostOrigin || event.origin !== hostOrigin || event.source !== window.parent) return;
-    var msg = event.data;
-    if (!msg || typeof msg !== "object" || msg.source !== "kustomer") return;
-    if (cardId && msg.id && msg.id !== cardId) return;
-    if (msg.event === "context") showContext(msg.context || {});
-    else if (msg.event === "clickToCall") fillDialer(msg.phone, msg.customerId, msg.customerName);
-    else if (msg.event === "status" && msg.status && msg.status.id) relayKustomerStatus(msg.status, msg.changedAt);
-  });
 
   var contextCustomer = null;
   function showContext(context) {
@@ -255,12 +250,6 @@
       a.dataset.conversationId = cur.conversation_id;
       a.href = cur.conversation_url || "#";
       a.target = "_blank"; a.rel = "noopener";
-      a.addEventListener("click", function (e) {
-        if (hostOrigin) {  // Kustomer opens it in the agent's own workspace.
-          e.preventDefault();
-          toHost({method: "openConversation", conversationId: cur.conversation_id, customerId: cur.customer_id});
-        }
-      });
       body.appendChild(a);
     } else if (cur.error) {
       var err = document.createElement("div"); err.className = "error small"; text(err, cur.error); body.appendChild(err);
@@ -291,16 +280,22 @@
     b.setAttribute("aria-expanded", String(!minimized));
     b.textContent = minimized ? "+" : "–";
     b.title = minimized ? "Expand" : "Minimize";
-    toHost({method: minimized ? "minimize" : "restore"});
     resize();
   }
   $("minimize").addEventListener("click", toggle);
-  function resize() { toHost({method: "resize", height: root.getBoundingClientRect().height}); }
+  function resize() { if (K && sdkReady) K.resize(Math.ceil(root.getBoundingClientRect().height)); }
 
   heartbeat();
   poll();
   setInterval(heartbeat, HEARTBEAT_MS);
   setInterval(poll, POLL_MS);
-  toHost({method: "initialize"});
+  var sdkReady = false;
+  if (K) {
+    K.initialize(function (context) {
+      sdkReady = true;
+      root.dataset.sdk = "initialized";
+      showContext(context || {});
+    });
+  }
   root.dataset.ready = "1";
 })();

@@ -42,11 +42,28 @@ class Command(BaseCommand):
 
             kustomer_connection_save(tenant=tenant, base_url=sandbox_url, api_key=sandbox_api_key)
             self._status_inheritance(tenant)
+            self._kustomer_app(tenant)
 
         self.stdout.write(self.style.SUCCESS("Demo tenant ready: " + tenant.name))
         self.stdout.write(f"  Tenant admin  : {admin.username} / {DEMO_ADMIN[1]}")
         self.stdout.write(f"  Support staff : {support.username} / {DEMO_SUPPORT[1]}")
         self.stdout.write(f"  API key (all scopes, shown once): {plain_key}")
+
+    def _kustomer_app(self, tenant: Tenant) -> None:
+        """The tenant's Kustomer app installed in the sandbox org (R-X4): the sandbox's
+        agent desktop then shows the adapter as the app's widget."""
+        from core.errors import ApplicationError
+        from integrations import app_services, services
+        from integrations.kustomer.errors import KustomerError
+
+        try:
+            services.kustomer_connection_verify(connection_id=tenant.kustomer_connection.pk)
+            app = app_services.kustomer_app_request(tenant=tenant, install=True, enqueue=False)
+            app = app_services.kustomer_app_sync(app_id=app.pk)
+        except (ApplicationError, KustomerError) as exc:
+            self.stderr.write(f"Could not install the Kustomer app yet ({exc}); press Install on the connection page.")
+            return
+        self.stdout.write(f"  Kustomer app  : {app.app_name} v{app.installed_version or '?'} installed in the sandbox org")
 
     def _status_inheritance(self, tenant: Tenant) -> None:
         """The sandbox's demo agents as CC agents, inheritance made available and on, and

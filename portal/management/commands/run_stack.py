@@ -43,6 +43,8 @@ class Command(BaseCommand):
         if not opts["no_sandbox"]:
             # The demo's recordings and files are served from this machine (loopback).
             env.setdefault("SYNC_FETCH_ALLOW_PRIVATE", "true")
+            # The adapter loads the sandbox's Cards SDK stand-in instead of Kustomer's CDN.
+            env.setdefault("KUSTOMER_CARDS_SDK_URL", f"{sandbox_url}/__sandbox/card-js/kustomer-card.min.js")
 
         call_command("migrate", interactive=False, verbosity=0)
         # Counts of an earlier run's processes would be added to this run's (/metrics).

@@ -1,0 +1,138 @@
+"""The tenant's Kustomer app (SPEC R-X4): build its definition, register it with the
+tenant's org, install it, and read back what the org runs.
+
+Views and the management command call `kustomer_app_request` (writes a row, queues the
+task); the task calls `kustomer_app_sync`, the only code here that calls Kustomer.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from core.queue import enqueue_on_commit
+from integrations import rules
+from integrations.kustomer import apps as kustomer_apps
+from integrations.kustomer.app_definition import build_app_definition
+from integrations.kustomer.errors import KustomerConflictError, KustomerError
+from integrations.models import KustomerApp, KustomerConnection
+from integrations.services import kustomer_client_for
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+
+def kustomer_app_definition(*, tenant: Tenant, connection: KustomerConnection,
+                            product_version: str | None = None) -> dict[str, Any]:
+    """The tenant's app definition at the product's version (settings read now)."""
+    try:
+        plan = rules.plan_kustomer_app(
+            tenant_slug=tenant.slug, tenant_name=tenant.name, org_id=connection.kustomer_org_id,
+            portal_url=settings.PORTAL_PUBLIC_URL, product_version=product_version or settings.KUSTOMER_APP_VERSION,
+            external_queue=settings.KUSTOMER_APP_EXTERNAL_QUEUE,
+        )
+    except ValueError as exc:
+        raise ApplicationError(str(exc)) from None
+    return build_app_definition(plan)
+
+
+def kustomer_app_request(*, tenant: Tenant, install: bool = False, register: bool = True,
+                         enqueue: bool = True) -> KustomerApp:
+    """Ask for the product's version to be registered with the tenant's org (and, with
+    `install`, installed); `register=False` only reads the org's apps again. The task
+    does the HTTP; this writes the row it works from."""
+    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    if connection is None or connection.verify_state != KustomerConnection.VerifyState.OK:
+        raise ApplicationError("Connect and verify the Kustomer org first.")
+    definition = kustomer_app_definition(tenant=tenant, connection=connection) if register else {}
+    from integrations.tasks import kustomer_app_sync_task
+
+    with transaction.atomic():
+        app, _ = KustomerApp.objects.select_for_update().get_or_create(tenant=tenant)
+        if register:
+            app.definition = definition
+            app.product_version = definition["version"]
+        app.install_requested = app.install_requested or install
+        app.state = KustomerApp.State.PENDING
+        app.save()
+        if enqueue:
+            enqueue_on_commit(kustomer_app_sync_task, app.pk)
+    return app
+
+
+def _ours(name: str, wanted: str) -> bool:
+    # Kustomer namespaces a private app's name with `_<orgId>` when we sent it without.
+    return bool(wanted) and (name == wanted or name.startswith(wanted + "_"))
+
+
+def kustomer_app_sync(*, app_id: int) -> KustomerApp:
+    """Register the requested version (409 "already registered" is success), install it
+    when asked, then record the versions the org holds. A transient Kustomer error is
+    recorded and re-raised for the task to retry; a permanent one marks the row failed."""
+    app = KustomerApp.objects.select_related("tenant").get(pk=app_id)
+    connection = KustomerConnection.objects.get(tenant_id=app.tenant_id)
+    client = kustomer_client_for(connection=connection)
+    wanted = app.app_name or (app.definition or {}).get("app") or rules.APP_BASE_NAME
+    try:
+        if app.definition:
+            try:
+                registered = kustomer_apps.app_register(client, definition=app.definition)
+                wanted = registered.app
+            except KustomerConflictError:
+                logger.info("kustomer app %s %s was registered already", wanted, app.product_version)
+        versions = [a for a in kustomer_apps.apps_available(client) if _ours(a.app, wanted)]
+        if versions:
+            wanted = versions[-1].app
+        installed = next((a for a in kustomer_apps.apps_installed(client) if _ours(a.app, wanted)), None)
+        if app.install_requested and installed is None and versions:
+            version = app.product_version or max((v.version for v in versions), key=rules.version_key)
+            installed = kustomer_apps.app_install(client, app=wanted, version=version)
+    except KustomerError as exc:
+        if exc.retryable:
+            KustomerApp.objects.filter(pk=app.pk).update(last_error=str(exc)[:2000])
+            raise
+        KustomerApp.objects.filter(pk=app.pk).update(state=KustomerApp.State.FAILED, last_error=str(exc)[:2000],
+                                                     checked_at=timezone.now())
+        logger.info("kustomer app of tenant %s failed: %s", app.tenant_id, exc)
+    else:
+        KustomerApp.objects.filter(pk=app.pk).update(
+            app_name=wanted, registered_versions=sorted({v.version for v in versions}, key=rules.version_key),
+            installed_version=installed.version if installed else "", state=KustomerApp.State.IDLE,
+            last_error="", checked_at=timezone.now(), definition={}, install_requested=False,
+        )
+    app.refresh_from_db()
+    return app
+
+
+def kustomer_app_mark_failed(*, app_id: int, error: str) -> None:
+    KustomerApp.objects.filter(pk=app_id).update(state=KustomerApp.State.FAILED, last_error=error[:2000])
+
+
+@dataclass(frozen=True)
+class KustomerAppStatus:
+    """What the connection page shows about the app."""
+
+    app: KustomerApp | None
+    product_version: str
+    state: rules.AppInstallState
+    latest_registered: str
+
+    @property
+    def installed_version(self) -> str:
+        return self.app.installed_version if self.app else ""
+
+
+def kustomer_app_status(*, tenant: Tenant) -> KustomerAppStatus:
+    app = KustomerApp.objects.filter(tenant=tenant).first()
+    registered = list(app.registered_versions) if app else []
+    state = rules.decide_app_install_state(
+        product_version=settings.KUSTOMER_APP_VERSION, registered_versions=registered,
+        installed_version=app.installed_version if app else None,
+    )
+    latest = max(registered, key=rules.version_key) if registered else ""
+    return KustomerAppStatus(app=app, product_version=settings.KUSTOMER_APP_VERSION, state=state, latest_registered=latest)
