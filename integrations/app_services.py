@@ -19,7 +19,7 @@ from core.queue import enqueue_on_commit
 from integrations import rules
 from integrations.kustomer import apps as kustomer_apps
 from integrations.kustomer.app_definition import build_app_definition
-from integrations.kustomer.errors import KustomerConflictError, KustomerError
+from integrations.kustomer.errors import KustomerConflictError, KustomerError, KustomerTransientError
 from integrations.models import KustomerApp, KustomerConnection
 from integrations.services import kustomer_client_for
 from tenants.models import Tenant
@@ -73,7 +73,7 @@ def _ours(name: str, wanted: str) -> bool:
 def kustomer_app_sync(*, app_id: int) -> KustomerApp:
     """Register the requested version (409 "already registered" is success), install it
     when asked, then record the versions the org holds. A transient Kustomer error is
-    recorded and re-raised for the task to retry; a permanent one marks the row failed."""
+    shown on the row and re-raised for the task to retry; a permanent one marks it failed."""
     app = KustomerApp.objects.select_related("tenant").get(pk=app_id)
     connection = KustomerConnection.objects.get(tenant_id=app.tenant_id)
     client = kustomer_client_for(connection=connection)
@@ -93,12 +93,13 @@ def kustomer_app_sync(*, app_id: int) -> KustomerApp:
             version = app.product_version or max((v.version for v in versions), key=rules.version_key)
             installed = kustomer_apps.app_install(client, app=wanted, version=version)
     except KustomerError as exc:
-        if exc.retryable:
-            KustomerApp.objects.filter(pk=app.pk).update(last_error=str(exc)[:2000])
-            raise
+        # Shown at once; a transient error is also re-raised, and the task's retry that
+        # succeeds sets the row right again.
         KustomerApp.objects.filter(pk=app.pk).update(state=KustomerApp.State.FAILED, last_error=str(exc)[:2000],
                                                      checked_at=timezone.now())
         logger.info("kustomer app of tenant %s failed: %s", app.tenant_id, exc)
+        if isinstance(exc, KustomerTransientError):
+            raise
     else:
         KustomerApp.objects.filter(pk=app.pk).update(
             app_name=wanted, registered_versions=sorted({v.version for v in versions}, key=rules.version_key),
@@ -107,10 +108,6 @@ def kustomer_app_sync(*, app_id: int) -> KustomerApp:
         )
     app.refresh_from_db()
     return app
-
-
-def kustomer_app_mark_failed(*, app_id: int, error: str) -> None:
-    KustomerApp.objects.filter(pk=app_id).update(state=KustomerApp.State.FAILED, last_error=error[:2000])
 
 
 @dataclass(frozen=True)

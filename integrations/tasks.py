@@ -17,6 +17,7 @@ import random
 from celery import Task, shared_task
 
 from integrations import services
+from integrations.kustomer.errors import KustomerTransientError
 from integrations.models import KustomerConnection
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ def kustomer_connection_verify_task(self, connection_id: int, pending: bool = Fa
         raise self.retry(exc=exc, countdown=exc.countdown) from exc
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def kustomer_app_sync_task(self, app_id: int) -> None:
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=5)
+def kustomer_app_sync_task(app_id: int) -> None:
     """R-X4: register / install the tenant's Kustomer app and read back its versions."""
     from integrations import app_services
     from integrations.models import KustomerApp
@@ -64,8 +66,3 @@ def kustomer_app_sync_task(self, app_id: int) -> None:
         app_services.kustomer_app_sync(app_id=app_id)
     except (KustomerApp.DoesNotExist, KustomerConnection.DoesNotExist):
         logger.info("kustomer app %s or its connection is gone; nothing to do", app_id)
-    except KustomerError as exc:
-        if not exc.retryable or self.request.retries >= self.max_retries:
-            app_services.kustomer_app_mark_failed(app_id=app_id, error=str(exc))
-            return
-        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc

@@ -90,3 +90,24 @@ def test_r_x4_the_management_command_registers_the_new_version_for_each_org(conn
     out = capsys.readouterr().out
     assert f"{tenant.slug}: ccaip_contact_center_{connected.org_id} installed 1.0.0, registered 1.0.0, 2.0.0 -> upgrade_in_kustomer" in out
     assert _installed(connected)[0]["attributes"]["version"] == "1.0.0"  # the admin upgrades in Kustomer
+
+
+@pytest.mark.django_db
+def test_r_x4_a_kustomer_outage_shows_on_the_page_and_the_task_retries_it(
+    tenant, admin_client, connected, django_capture_on_commit_callbacks
+):
+    from celery.exceptions import Retry
+
+    from integrations.kustomer.errors import KustomerTransientError
+    from integrations.tasks import kustomer_app_sync_task
+
+    assert kustomer_app_sync_task.autoretry_for == (KustomerTransientError,)
+    connected.inject_faults(error_next=50, error_status=503, path_contains="/v1/apps")
+    with pytest.raises(Retry):  # eager here; a worker retries it with backoff
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post("/settings/kustomer/app/", {"action": "install"})
+    page = admin_client.get("/settings/kustomer/").content.decode()
+    assert 'data-testid="kustomer-app-error"' in page and "503" in page
+    connected.clear_faults()
+    page = _press(admin_client, "install", django_capture_on_commit_callbacks)
+    assert "Installed v1.0.0" in page and 'data-testid="kustomer-app-error"' not in page
