@@ -63,6 +63,7 @@ bench: $(VENV)/.installed  ## status endpoint vs bare view, watcher, ingestion, 
 faults: $(VENV)/.installed  ## kill workers, lose the broker, cut Kustomer off, 429/5xx storms, duplicates
 	timeout --signal=INT 900 $(PY) bench/faults.py $(FAULTS_ARGS)
 
-simulate: $(VENV)/.installed  ## a contact-center day against a running portal: make simulate API_KEY=...
-	@test -n "$(API_KEY)" || (echo "give the tenant's API key: make simulate API_KEY=<key printed by make run>"; exit 2)
-	$(PY) manage.py simulate_traffic --url $(SIMULATE_URL) --api-key $(API_KEY) $(SIMULATE_ARGS)
+# The API key is read from PORTAL_API_KEY, else from the file `make run` keeps it in
+# (var/demo-api-key): never on a command line, where ps and make's echo would show it.
+simulate: $(VENV)/.installed  ## a contact-center day against a running portal (key: $$PORTAL_API_KEY or var/demo-api-key)
+	$(PY) manage.py simulate_traffic --url $(SIMULATE_URL) $(SIMULATE_ARGS)

@@ -44,7 +44,7 @@ def test_disorder_and_repeats_shuffle_and_resend_without_new_event_ids():
 
 
 @pytest.mark.e2e
-def test_simulate_traffic_ccaip_feeds_the_product_like_a_ccai_platform_tenant(e2e):
+def test_simulate_traffic_ccaip_feeds_the_product_like_a_ccai_platform_tenant(e2e, monkeypatch):
     endpoint, password = services.endpoint_credentials_set(tenant=e2e.tenant, username="sim")
     services.endpoint_agent_emails_set(tenant=e2e.tenant, text="\n".join(f"{i} = agent{i}@example.com"
                                                                          for i in range(1, 4)))
@@ -53,7 +53,8 @@ def test_simulate_traffic_ccaip_feeds_the_product_like_a_ccai_platform_tenant(e2
     for i in range(1, 4):
         add_agent(e2e, f"agent{i}@example.com")
     out = io.StringIO()
-    call_command("simulate_traffic", "--format", "ccaip", "--url", e2e.url, "--api-key", e2e.api_key,
+    monkeypatch.setenv("PORTAL_API_KEY", e2e.api_key)  # never on a command line (issue 14 #9)
+    call_command("simulate_traffic", "--format", "ccaip", "--url", e2e.url,
                  "--ccaip-url", f"{e2e.url}/api/v1/ccai-platform/{endpoint.public_id}/calls",
                  "--ccaip-user", "sim", "--ccaip-password", password, "--agents", "3", "--events", "40",
                  "--rate", "0", "--seed", "3", "--ccaip-disorder", "0.5", "--ccaip-repeat", "0.3",

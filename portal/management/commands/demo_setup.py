@@ -4,6 +4,9 @@ Idempotent: run it as often as you like; it prints the log-ins every time.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -47,7 +50,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo tenant ready: " + tenant.name))
         self.stdout.write(f"  Tenant admin  : {admin.username} / {DEMO_ADMIN[1]}")
         self.stdout.write(f"  Support staff : {support.username} / {DEMO_SUPPORT[1]}")
+        key_file = _keep_demo_key(plain_key)
         self.stdout.write(f"  API key (all scopes, shown once): {plain_key}")
+        self.stdout.write(f"  (kept for `make simulate` in {key_file}, readable by you only)")
 
     def _kustomer_app(self, tenant: Tenant) -> None:
         """The tenant's Kustomer app installed in the sandbox org (R-X4): the sandbox's
@@ -101,3 +106,13 @@ class Command(BaseCommand):
         user.role, user.tenant, user.is_active = role, tenant, True
         user.save()
         return user
+
+
+def _keep_demo_key(plain_key: str) -> Path:
+    """The demo key in var/demo-api-key (mode 600), where `make simulate` reads it."""
+    path = Path(settings.VAR_DIR) / "demo-api-key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(plain_key + "\n")
+    os.chmod(path, 0o600)  # an older file keeps its mode through O_CREAT
+    return path

@@ -1,5 +1,10 @@
-"""`python manage.py simulate_traffic --url http://127.0.0.1:8000 --api-key KEY
-[--agents 5 --events 200 --rate 10 --seed 1]`
+"""`PORTAL_API_KEY=KEY python manage.py simulate_traffic --url http://127.0.0.1:8000
+[--api-key-file PATH] [--agents 5 --events 200 --rate 10 --seed 1]`
+
+The tenant API key comes from the environment (`PORTAL_API_KEY`) or a file
+(`--api-key-file`, by default the one `make run` writes, var/demo-api-key), never from
+the command line, where every user of the machine could read it (ps), and it is never
+printed.
 
 A contact-center day against a running portal, through its public API only: IVR calls
 answered and ended with recordings (some transferred), abandoned calls, voicemails read
@@ -16,10 +21,13 @@ Exit status: 0 when every accepted event is done, 1 otherwise.
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import requests
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from loadtest.files import FileServer
@@ -27,13 +35,29 @@ from loadtest.sender import Progress, Sender, summarize, wait_for_events
 from loadtest.traffic import SCENARIO_WEIGHTS, generate_day, schedule
 
 
+def api_key_read(path: str | None) -> str:
+    """The API key from --api-key-file, else PORTAL_API_KEY, else var/demo-api-key."""
+    if path is None and os.environ.get("PORTAL_API_KEY", "").strip():
+        return os.environ["PORTAL_API_KEY"].strip()
+    file = Path(path) if path else Path(settings.VAR_DIR) / "demo-api-key"
+    try:
+        key = file.read_text().strip()
+    except OSError:
+        key = ""
+    if not key:
+        raise CommandError(f"no API key: set PORTAL_API_KEY, or put the key in a file and pass --api-key-file "
+                           f"(looked in {file})")
+    return key
+
+
 class Command(BaseCommand):
     help = "Simulate a contact-center day against a running portal through its public API."
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the portal's base URL")
-        parser.add_argument("--api-key", required=True, help="a tenant API key with events:write (and config:* "
-                                                            "to register the agents)")
+        parser.add_argument("--api-key-file", default=None,
+                            help="a file holding a tenant API key with events:write (and config:* to register the "
+                                 "agents); default: $PORTAL_API_KEY, else var/demo-api-key (written by make run)")
         parser.add_argument("--agents", type=int, default=5, help="agents agent1..agentN@example.com (default 5)")
         parser.add_argument("--agent-domain", default="example.com")
         parser.add_argument("--events", type=int, default=200, help="contact-center events to send (about)")
@@ -51,7 +75,9 @@ class Command(BaseCommand):
                                  "session events)")
         parser.add_argument("--ccaip-url", help="the page's Call events API Endpoint URL (…/calls; chats go to …/chats)")
         parser.add_argument("--ccaip-user", help="the page's username")
-        parser.add_argument("--ccaip-password", help="the password the page showed")
+        parser.add_argument("--ccaip-password", default=os.environ.get("CCAIP_PASSWORD"),
+                            help="the password the page showed (default: $CCAIP_PASSWORD, which keeps it off the "
+                                 "command line)")
         parser.add_argument("--ccaip-disorder", type=float, default=0.0,
                             help="share of sessions whose updates are sent shuffled (0..1)")
         parser.add_argument("--ccaip-repeat", type=float, default=0.0,
@@ -62,6 +88,7 @@ class Command(BaseCommand):
             raise CommandError("--agents and --events must be at least 1")
         base = opts["url"].rstrip("/")
         api = requests.Session()
+        opts["api_key"] = api_key_read(opts["api_key_file"])
         api.headers["Authorization"] = f"Bearer {opts['api_key']}"
         try:
             probe = api.get(f"{base}/api/v1/events/simulate-traffic-probe", timeout=10)
