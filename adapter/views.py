@@ -37,8 +37,10 @@ def _frame_policy(response):
 def adapter_page(request):
     agent = auth.session_agent(request)
     if agent is None:
+        # The link's code is in its URL fragment (read by the page's script, posted with the
+        # form); a code in the query string, where logs keep it, is not taken.
         return _frame_policy(render(request, "adapter/sign_in.html", {
-            "code": request.GET.get("code", ""), "email": "", "errors": {},
+            "code": "", "email": "", "errors": {},
             "host_query": _host_query(request.GET), "params": {k: request.GET.get(k, "") for k in HOST_PARAMS},
         }))
     parent_url = request.GET.get("parentUrl", "")

@@ -86,7 +86,8 @@ def _adapter_sign_in_link(request):
     if agent is None:
         raise Http404("No agent with this email.")
     code = sign_in_code_make(tenant=request.tenant, agent_email=agent.email, issued_by=request.user)
-    url = request.build_absolute_uri(reverse("adapter:page")) + "?code=" + code
+    # In the fragment: browsers never send it, so the code is in no access log or Referer.
+    url = request.build_absolute_uri(reverse("adapter:page")) + "#code=" + code
     request.session[ISSUED_LINK_KEY] = {"email": agent.email, "url": url, "minutes": SIGN_IN_MAX_AGE // 60}
     messages.success(request, f"Adapter sign-in link for {agent.email} created; it works once, for "
                               f"{SIGN_IN_MAX_AGE // 60} minutes.")

@@ -93,12 +93,18 @@ def test_adapter_sign_in_link_confirms_the_kustomer_email_and_works_once(new_con
     admin.wait_for_selector('[data-testid="adapter-link"]')
     assert "Adapter sign-in link for agent1@example.com created" in admin.get_by_test_id("messages").inner_text()
     link = admin.get_by_test_id("adapter-link-url").input_value()
-    assert re.match(rf"{re.escape(portal_url)}/adapter/\?code=\S+$", link)
+    # Issue 14 #9: the code travels in the fragment, which no server (nor its access log,
+    # nor a Referer) ever sees.
+    assert re.match(rf"{re.escape(portal_url)}/adapter/#code=\S+$", link)
+    code = link.split("#code=", 1)[1]
 
     agent = new_context().new_page()  # the agent's own browser, sized like Kustomer's app widget
     agent.set_viewport_size({"width": 380, "height": 560})
+    seen_by_server: list[str] = []
+    agent.on("request", lambda r: seen_by_server.append(f"{r.url} {r.headers.get('referer', '')}"))
     agent.goto(link)
     assert agent.get_by_test_id("link-received").is_visible()
+    assert "#code=" not in agent.url  # dropped from the address bar and history too
     agent.fill("#email", "someone.else@example.com")
     agent.click("button[type=submit]")
     assert "for another agent" in agent.get_by_test_id("error-email").inner_text()
@@ -112,6 +118,9 @@ def test_adapter_sign_in_link_confirms_the_kustomer_email_and_works_once(new_con
     assert agent.get_by_test_id("cc-status").is_visible()
     # No tenant API key reaches the browser: the page holds an agent-bound token only.
     assert "Bearer" not in agent.content()
+    # Every URL and Referer the server got from the agent's browser (what an access log
+    # keeps): the code is in none of them; it went in the sign-in form's POST body.
+    assert seen_by_server and not [line for line in seen_by_server if code in line]
 
     again = new_context().new_page()
     again.goto(link)
