@@ -4,6 +4,7 @@ link end every token of that sign-in (renewed ones included), and renewal stops 
 sign-in's absolute lifetime."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -33,7 +34,8 @@ def signed_in_browser(client, tenant_admin, tenant):
     response = client.post("/adapter/sign-in/", {"code": code, "email": AGENT})
     assert response.status_code == 302
     page = client.get("/adapter/").content.decode()
-    return page.split('window.ADAPTER_TOKEN = "', 1)[1].split('"', 1)[0]
+    escaped = page.split('window.ADAPTER_TOKEN = "', 1)[1].split('"', 1)[0]
+    return json.loads(f'"{escaped}"')  # escapejs writes ":" as \u003A
 
 
 def api(token: str) -> APIClient:
@@ -54,7 +56,9 @@ def status(token: str, event_id: str = "st-9"):
 
 def test_signing_out_ends_the_token_and_every_renewed_one(client, tenant_admin, tenant, agent):
     token = signed_in_browser(client, tenant_admin, tenant)
-    renewed = heartbeat(token).json()["token"]
+    answer = heartbeat(token)
+    assert answer.status_code == 200, answer.content
+    renewed = answer.json()["token"]
     assert status(renewed).status_code == 200
     client.post("/adapter/sign-out/")
     # The probe: the old token's heartbeat answered 200 with a fresh token. Not any more.
@@ -67,6 +71,7 @@ def test_signing_out_ends_the_token_and_every_renewed_one(client, tenant_admin, 
 
 def test_an_admins_sign_out_everywhere_ends_every_sign_in_of_the_agent(client, admin_client, tenant_admin, tenant, agent):
     first = signed_in_browser(client, tenant_admin, tenant)
+    assert heartbeat(first).status_code == 200
     second = auth.api_token_make(auth._principal(auth.adapter_session_start(tenant=tenant, agent_email=AGENT)))
     other = agent_create(tenant=tenant, email="agent2@example.com")
     bystander = auth.api_token_make(auth._principal(auth.adapter_session_start(tenant=tenant, agent_email=other.email)))
@@ -80,6 +85,7 @@ def test_an_admins_sign_out_everywhere_ends_every_sign_in_of_the_agent(client, a
 
 def test_removing_the_agent_ends_their_tokens(client, tenant_admin, tenant, agent):
     token = signed_in_browser(client, tenant_admin, tenant)
+    assert heartbeat(token).status_code == 200
     agent_delete(agent=agent)
     assert heartbeat(token).status_code == 401
     assert not AdapterSession.objects.exists()
@@ -87,6 +93,7 @@ def test_removing_the_agent_ends_their_tokens(client, tenant_admin, tenant, agen
 
 def test_a_password_change_of_the_issuing_admin_ends_the_sign_ins_and_unused_links(client, tenant_admin, tenant, agent):
     token = signed_in_browser(client, tenant_admin, tenant)
+    assert heartbeat(token).status_code == 200
     admin = APIClient()
     admin.force_login(tenant_admin)
     admin.post("/", {"action": "adapter_link", "email": AGENT})
@@ -103,6 +110,7 @@ def test_renewal_stops_at_the_absolute_lifetime(tenant, agent, settings):
     row = auth.adapter_session_start(tenant=tenant, agent_email=AGENT)
     token = auth.api_token_make(auth._principal(row))
     renewed = heartbeat(token).json()["token"]
+    assert heartbeat(renewed).status_code == 200
     AdapterSession.objects.filter(pk=row.pk).update(started_at=timezone.now() - timedelta(seconds=3601))
     refused = heartbeat(renewed)
     assert refused.status_code == 401 and "time limit" in refused.json()["detail"]
