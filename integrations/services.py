@@ -48,6 +48,14 @@ def kustomer_client_for(*, connection: KustomerConnection, pending: bool = False
                    metrics_label=connection.tenant.slug)
 
 
+def kustomer_client_for_move(*, move) -> KustomerClient:
+    """R-S14: a client of the org a tenant moved away from, with the key it had there
+    (sent only to that org's URL), to remove what the product left subscribed there."""
+    return _client(base_url=move.from_base_url, api_key_encrypted=move.from_api_key_encrypted,
+                   org_key=f"org:{move.from_org_id}", rate_limit_per_minute=settings.KUSTOMER_DEFAULT_RATE_LIMIT_PER_MINUTE,
+                   timeout=None, metrics_label=move.tenant.slug)
+
+
 def _client(*, base_url: str, api_key_encrypted: str, org_key: str | None, rate_limit_per_minute: int,
             timeout: float | None, metrics_label: str) -> KustomerClient:
     # A check with a deadline (a given timeout) also waits no longer for a budget slot.

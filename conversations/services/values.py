@@ -64,7 +64,9 @@ def kustomer_user_id_for(ctx: EventContext, email: str) -> str | None:
         agent = agent_get_by_email(tenant=ctx.tenant, email=email)
         if agent is not None and getattr(agent, "kustomer_user_id", ""):
             return agent.kustomer_user_id
-    key = f"conversations:kustomer-user:{ctx.tenant.pk}:{hashlib.sha256(email.lower().encode()).hexdigest()[:32]}"
+    # Per org (R-S14): a tenant that moved to another org never gets an old org's user id.
+    key = (f"conversations:kustomer-user:{ctx.tenant.pk}:{ctx.client.org_key}:"
+           f"{hashlib.sha256(email.lower().encode()).hexdigest()[:32]}")
     cached = cache.get(key)
     if cached is not None:
         return cached or None
