@@ -49,17 +49,10 @@ def webhook_subscription_ensure_task(tenant_id: int) -> None:
     services.webhook_subscription_ensure(tenant=Tenant.objects.get(pk=tenant_id))
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=5)
-def org_move_webhook_task(self, tenant_id: int, move_id: int) -> None:
+@shared_task(base=KustomerTask, acks_late=True, ignore_result=True, autoretry_for=(KustomerTransientError,),
+             retry_backoff=2, retry_backoff_max=300, retry_jitter=True, max_retries=5)
+def org_move_webhook_task(tenant_id: int, move_id: int) -> None:
     """R-S14: the webhook subscription moves to the new org."""
-    from integrations.kustomer.errors import KustomerError
-    from integrations.tasks import retry_countdown
-
     from conversations.services.org_move import org_move_webhook
 
-    try:
-        org_move_webhook(tenant_id=tenant_id, move_id=move_id)
-    except KustomerError as exc:
-        if not exc.retryable or self.request.retries >= self.max_retries:
-            raise
-        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+    org_move_webhook(tenant_id=tenant_id, move_id=move_id)

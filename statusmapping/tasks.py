@@ -107,12 +107,10 @@ def adapter_instances_forget_task() -> None:
     services.adapter_instances_forget()
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def org_move_finish_task(self, tenant_id: int, move_id: int) -> None:
+@shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=5)
+def org_move_finish_task(tenant_id: int, move_id: int) -> None:
     """R-S14: the new org's statuses mapped by name, agents re-linked by email."""
     from statusmapping.services.org_move import org_move_finish
 
-    try:
-        org_move_finish(tenant_id=tenant_id, move_id=move_id)
-    except KustomerError as exc:
-        _retry(self, exc)
+    org_move_finish(tenant_id=tenant_id, move_id=move_id)
