@@ -35,13 +35,10 @@ from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a session that ended with an agent nobody saw connected waits for a late
-#: delivery before it is decided as abandoned (CCAIP_SETTLE_SECONDS overrides).
-SETTLE_SECONDS = 60
-
-
 def _settle_seconds() -> float:
-    return float(getattr(settings, "CCAIP_SETTLE_SECONDS", SETTLE_SECONDS))
+    """Seconds a session that ended with an agent nobody saw connected waits for a late
+    delivery before it is decided as abandoned (CCAIP_SETTLE_SECONDS)."""
+    return settings.CCAIP_SETTLE_SECONDS
 
 
 def _digest(password: str) -> str:

@@ -89,11 +89,11 @@ def policy_from_settings() -> FetchPolicy:
     return FetchPolicy(
         allow_private=bool(settings.SYNC_FETCH_ALLOW_PRIVATE),
         allowed_hosts=tuple(h.strip().lower() for h in hosts),
-        max_bytes=int(getattr(settings, "SYNC_FETCH_MAX_BYTES", DEFAULT_MAX_BYTES)),
-        timeout=float(getattr(settings, "SYNC_FETCH_TIMEOUT_SECONDS", DEFAULT_TIMEOUT)),
-        deadline=float(getattr(settings, "SYNC_FETCH_DEADLINE_SECONDS", DEFAULT_DEADLINE)),
-        min_bytes_per_second=int(getattr(settings, "SYNC_FETCH_MIN_BYTES_PER_SECOND", DEFAULT_MIN_RATE)),
-        per_tenant=max(1, int(getattr(settings, "SYNC_FETCH_PER_TENANT", DEFAULT_PER_TENANT))),
+        max_bytes=settings.SYNC_FETCH_MAX_BYTES,
+        timeout=settings.SYNC_FETCH_TIMEOUT_SECONDS,
+        deadline=settings.SYNC_FETCH_DEADLINE_SECONDS,
+        min_bytes_per_second=settings.SYNC_FETCH_MIN_BYTES_PER_SECOND,
+        per_tenant=max(1, settings.SYNC_FETCH_PER_TENANT),
     )
 
 

@@ -297,6 +297,22 @@ KUSTOMER_SANDBOX_URL = env.str("KUSTOMER_SANDBOX_URL", default="http://127.0.0.1
 # an allow-list of hosts ("*.example.com" for a domain) narrows it further.
 SYNC_FETCH_ALLOW_PRIVATE = env.bool("SYNC_FETCH_ALLOW_PRIVATE", default=False)
 SYNC_FETCH_ALLOWED_HOSTS = env.list("SYNC_FETCH_ALLOWED_HOSTS", default=[])
+# A fetched file's size and time bounds.
+SYNC_FETCH_MAX_BYTES = env.int("SYNC_FETCH_MAX_BYTES", default=25 * 1024 * 1024)
+SYNC_FETCH_TIMEOUT_SECONDS = env.float("SYNC_FETCH_TIMEOUT_SECONDS", default=20.0)
+# The event executor (conversations/README.md has the table): how long one task applies
+# a customer's queue; transient failures (5xx, timeouts, fetch errors; 429s do not count)
+# before an event is failed (with backoff up to 10 minutes, 24 is about an hour and a
+# half of Kustomer outage); how old the webhook mirror of a conversation may be and still
+# decide a join; the sweeper's deadline for accepted or processing events; the wait before
+# asking Kustomer again for a refused webhook subscription; how long finished events are
+# kept (never under 30 days).
+SYNC_DRAIN_SECONDS = env.float("SYNC_DRAIN_SECONDS", default=60.0)
+SYNC_MAX_TRANSIENT_FAILURES = env.int("SYNC_MAX_TRANSIENT_FAILURES", default=24)
+SYNC_MIRROR_FRESH_SECONDS = env.float("SYNC_MIRROR_FRESH_SECONDS", default=5.0)
+SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=120.0)
+SYNC_WEBHOOK_RETRY_SECONDS = env.float("SYNC_WEBHOOK_RETRY_SECONDS", default=600.0)
+SYNC_EVENT_RETENTION_DAYS = env.int("SYNC_EVENT_RETENTION_DAYS", default=90)
 # CCAI Platform session events: seconds a session that ended with an agent no delivery
 # showed connected waits for a late delivery before it is decided as abandoned.
 CCAIP_SETTLE_SECONDS = env.float("CCAIP_SETTLE_SECONDS", default=60.0)

@@ -188,7 +188,7 @@ class Agent(models.Model):
 
 class AdapterInstance(models.Model):
     """One open adapter (Kustomer tab or computer) of an agent, seen by its heartbeats
-    (R-S6). Gone once unseen for `ADAPTER_INSTANCE_TTL` seconds."""
+    (R-S6). Gone once unseen for `ADAPTER_INSTANCE_TTL_SECONDS`."""
 
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="adapter_instances")
     instance_id = models.CharField(max_length=100)

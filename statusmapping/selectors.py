@@ -23,7 +23,9 @@ from statusmapping.models import (
 from tenants.models import Tenant
 
 #: R-S6: an adapter instance unseen for this long is gone.
-ADAPTER_INSTANCE_TTL = timedelta(seconds=django_settings.ADAPTER_INSTANCE_TTL_SECONDS)
+def adapter_instance_ttl() -> timedelta:
+    """An adapter instance unseen this long is gone (R-S6; ADAPTER_INSTANCE_TTL_SECONDS)."""
+    return timedelta(seconds=django_settings.ADAPTER_INSTANCE_TTL_SECONDS)
 
 
 def normalize_email(email: str) -> str:
@@ -50,7 +52,7 @@ def agent_get(*, tenant: Tenant, email: str) -> Agent:
 
 def agent_list(*, tenant: Tenant) -> QuerySet[Agent]:
     """The tenant's agents with their number of live adapter instances (`live_instances`)."""
-    since = timezone.now() - ADAPTER_INSTANCE_TTL
+    since = timezone.now() - adapter_instance_ttl()
     return (
         Agent.objects.filter(tenant=tenant)
         .select_related("cc_status", "held_cc_status")
@@ -60,7 +62,7 @@ def agent_list(*, tenant: Tenant) -> QuerySet[Agent]:
 
 
 def agent_live_instance_ids(*, agent: Agent) -> set[str]:
-    since = timezone.now() - ADAPTER_INSTANCE_TTL
+    since = timezone.now() - adapter_instance_ttl()
     return set(
         AdapterInstance.objects.filter(agent=agent, last_seen_at__gte=since).values_list("instance_id", flat=True)
     )
@@ -144,9 +146,6 @@ class StatusConfig:
     kustomer_names: dict[str, str]
 
 
-#: A copy is read again after this long even when no version bump said so: the bound on
-#: staleness after a change made behind the services' back (a manual SQL fix).
-STATUS_CONFIG_MAX_AGE_SECONDS = django_settings.STATUS_CONFIG_MAX_AGE_SECONDS
 _status_configs: dict[int, StatusConfig] = {}
 _status_configs_lock = threading.Lock()
 
@@ -158,7 +157,10 @@ def status_config_get(*, tenant: Tenant, fresh: bool = False, max_age: float | N
     STATUS_CONFIG_MAX_AGE_SECONDS (or `max_age`); `fresh` reads the database regardless."""
     now = time.monotonic()
     cached = _status_configs.get(tenant.pk)
-    limit = STATUS_CONFIG_MAX_AGE_SECONDS if max_age is None else min(max_age, STATUS_CONFIG_MAX_AGE_SECONDS)
+    # A copy is read again after STATUS_CONFIG_MAX_AGE_SECONDS even when no version bump
+    # said so: the bound on staleness after a change made behind the services' back.
+    oldest = django_settings.STATUS_CONFIG_MAX_AGE_SECONDS
+    limit = oldest if max_age is None else min(max_age, oldest)
     if (not fresh and cached is not None and cached.version >= tenant.config_version
             and now - cached.loaded_at < limit):
         return cached

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 
 from conversations import rules
 from conversations.models import (
@@ -17,18 +16,11 @@ from integrations.kustomer.client import KustomerClient
 from tenants.models import Tenant
 
 MESSAGE_APP = "contact-center"
-#: Transient failures (5xx, timeouts, fetch errors) before an event is marked failed:
-#: with backoff up to 10 minutes, about an hour and a half of Kustomer outage
-#: (SYNC_MAX_TRANSIENT_FAILURES overrides).
-MAX_TRANSIENT_FAILURES = 24
 BACKOFF_CAP_SECONDS = 600.0
 #: A 429 is a pause, but not an endless one.
 MAX_RUNS = 200
 WEBHOOK_EVENTS = ("kustomer.conversation.create", "kustomer.conversation.update")
 
-
-def sync_setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
 
 class RetryLater(Exception):
     """Stop this run; try the event again after ``seconds``."""

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,12 +32,10 @@ from conversations.services.actions import ACTION_EXECUTORS
 from conversations.services.context import (
     BACKOFF_CAP_SECONDS,
     MAX_RUNS,
-    MAX_TRANSIENT_FAILURES,
     EventContext,
     EventFailed,
     RetryLater,
     event_facts,
-    sync_setting,
 )
 from conversations.services.placement import situation_for
 from conversations.services.tenant_setup import tenant_prepare
@@ -83,7 +82,7 @@ def _drain(*, tenant_id: int, customer_key: str) -> bool:
     out (the next event was queued as a task of its own, within the task time limit)."""
     from conversations.tasks import event_process_task
 
-    deadline = time.monotonic() + float(sync_setting("SYNC_DRAIN_SECONDS", 60))
+    deadline = time.monotonic() + settings.SYNC_DRAIN_SECONDS
     while True:
         event = events_pending(tenant_id, customer_key).select_related("tenant").first()
         if event is None:
@@ -165,7 +164,7 @@ def _wait(event: Event, message: str, seconds: float, *, counts: bool) -> bool:
     from conversations.tasks import event_process_task
 
     failures = event.transient_failures + (1 if counts else 0)
-    if failures > int(sync_setting("SYNC_MAX_TRANSIENT_FAILURES", MAX_TRANSIENT_FAILURES)) or event.attempts >= MAX_RUNS:
+    if failures > settings.SYNC_MAX_TRANSIENT_FAILURES or event.attempts >= MAX_RUNS:
         _finish_failed(event, f"gave up after {event.attempts} tries: {message}")
         return True
     seconds = max(0.5, float(seconds))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -14,7 +15,7 @@ from conversations.models import (
     SyncedConversation,
     WebhookSubscription,
 )
-from conversations.services.context import EventContext, EventFailed, sync_setting
+from conversations.services.context import EventContext, EventFailed
 
 
 def _mirror_trusted(ctx: EventContext, conversations: list[SyncedConversation]) -> bool:
@@ -24,7 +25,7 @@ def _mirror_trusted(ctx: EventContext, conversations: list[SyncedConversation]) 
     subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant, active=True).first()
     if subscription is None or subscription.last_delivery_at is None:
         return False
-    fresh_after = timezone.now() - timedelta(seconds=float(sync_setting("SYNC_MIRROR_FRESH_SECONDS", 5)))
+    fresh_after = timezone.now() - timedelta(seconds=settings.SYNC_MIRROR_FRESH_SECONDS)
     return all(c.status_synced_at and c.status_synced_at >= fresh_after for c in conversations)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -11,7 +12,6 @@ from conversations.models import (
     Event,
     WebhookDelivery,
 )
-from conversations.services.context import sync_setting
 from conversations.services.executor import events_pending
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def events_sweep(*, older_than: timedelta | None = None) -> int:
     from conversations.tasks import event_process_task
 
     if older_than is None:
-        older_than = timedelta(seconds=float(sync_setting("SYNC_SWEEP_AFTER_SECONDS", 120)))
+        older_than = timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
     now = timezone.now()
     stale = (
         Event.objects.filter(state__in=[Event.State.ACCEPTED, Event.State.PROCESSING], updated_at__lte=now - older_than)
@@ -48,7 +48,7 @@ def events_sweep(*, older_than: timedelta | None = None) -> int:
 def events_purge(*, older_than_days: int | None = None) -> int:
     """Forget finished events past the retention (never under 30 days: Kustomer retries
     webhooks for an hour, other senders for days, so ids must be remembered)."""
-    days = max(30, int(older_than_days or sync_setting("SYNC_EVENT_RETENTION_DAYS", 90)))
+    days = max(30, int(older_than_days or settings.SYNC_EVENT_RETENTION_DAYS))
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = Event.objects.filter(state=Event.State.DONE, finished_at__lt=cutoff).delete()
     WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()

@@ -14,7 +14,7 @@ from conversations.models import (
     TenantSyncSetup,
     WebhookSubscription,
 )
-from conversations.services.context import WEBHOOK_EVENTS, EventContext, sync_setting
+from conversations.services.context import WEBHOOK_EVENTS, EventContext
 from core.crypto import encrypt_secret
 from integrations.kustomer.client import KustomerClient
 from integrations.kustomer.errors import (
@@ -38,7 +38,7 @@ def tenant_prepare(ctx: EventContext) -> None:
         TenantSyncSetup.objects.filter(pk=setup.pk).update(
             metadata_version=rules.METADATA_VERSION, metadata_defined_at=timezone.now())
     subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant).first()
-    retry_after = timezone.now() - timedelta(seconds=float(sync_setting("SYNC_WEBHOOK_RETRY_SECONDS", 600)))
+    retry_after = timezone.now() - timedelta(seconds=settings.SYNC_WEBHOOK_RETRY_SECONDS)
     if subscription is None or (not subscription.kustomer_webhook_id and (
             subscription.last_attempt_at is None or subscription.last_attempt_at < retry_after)):
         try:

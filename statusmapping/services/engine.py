@@ -125,7 +125,7 @@ def _agent_status_change_decide(
     touched = False
     for _ in range(_DECIDE_ATTEMPTS):
         # R-S6 matters for Kustomer changes only: their live adapters come with the read.
-        live_since = timezone.now() - selectors.ADAPTER_INSTANCE_TTL if source == Source.KUSTOMER else None
+        live_since = timezone.now() - selectors.adapter_instance_ttl() if source == Source.KUSTOMER else None
         read, live_ids = (agent_state.agent_row_read(tenant_id=tenant.pk, email=email, live_since=live_since)
                           if email else (None, set()))
         now = timezone.now()  # after the read: history is ordered as decisions were made

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from django.conf import settings as django_settings
 
 from statusmapping import agent_state, selectors, services
 from statusmapping.models import Agent, CCStatus, KustomerStatus, StatusChange
@@ -94,7 +95,7 @@ def test_a_change_made_behind_the_services_back_is_seen_within_the_copy_age(api,
     lunch = CCStatus.objects.get(tenant_id=setup.tenant_id, name="Lunch")
     KustomerStatus.objects.filter(tenant_id=setup.tenant_id, kustomer_id="k1").update(cc_status=lunch)  # no bump
     assert _kustomer(api, "st-2", "k1", 2)["agent_status"] == "Available"  # this process's copy
-    _later(monkeypatch, selectors, selectors.STATUS_CONFIG_MAX_AGE_SECONDS + 1)
+    _later(monkeypatch, selectors, django_settings.STATUS_CONFIG_MAX_AGE_SECONDS + 1)
     assert _kustomer(api, "st-3", "k2", 3)["agent_status"] == "Available"
     assert _kustomer(api, "st-4", "k1", 4)["agent_status"] == "Lunch"
 
