@@ -219,10 +219,15 @@ class WebhookSubscription(models.Model):
 
 
 class WebhookDelivery(models.Model):
+    """One Kustomer webhook delivery, stored before it is processed (as dj-stripe's
+    WebhookEventTrigger): a body that cannot be processed ends ``failed`` with the error
+    and the traceback, shown in the portal with Retry, never re-queued on its own."""
+
     class State(models.TextChoices):
         RECEIVED = "received", "Received"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     kustomer_event_id = models.CharField(max_length=100)
@@ -231,6 +236,12 @@ class WebhookDelivery(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Runs of its task; the last error and where it came from (failed deliveries).
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    # When its task was last sent (the sweeper re-queues only what was sent before its mark).
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from conversations import rules
-from conversations.models import Event
+from conversations.models import Event, WebhookDelivery
 from core.errors import NotFoundError
 from tenants.models import Tenant
 
@@ -87,3 +87,12 @@ def event_kustomer_ids(event: Event) -> dict:
         "attachment_ids": ids.get("attachment_ids", []),
         "assigned_user_id": ids.get("assigned_user_id"),
     }
+
+
+def webhook_deliveries_recent(*, tenant: Tenant, limit: int = 100) -> list[WebhookDelivery]:
+    """The tenant's failed Kustomer webhook deliveries (all of them, newest first), then
+    the most recent others."""
+    qs = WebhookDelivery.objects.filter(subscription__tenant=tenant).defer("raw_body")
+    failed = list(qs.filter(state=WebhookDelivery.State.FAILED).order_by("-received_at", "-pk")[:limit])
+    others = list(qs.exclude(state=WebhookDelivery.State.FAILED).order_by("-received_at", "-pk")[:limit])
+    return failed + others

@@ -9,4 +9,6 @@ urlpatterns = [
     path("sync/events/", views.events, name="events"),
     path("sync/events/<int:pk>/", views.event_detail, name="event_detail"),
     path("sync/events/<int:pk>/retry/", views.event_retry, name="event_retry"),
+    path("sync/webhooks/", views.webhook_deliveries, name="webhook_deliveries"),
+    path("sync/webhooks/<int:pk>/retry/", views.webhook_delivery_retry, name="webhook_delivery_retry"),
 ]

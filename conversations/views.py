@@ -83,3 +83,26 @@ def event_retry(request, pk: int):
     if not back.startswith("/sync/events/"):
         back = reverse("conversations:events")
     return redirect(back)
+
+
+@tenant_page
+def webhook_deliveries(request):
+    """Operations › Kustomer webhooks: each delivery's state; a failed one shows its
+    error and traceback, with Retry."""
+    return render(request, "conversations/webhook_deliveries.html", {
+        "deliveries": selectors.webhook_deliveries_recent(tenant=request.tenant),
+    })
+
+
+@tenant_page
+@require_POST
+def webhook_delivery_retry(request, pk: int):
+    try:
+        delivery = services.webhook_delivery_retry(tenant_id=request.tenant.pk, delivery_pk=pk)
+    except NotFoundError:
+        raise Http404("No such webhook delivery.") from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Webhook delivery {delivery.kustomer_event_id} queued again.")
+    return redirect(reverse("conversations:webhook_deliveries"))

@@ -75,3 +75,31 @@ def once_claim(task_name: str, args: tuple | list = (), *, ttl: float) -> bool:
     from django.core.cache import cache
 
     return cache.add(once_key(task_name, args), 1, timeout=max(1, int(ttl + 0.999)))
+
+
+# --- Sweepers that never re-queue what is still queued ----------------------------------
+# A sweeper runs in two steps. Its periodic tick (no mark) sends the sweeper again, with
+# the time now as its mark, behind everything queued so far, and does nothing else. When
+# that second run starts, every task queued before the mark has been handed to a worker
+# (one FIFO queue, prefetch 1): a row queued before the mark that still waits, and is not
+# being worked on now, lost its task. While a backlog lasts the second run waits behind
+# it, so a sweeper adds nothing to a queue that is still draining.
+
+SWEEP_BEHIND_TTL_SECONDS = 15 * 60
+
+
+def sweep_mark(task, mark: str | None):
+    """None for the tick (the sweep was sent behind the queue, once at a time); the
+    mark as an aware datetime for the run that sweeps."""
+    from django.core.cache import cache
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    key = f"sweep-behind:{task.name}"
+    if mark is not None:
+        cache.delete(key)
+        return parse_datetime(mark)
+    if cache.add(key, 1, timeout=SWEEP_BEHIND_TTL_SECONDS):
+        if not enqueue(task, timezone.now().isoformat()):
+            cache.delete(key)
+    return None

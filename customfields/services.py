@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
@@ -31,6 +31,9 @@ PUSH_MAX_RETRIES = 6
 # A field still pending this long after its last attempt lost its task (broker loss,
 # killed worker): the sweeper queues it again.
 STALE_PENDING_AFTER_SECONDS = 15 * 60
+# Attempts over all of a field's tasks (each retries PUSH_MAX_RETRIES times) before the
+# sweeper stops queueing it again and fails it.
+PUSH_MAX_ATTEMPTS = 3 * (PUSH_MAX_RETRIES + 1)
 
 
 def _require_connection(tenant: Tenant) -> None:
@@ -285,13 +288,22 @@ def _push_locked(client, field: CustomField) -> None:
     _finish(field.pk, state=CustomField.State.CREATED, created_at=timezone.now(), adopted=False, error="")
 
 
-def custom_fields_requeue_stale(*, older_than_seconds: int = STALE_PENDING_AFTER_SECONDS) -> int:
-    """Queue again pending fields whose task was lost (SPEC §5: the database is the inbox)."""
+def custom_fields_requeue_stale(*, older_than_seconds: int = STALE_PENDING_AFTER_SECONDS,
+                                queued_before: datetime | None = None) -> int:
+    """Queue again pending fields whose task was lost (SPEC §5: the database is the inbox).
+    Only fields last touched before `queued_before` (the sweeper's mark, core.queue), so
+    one still queued is not sent twice; a field that has been tried PUSH_MAX_ATTEMPTS
+    times over its re-queues is failed instead, never retried forever."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        CustomField.objects.filter(state=CustomField.State.PENDING, deleted_at__isnull=True, updated_at__lt=cutoff)
-        .values_list("pk", flat=True)[:500]
-    )
+    if queued_before is not None:
+        cutoff = min(cutoff, queued_before)
+    stale = CustomField.objects.filter(state=CustomField.State.PENDING, deleted_at__isnull=True, updated_at__lt=cutoff)
+    for field in stale.filter(attempts__gte=PUSH_MAX_ATTEMPTS).only("pk", "attempts", "error")[:500]:
+        custom_field_mark_failed(
+            field_id=field.pk,
+            error=f"{field.error or 'Not created in Kustomer'} — gave up after {field.attempts} attempts; "
+                  "retry once Kustomer answers again.")
+    ids = list(stale.filter(attempts__lt=PUSH_MAX_ATTEMPTS).values_list("pk", flat=True)[:500])
     for field_id in ids:
         with transaction.atomic():
             # Touch the row so the next sweep waits for this task instead of doubling it.

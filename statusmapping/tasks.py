@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from core.queue import enqueue_once
+from core.queue import enqueue_once, sweep_mark
 from integrations.kustomer.errors import KustomerError, KustomerTransientError
 from integrations.tasks import KustomerTask
 from statusmapping import services
@@ -65,8 +65,10 @@ def agent_status_push_task(agent_id: int) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
-def agent_pushes_sweep_task() -> int:
-    return services.agent_pushes_sweep()
+def agent_pushes_sweep_task(mark: str | None = None) -> int:
+    """Beat's tick sends the sweep behind the queue; that run sweeps (core.queue)."""
+    queued_before = sweep_mark(agent_pushes_sweep_task, mark)
+    return 0 if queued_before is None else services.agent_pushes_sweep(queued_before=queued_before)
 
 
 @shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,

@@ -26,6 +26,7 @@ NAVIGATION = [
     ("Settings › Developer settings", "CCAI Platform session events", "ccaip:settings", 0, ()),
     ("Operations", "Agents", "statusmapping:agents", 0, ("statusmapping:agent_history",)),
     ("Operations", "Sync events", "conversations:events", 0, ("conversations:event_detail",)),
+    ("Operations", "Kustomer webhooks", "conversations:webhook_deliveries", 1, ()),
 ]
 # The source document's own path of a page, where the short label abbreviates it.
 SOURCE_PATHS = {

@@ -22,6 +22,7 @@ from conversations.services.mirror import (
     webhook_deliveries_sweep,
     webhook_delivery_process,
     webhook_delivery_record,
+    webhook_delivery_retry,
     webhook_signature_valid,
 )
 from conversations.services.sweeper import events_purge, events_sweep
@@ -30,5 +31,5 @@ from conversations.services.tenant_setup import webhook_subscription_ensure
 __all__ = [
     "body_hash", "click_to_call_start", "event_process", "event_record", "event_retry",
     "events_purge", "events_sweep", "webhook_deliveries_sweep", "webhook_delivery_process",
-    "webhook_delivery_record", "webhook_signature_valid", "webhook_subscription_ensure",
+    "webhook_delivery_record", "webhook_delivery_retry", "webhook_signature_valid", "webhook_subscription_ensure",
 ]

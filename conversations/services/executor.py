@@ -90,6 +90,7 @@ def _drain(*, tenant_id: int, customer_key: str) -> bool:
         if event.next_attempt_at and event.next_attempt_at > timezone.now():
             return True  # the earliest waits for its retry; later ones wait behind it (order)
         if time.monotonic() > deadline:
+            Event.objects.filter(pk=event.pk).update(updated_at=timezone.now())  # queued now (the sweeper's mark)
             event_process_task.delay(event.pk)
             return False
         with log_context(tenant=event.tenant.slug, event=event.event_id):

@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import json
 import logging
+import traceback
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -20,7 +22,7 @@ from conversations.models import (
 )
 from conversations.services.placement import mirror_status_set
 from core.crypto import decrypt_secret
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotFoundError
 from core.parsers import JSONBodyError, json_body_loads
 from core.queue import enqueue, enqueue_on_commit
 from integrations.kustomer.external_ids import is_external_id
@@ -51,6 +53,7 @@ def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: byte
             delivery = WebhookDelivery.objects.create(
                 subscription=subscription, kustomer_event_id=str(body["id"])[:100],
                 name=str(body.get("name") or event_name)[:100], raw_body=raw_body.decode("utf-8", errors="replace"),
+                queued_at=timezone.now(),
             )
             WebhookSubscription.objects.filter(pk=subscription.pk).update(last_delivery_at=timezone.now())
             enqueue_on_commit(webhook_delivery_process_task, delivery.pk)
@@ -59,11 +62,36 @@ def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: byte
     return delivery, True
 
 
+# A delivery whose task keeps failing on the database (locked, connection lost) is
+# re-queued by the sweeper this many runs at most; any other error fails it at once.
+WEBHOOK_DELIVERY_MAX_ATTEMPTS = 5
+
+
 def webhook_delivery_process(*, delivery_pk: int) -> None:
-    """A conversation create/update from Kustomer updates the status mirror."""
+    """A conversation create/update from Kustomer updates the status mirror. A body that
+    cannot be processed (an impossible date, a bug) ends the delivery ``failed`` with
+    the error and traceback (the portal's Retry sends it again); it is never re-queued."""
     delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_pk).first()
     if delivery is None or delivery.state != WebhookDelivery.State.RECEIVED:
         return
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
+    try:
+        with transaction.atomic():
+            state = _delivery_apply(delivery)
+    except Exception as exc:
+        transient = isinstance(exc, DatabaseError) and delivery.attempts + 1 < WEBHOOK_DELIVERY_MAX_ATTEMPTS
+        logger.exception("webhook delivery %s (%s) %s", delivery.kustomer_event_id, delivery.pk,
+                         "failed on the database; the sweeper sends it again" if transient else "failed")
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=WebhookDelivery.State.RECEIVED if transient else WebhookDelivery.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000], traceback=traceback.format_exc()[-20000:],
+            processed_at=None if transient else timezone.now(),
+        )
+        return
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state=state, processed_at=timezone.now(), error="", traceback="")
+
+
+def _delivery_apply(delivery: WebhookDelivery) -> str:
     body = json.loads(delivery.raw_body)
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
     state = WebhookDelivery.State.IGNORED
@@ -78,20 +106,46 @@ def webhook_delivery_process(*, delivery_pk: int) -> None:
         if row is not None:
             mirror_status_set(row, status=attributes.get("status"), updated_at=updated_at, synced_at=timezone.now())
             state = WebhookDelivery.State.PROCESSED
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(state=state, processed_at=timezone.now())
+    return state
 
 
-def webhook_deliveries_sweep(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Re-queue Kustomer webhook deliveries stored but not processed past the deadline
-    (their task was lost by the broker or a killed worker): a delivery answered 200 to
-    Kustomer is never retried by Kustomer, so it must not be lost here either."""
+def webhook_delivery_retry(*, tenant_id: int, delivery_pk: int) -> WebhookDelivery:
+    """The portal's Retry of a failed delivery: processed again from its stored body."""
     from conversations.tasks import webhook_delivery_process_task
 
-    stale = WebhookDelivery.objects.filter(
-        state=WebhookDelivery.State.RECEIVED, received_at__lt=timezone.now() - older_than
-    ).values_list("pk", flat=True)[:1000]
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update()
+                    .filter(pk=delivery_pk, subscription__tenant_id=tenant_id).first())
+        if delivery is None:
+            raise NotFoundError("No such webhook delivery.")
+        if delivery.state != WebhookDelivery.State.FAILED:
+            raise ApplicationError(f"Only failed deliveries can be retried; this one is {delivery.state}.",
+                                   field="state")
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=WebhookDelivery.State.RECEIVED, attempts=0, processed_at=None, queued_at=timezone.now())
+        enqueue_on_commit(webhook_delivery_process_task, delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def webhook_deliveries_sweep(*, older_than: timedelta = timedelta(minutes=1), queued_before: datetime | None = None) -> int:
+    """Re-queue Kustomer webhook deliveries stored but not processed past the deadline
+    (their task was lost by the broker or a killed worker): a delivery answered 200 to
+    Kustomer is never retried by Kustomer, so it must not be lost here either. Only one
+    whose task was sent before `queued_before` (the sweeper's mark, core.queue) is sent
+    again: one sent later may still be in the queue."""
+    from conversations.tasks import webhook_delivery_process_task
+
+    now = timezone.now()
+    cutoff = now - older_than
+    if queued_before is not None:
+        cutoff = min(cutoff, queued_before)
+    stale = list(WebhookDelivery.objects.filter(
+        state=WebhookDelivery.State.RECEIVED, received_at__lt=cutoff,
+    ).filter(Q(queued_at__isnull=True) | Q(queued_at__lt=cutoff)).values_list("pk", flat=True)[:1000])
     count = 0
     for pk in stale:
+        WebhookDelivery.objects.filter(pk=pk).update(queued_at=timezone.now())
         count += enqueue(webhook_delivery_process_task, pk)
     if count:
         logger.info("sweeper re-queued %s webhook deliveries", count)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations.locks import customer_lock_free
 from conversations.models import (
     Event,
     WebhookDelivery,
@@ -17,32 +18,44 @@ from conversations.services.executor import events_pending
 logger = logging.getLogger(__name__)
 
 
-def events_sweep(*, older_than: timedelta | None = None) -> int:
+def events_sweep(*, older_than: timedelta | None = None, queued_before: datetime | None = None) -> int:
     """Re-queue events left accepted/processing past the deadline (a task lost by the
     broker, a killed worker). Re-queueing one event per customer is enough: its run
-    applies every pending event of that customer."""
+    applies every pending event of that customer.
+
+    Never what is still queued or running: with `queued_before` (the sweeper's mark,
+    core.queue) only events last sent or touched before it count, one waiting for its
+    retry is left to that retry, and a customer whose events are being applied right
+    now (its lock is held) is left to that run."""
     from conversations.tasks import event_process_task
 
     if older_than is None:
         older_than = timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
     now = timezone.now()
+    cutoff = now - older_than
+    if queued_before is not None:
+        cutoff = min(cutoff, queued_before)
     stale = (
-        Event.objects.filter(state__in=[Event.State.ACCEPTED, Event.State.PROCESSING], updated_at__lte=now - older_than)
+        Event.objects.filter(state__in=[Event.State.ACCEPTED, Event.State.PROCESSING], updated_at__lte=cutoff)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - older_than))
         .order_by("tenant_id", "customer_key", "occurred_at")
     )
     seen: set[tuple[int, str]] = set()
+    requeued = 0
     for event in stale.only("pk", "tenant_id", "customer_key")[:5000]:
         key = (event.tenant_id, event.customer_key)
         if key in seen:
             continue
         seen.add(key)
+        if not customer_lock_free(event.tenant_id, event.customer_key):
+            continue  # being applied now: that run drains the customer's events
         # One re-queue per customer and deadline.
         events_pending(event.tenant_id, event.customer_key).update(updated_at=now)
         event_process_task.delay(event.pk)
-    if seen:
-        logger.info("sweeper re-queued %d customers' events", len(seen))
-    return len(seen)
+        requeued += 1
+    if requeued:
+        logger.info("sweeper re-queued %d customers' events", requeued)
+    return requeued
 
 
 def events_purge(*, older_than_days: int | None = None) -> int:

@@ -96,22 +96,35 @@ def agent_status_push(*, agent_id: int) -> str:
     if failure is not None:
         # The wanted status stays: the task's retry sends the latest one.
         kustomer_connection_record_error(connection=connection, error=str(failure))
-        Agent.objects.filter(pk=agent_id).update(push_error=str(failure)[:500])
+        # Its task retries (backoff up to PUSH_RETRY_HOLD): the sweeper leaves it alone till then.
+        Agent.objects.filter(pk=agent_id).update(push_error=str(failure)[:500],
+                                                 push_requested_at=timezone.now() + PUSH_RETRY_HOLD)
         raise failure
     return "pushed"
 
 
-def agent_pushes_sweep(*, older_than: timedelta = timedelta(seconds=30)) -> int:
+# The push task's longest retry wait (statusmapping/tasks.py: retry_backoff_max) and a margin.
+PUSH_RETRY_HOLD = timedelta(seconds=330)
+
+
+def agent_pushes_sweep(*, older_than: timedelta = timedelta(seconds=30), queued_before: datetime | None = None) -> int:
     """Re-queue two-way pushes still wanted past the deadline (R-S9): their task was lost
     by the broker or a killed worker, or gave up on a long Kustomer outage. The push task
-    always sends the latest wanted status, so an extra one is harmless."""
+    always sends the latest wanted status, so an extra one is harmless; still, only a
+    push last sent before `queued_before` (the sweeper's mark, core.queue) is sent again,
+    and one waiting for its retry is left to it (a failed push moves `push_requested_at`
+    past its retry wait)."""
     from statusmapping.tasks import agent_status_push_task
 
-    stale = (
+    cutoff = timezone.now() - older_than
+    if queued_before is not None:
+        cutoff = min(cutoff, queued_before)
+    stale = list(
         Agent.objects.exclude(push_kustomer_status_id="")
-        .filter(push_requested_at__lt=timezone.now() - older_than)
+        .filter(push_requested_at__lt=cutoff)
         .values_list("pk", flat=True)[:1000]
     )
+    Agent.objects.filter(pk__in=stale).update(push_requested_at=timezone.now())
     return sum(enqueue(agent_status_push_task, pk) for pk in stale)
 
 

@@ -193,8 +193,69 @@ def test_a_delivery_whose_task_was_lost_is_processed_by_the_sweeper(client, subs
     stored = WebhookDelivery.objects.get(kustomer_event_id="evt-lost")
     assert stored.state == "received"
     assert services.webhook_deliveries_sweep() == 0  # not past the deadline yet
-    WebhookDelivery.objects.filter(pk=stored.pk).update(received_at=timezone.now() - timedelta(minutes=2))
+    WebhookDelivery.objects.filter(pk=stored.pk).update(received_at=timezone.now() - timedelta(minutes=2),
+                                                        queued_at=timezone.now() - timedelta(minutes=2))
     assert services.webhook_deliveries_sweep() == 1
     mirrored.refresh_from_db()
     assert mirrored.status == "done"
     assert WebhookDelivery.objects.get(pk=stored.pk).state == "processed"
+
+
+def test_webhook_poison_loop_a_delivery_that_cannot_be_processed_fails_once_with_its_traceback(
+        admin_client, client, subscription, mirrored, django_capture_on_commit_callbacks):
+    """Issue 22: a delivery with an impossible date was re-queued by the sweeper every
+    minute, forever. It now ends failed with the error and traceback (dj-stripe's
+    WebhookEventTrigger), the sweeper leaves it alone, and the portal shows it with Retry."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations import services
+
+    body = delivery(event_id="evt-poison", updated="2026-02-30T10:05:00.000Z")  # no 30 February
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, subscription, body, sign(body)).status_code == 200
+    stored = WebhookDelivery.objects.get(kustomer_event_id="evt-poison")
+    assert stored.state == "failed" and stored.attempts == 1
+    assert "ValueError" in stored.error and "day is out of range" in stored.error
+    assert "Traceback (most recent call last)" in stored.traceback and "_delivery_apply" in stored.traceback
+    WebhookDelivery.objects.filter(pk=stored.pk).update(received_at=timezone.now() - timedelta(hours=1),
+                                                        queued_at=timezone.now() - timedelta(hours=1))
+    assert services.webhook_deliveries_sweep(queued_before=timezone.now()) == 0  # never re-queued on its own
+    mirrored.refresh_from_db()
+    assert mirrored.status == "open"
+
+    page = admin_client.get("/sync/webhooks/").content.decode()
+    assert "evt-poison" in page and "day is out of range" in page and "Retry" in page
+    # Kustomer's body was fixed on our side (say, a parser mended): Retry processes it again.
+    WebhookDelivery.objects.filter(pk=stored.pk).update(raw_body=delivery(event_id="evt-poison").decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin_client.post(f"/sync/webhooks/{stored.pk}/retry/", follow=True)
+    assert "queued again" in answer.content.decode()
+    stored.refresh_from_db()
+    assert (stored.state, stored.error, stored.traceback) == ("processed", "", "")
+    mirrored.refresh_from_db()
+    assert mirrored.status == "done"
+    again = admin_client.post(f"/sync/webhooks/{stored.pk}/retry/", follow=True).content.decode()
+    assert "Only failed deliveries can be retried" in again
+
+
+def test_sweeper_requeue_a_delivery_sent_after_the_mark_is_still_queued(client, subscription, mirrored):
+    """Issue 22: 568 deliveries were re-queued every minute while they waited in the
+    queue. Only a delivery whose task was sent before the sweeper's mark is sent again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations import services
+
+    body = delivery(event_id="evt-queued")
+    assert post(client, subscription, body, sign(body)).status_code == 200  # its task is (still) in the queue
+    stored = WebhookDelivery.objects.get(kustomer_event_id="evt-queued")
+    mark = timezone.now()
+    WebhookDelivery.objects.filter(pk=stored.pk).update(received_at=mark - timedelta(minutes=5),
+                                                        queued_at=mark + timedelta(seconds=1))
+    assert services.webhook_deliveries_sweep(queued_before=mark) == 0
+    WebhookDelivery.objects.filter(pk=stored.pk).update(queued_at=mark - timedelta(minutes=5))
+    assert services.webhook_deliveries_sweep(queued_before=mark) == 1
+    assert services.webhook_deliveries_sweep(queued_before=mark) == 0  # re-sent after the mark now

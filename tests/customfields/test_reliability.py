@@ -77,3 +77,22 @@ def test_r_f4_concurrent_creates_of_one_field_make_one_row_and_clear_409s(tenant
             t.join(30)
         assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"], key
         assert CustomField.objects.filter(tenant=tenant, catalogue_key=key).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_custom_field_push_is_not_retried_forever(connected, monkeypatch):
+    """Issue 22: the sweeper queued a pending field again every 15 minutes, for ever.
+    Past PUSH_MAX_ATTEMPTS attempts over its tasks it is failed with its last error."""
+    queued = []
+    monkeypatch.setattr(services, "_enqueue_push", lambda field_id: queued.append(field_id))
+    tired = CustomFieldFactory(tenant=connected.tenant, catalogue_key="queue_name", state="pending", created_at=None,
+                               attempts=services.PUSH_MAX_ATTEMPTS, error="Kustomer 503 (retrying)")
+    young = CustomFieldFactory(tenant=connected.tenant, catalogue_key="hold_time", state="pending", created_at=None,
+                               attempts=2)
+    CustomField.objects.filter(pk__in=[tired.pk, young.pk]).update(updated_at=timezone.now() - timedelta(minutes=20))
+    assert services.custom_fields_requeue_stale() == 1
+    assert queued == [young.pk]
+    tired.refresh_from_db()
+    assert tired.state == "failed" and "gave up after" in tired.error and "Kustomer 503" in tired.error
+    # Queued again just now, so the next sweep (its mark before that) leaves it alone.
+    assert services.custom_fields_requeue_stale(queued_before=timezone.now() - timedelta(minutes=16)) == 0
