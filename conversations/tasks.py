@@ -13,7 +13,7 @@ from celery import shared_task
 from conversations import services
 from integrations.kustomer.errors import KustomerTransientError
 from integrations.tasks import KustomerTask
-from core.queue import sweep_mark
+from core.queue import sweep_behind_queue
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -29,14 +29,13 @@ def webhook_delivery_process_task(delivery_pk: int) -> None:
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def events_sweep_task(mark: str | None = None) -> int:
     """Beat's tick sends the sweep behind the queue; that run sweeps (core.queue)."""
-    queued_before = sweep_mark(events_sweep_task, mark)
-    return 0 if queued_before is None else services.events_sweep(queued_before=queued_before)
+    return sweep_behind_queue(events_sweep_task, mark, services.events_sweep)
 
 
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def webhook_deliveries_sweep_task(mark: str | None = None) -> int:
-    queued_before = sweep_mark(webhook_deliveries_sweep_task, mark)
-    return 0 if queued_before is None else services.webhook_deliveries_sweep(queued_before=queued_before)
+    """Beat's tick sends the sweep behind the queue; that run sweeps (core.queue)."""
+    return sweep_behind_queue(webhook_deliveries_sweep_task, mark, services.webhook_deliveries_sweep)
 
 
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)

@@ -103,3 +103,10 @@ def sweep_mark(task, mark: str | None):
         if not enqueue(task, timezone.now().isoformat()):
             cache.delete(key)
     return None
+
+
+def sweep_behind_queue(task, mark: str | None, sweep) -> int:
+    """A sweeper task's body: the tick sends the sweep behind the queue (0 swept); the
+    run with a mark calls `sweep(queued_before=mark)`."""
+    queued_before = sweep_mark(task, mark)
+    return 0 if queued_before is None else sweep(queued_before=queued_before)

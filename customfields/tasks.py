@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from core.queue import sweep_mark
+from core.queue import sweep_behind_queue
 from customfields import services
 from integrations.kustomer.errors import KustomerError, KustomerTransientError
 from integrations.tasks import KustomerTask
@@ -40,5 +40,4 @@ def custom_field_push_task(self, field_id: int) -> None:
 @shared_task(acks_late=True, queued_once=True)
 def custom_fields_requeue_stale_task(mark: str | None = None) -> int:
     """Beat's tick sends the sweep behind the queue; that run sweeps (core.queue)."""
-    queued_before = sweep_mark(custom_fields_requeue_stale_task, mark)
-    return 0 if queued_before is None else services.custom_fields_requeue_stale(queued_before=queued_before)
+    return sweep_behind_queue(custom_fields_requeue_stale_task, mark, services.custom_fields_requeue_stale)

@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from core.queue import enqueue_once, sweep_mark
+from core.queue import enqueue_once, sweep_behind_queue
 from integrations.kustomer.errors import KustomerError, KustomerTransientError
 from integrations.tasks import KustomerTask
 from statusmapping import services
@@ -67,8 +67,7 @@ def agent_status_push_task(agent_id: int) -> None:
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def agent_pushes_sweep_task(mark: str | None = None) -> int:
     """Beat's tick sends the sweep behind the queue; that run sweeps (core.queue)."""
-    queued_before = sweep_mark(agent_pushes_sweep_task, mark)
-    return 0 if queued_before is None else services.agent_pushes_sweep(queued_before=queued_before)
+    return sweep_behind_queue(agent_pushes_sweep_task, mark, services.agent_pushes_sweep)
 
 
 @shared_task(base=KustomerTask, acks_late=True, autoretry_for=(KustomerTransientError,), retry_backoff=2,
