@@ -11,9 +11,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from conversations import services
+from core.queue import sweep_behind_queue
 from integrations.kustomer.errors import KustomerTransientError
 from integrations.tasks import KustomerTask
-from core.queue import sweep_behind_queue
 
 
 @shared_task(acks_late=True, ignore_result=True)

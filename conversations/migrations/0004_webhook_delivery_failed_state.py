@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0002_webhooksubscription_last_attempt_at'),
+        ('conversations', '0003_event_search_and_attempt_log'),
     ]
 
     operations = [
