@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -104,6 +105,19 @@ def _adapter_sign_out_everywhere(request):
     whose = email or "every agent"
     messages.success(request, f"Signed {whose} out of the adapter everywhere ({ended} sign-in{'s' if ended != 1 else ''} ended).")
     return redirect(reverse("home") + "#agents")
+
+
+class LogInView(auth_views.LoginView):
+    """Django's log-in page, stating the lock-out rule (django-axes) before it bites."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        from django.conf import settings
+
+        return super().get_context_data(
+            **kwargs, failure_limit=settings.AXES_FAILURE_LIMIT,
+            cooloff_minutes=int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
 
 
 def healthz(request):
