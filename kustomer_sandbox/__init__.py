@@ -64,6 +64,12 @@ GET    /__sandbox/requests[?org_id=&method=&path_contains=]
                                              "status", "duration_ms", ...}], "total"}
 DELETE /__sandbox/requests               clear the log
 POST   /__sandbox/reset                  forget all orgs, faults and the log
+GET    /__sandbox/apps/{org}             HTML: Manage Apps (installed apps, "Attention required" with
+                                         Upgrade, the App Directory with Install); POST .../install|upgrade
+GET    /__sandbox/desktop/{org}[?agent=] HTML: the agent desktop with every installed app's widgets
+GET    /__sandbox/card-js/kustomer-card.min.js   the Cards SDK stand-in
+Apps Platform (`/v1/`): POST /v1/apps/available, POST /v1/apps/install, GET /v1/apps,
+GET /v1/apps/{app}, GET /v1/apps/available (apps_platform.py; README.md cites the docs).
 """
 from .demo import seed_demo_org
 from .server import SandboxServer

@@ -60,6 +60,14 @@ EXTRA_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/shortcuts"): (
         "org.permission.shortcut.read", "org.user.content.shortcut.read", "org.user.shortcut.read",
         "org.admin.content.shortcut.read", "org.admin.shortcut.read"),
+    # Apps Platform ("Register and update apps": a key "with the org.admin.apps role";
+    # /api/apps-platform/get-installed-apps: org.permission.apps.read, legacy
+    # org.user.apps.read, org.admin.apps.read).
+    ("POST", "/apps/available"): ("org.admin.apps",),
+    ("POST", "/apps/install"): ("org.admin.apps",),
+    ("GET", "/apps/available"): ("org.permission.apps.read", "org.user.apps.read", "org.admin.apps.read", "org.admin.apps"),
+    ("GET", "/apps"): ("org.permission.apps.read", "org.user.apps.read", "org.admin.apps.read", "org.admin.apps"),
+    ("GET", "/apps/{id}"): ("org.permission.apps.read", "org.user.apps.read", "org.admin.apps.read", "org.admin.apps"),
 }
 
 

@@ -80,3 +80,14 @@ def test_the_agent_desktop_renders_installed_widgets_from_their_definitions(sand
     assert sdk.headers["Content-Type"].startswith("application/javascript")
     for method in ("initialize", "on", "resize", "close", "request"):
         assert f"    {method}: function" in sdk.text
+
+
+def test_registering_needs_the_org_admin_apps_role_and_reading_an_apps_read_role(sandbox_org):
+    reader = sandbox_org.add_api_key(["org.permission.apps.read"])
+    admin = sandbox_org.add_api_key(["org.admin.apps"])
+    url = f"{sandbox_org.base_url}/v1/apps/available"
+    refused = requests.post(url, json=APP, headers={"Authorization": f"Bearer {reader}"}, timeout=10)
+    assert refused.status_code == 403 and "org.admin.apps" in refused.text
+    assert requests.post(url, json=APP, headers={"Authorization": f"Bearer {admin}"}, timeout=10).status_code == 200
+    listed = requests.get(f"{sandbox_org.base_url}/v1/apps", headers={"Authorization": f"Bearer {reader}"}, timeout=10)
+    assert listed.status_code == 200
