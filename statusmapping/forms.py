@@ -44,3 +44,7 @@ class CCStatusForm(forms.Form):
 class AgentForm(forms.Form):
     email = forms.EmailField(label="Agent email", help_text="The same email as the agent's Kustomer user.")
     name = forms.CharField(label="Name", max_length=200, required=False)
+
+
+class CCStatusRenameForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=60)

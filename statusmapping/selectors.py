@@ -254,3 +254,36 @@ def agent_list_with_statuses(*, tenant: Tenant) -> list[Agent]:
         agent.kustomer_status_name = config.kustomer_names.get(agent.kustomer_status_id, "")
         agent.agreement = agent_status_agreement(agent=agent, config=config)
     return agents
+
+
+def cc_status_holders(*, status):
+    """Agents whose current status (or status held for after the call) is `status`."""
+    from django.db.models import Q
+
+    from statusmapping.models import Agent
+
+    return Agent.objects.filter(Q(cc_status=status) | Q(held_cc_status=status), tenant_id=status.tenant_id)
+
+
+def cc_status_get(*, tenant, status_id: int):
+    from statusmapping.models import CCStatus
+
+    status = CCStatus.objects.filter(tenant=tenant, pk=status_id).first()
+    if status is None:
+        raise NotFoundError("No such CC status.")
+    return status
+
+
+def cc_status_usage(*, status) -> dict:
+    """What a rename or removal of `status` touches: the Kustomer statuses mapped to it,
+    the Kustomer status it is pushed as (two-way), and the agents holding it."""
+    from statusmapping.models import KustomerStatus
+
+    pushed_as = KustomerStatus.objects.filter(tenant_id=status.tenant_id,
+                                              kustomer_id=status.push_kustomer_status_id).first()
+    return {
+        "mapped_from": list(KustomerStatus.objects.filter(tenant_id=status.tenant_id, cc_status=status)
+                            .values_list("name", flat=True)),
+        "pushed_as": pushed_as.name if pushed_as else "",
+        "holders": list(cc_status_holders(status=status).values_list("email", flat=True)),
+    }

@@ -12,9 +12,10 @@ from integrations.models import KustomerConnection
 from core.errors import ApplicationError, NotFoundError
 from tenants.pages import form_errors_from, support_page, tenant_page
 from statusmapping import selectors, services
-from statusmapping.forms import AgentForm, CCStatusForm, StatusInheritanceForm
+from statusmapping.forms import AgentForm, CCStatusForm, CCStatusRenameForm, StatusInheritanceForm
 from statusmapping.models import Direction, StatusInheritanceSettings
 from tenants.models import Tenant
+from tenants.services import audit_record
 
 
 # ------------------------------------------------------------------------------ settings
@@ -127,6 +128,36 @@ def cc_status_create(request):
     return redirect("statusmapping:mapping")
 
 
+@tenant_page
+def cc_status_edit(request, status_id: int):
+    """Rename or remove a CC status, with what it affects listed first."""
+    try:
+        status = selectors.cc_status_get(tenant=request.tenant, status_id=status_id)
+    except NotFoundError:
+        raise Http404("No such CC status.") from None
+    form = CCStatusRenameForm(request.POST or None, initial={"name": status.name})
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "remove":
+                name = status.name
+                services.cc_status_remove(status=status)
+                audit_record(tenant=request.tenant, actor=request.user, action="CC status removed", target=name)
+                messages.success(request, f"CC status {name} removed.")
+                return redirect("statusmapping:mapping")
+            if form.is_valid():
+                before = status.name
+                services.cc_status_rename(status=status, name=form.cleaned_data["name"])
+                audit_record(tenant=request.tenant, actor=request.user, action="CC status renamed", target=status.name,
+                             detail=f"was {before}")
+                messages.success(request, f"CC status {before} is now called {status.name}.")
+                return redirect("statusmapping:mapping")
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+    return render(request, "statusmapping/cc_status_edit.html", {
+        "status": status, "form": form, "usage": selectors.cc_status_usage(status=status)})
+
+
 # ------------------------------------------------------------------------------ agents
 @tenant_page
 def agents_page(request):
@@ -144,6 +175,45 @@ def agents_page(request):
         # The page polls this to stay live without reloading (and losing a typed form).
         return render(request, "statusmapping/_agent_rows.html", context)
     return render(request, "statusmapping/agents.html", context)
+
+
+def _agent_or_404(request, email: str):
+    try:
+        return selectors.agent_get(tenant=request.tenant, email=email)
+    except NotFoundError:
+        raise Http404("No agent with this email.") from None
+
+
+@tenant_page
+def agent_edit(request, email: str):
+    agent = _agent_or_404(request, email)
+    form = AgentForm(request.POST or None, initial={"email": agent.email, "name": agent.name})
+    if request.method == "POST" and form.is_valid():
+        before = agent.email
+        try:
+            services.agent_update(agent=agent, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            relinked = agent.email != before
+            audit_record(tenant=request.tenant, actor=request.user, action="agent changed", target=agent.email,
+                         detail=f"email was {before}" if relinked else "")
+            messages.success(request, f"Agent {agent.email} saved." + (
+                " Their Kustomer user is being looked up by the new email." if relinked else ""))
+            return redirect("statusmapping:agents")
+    return render(request, "statusmapping/agent_edit.html", {"agent": agent, "form": form})
+
+
+@tenant_page
+def agent_remove(request, email: str):
+    """GET asks for confirmation; POST removes (history kept, adapter sign-ins ended)."""
+    agent = _agent_or_404(request, email)
+    if request.method == "POST":
+        services.agent_delete(agent=agent)
+        audit_record(tenant=request.tenant, actor=request.user, action="agent removed", target=email)
+        messages.success(request, f"Agent {email} removed. Their status history stays.")
+        return redirect("statusmapping:agents")
+    return render(request, "statusmapping/agent_remove.html", {"agent": agent})
 
 
 @tenant_page

@@ -13,7 +13,7 @@ from core.errors import ApplicationError
 from tenants.pages import form_errors_from, support_page, tenant_page
 from tenants import selectors, services
 from tenants.forms import AnyAccountPasswordResetForm, ApiKeyCreateForm, TenantCreateForm, UserInviteForm
-from tenants.models import Tenant, User
+from tenants.models import ApiKeyScope, Tenant, User
 from tenants.selectors import SESSION_ACTING_TENANT
 
 
@@ -113,28 +113,43 @@ def support_tenant_open(request, slug: str):
     return redirect("home")
 
 
+# Session key of an API key's plain text just created: shown once, on the next GET.
+NEW_KEY_SESSION = "new_api_key"
+
+
 @tenant_page
 def api_keys(request):
+    """Create answers with a redirect (a reload creates nothing); the new secret is
+    shown once, on the page the redirect leads to."""
     form = ApiKeyCreateForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            key, new_key = services.api_key_create(
+            key, plain = services.api_key_create(
                 tenant=request.tenant, created_by=request.user, **form.cleaned_data
             )
         except ApplicationError as exc:
             form_errors_from(exc, form)
         else:
+            services.audit_record(tenant=request.tenant, actor=request.user, action="API key created",
+                                  target=key.name, detail=f"ccp_{key.prefix}_…, scopes {', '.join(key.scopes)}")
+            request.session[NEW_KEY_SESSION] = {"name": key.name, "plain": plain}
             messages.success(request, f"API key '{key.name}' created. Copy it now: it will not be shown again.")
-            form = ApiKeyCreateForm()
+            return redirect("tenants:api_keys")
     keys = selectors.api_key_list(tenant=request.tenant)
-    return render(request, "tenants/api_keys.html", {"keys": keys, "form": form, "new_key": new_key})
+    return render(request, "tenants/api_keys.html", {
+        "keys": keys, "form": form, "new_key": request.session.pop(NEW_KEY_SESSION, None),
+        "scope_labels": dict(ApiKeyScope.choices)})
 
 
 @tenant_page
-@require_POST
 def api_key_revoke(request, key_id: int):
+    """GET asks for confirmation and says what stops working; POST revokes."""
     key = selectors.api_key_get(tenant=request.tenant, key_id=key_id)
-    services.api_key_revoke(key=key)
-    messages.success(request, f"API key '{key.name}' revoked: requests with it are now refused.")
-    return redirect("tenants:api_keys")
+    if request.method == "POST":
+        services.api_key_revoke(key=key)
+        services.audit_record(tenant=request.tenant, actor=request.user, action="API key revoked", target=key.name,
+                              detail=f"ccp_{key.prefix}_…")
+        messages.success(request, f"API key '{key.name}' revoked: requests with it are now refused.")
+        return redirect("tenants:api_keys")
+    return render(request, "tenants/api_key_revoke.html", {
+        "key": key, "stops": [label for value, label in ApiKeyScope.choices if value in key.scopes]})

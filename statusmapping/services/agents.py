@@ -39,9 +39,37 @@ def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
 
 
 def agent_delete(*, agent: Agent) -> None:
-    """Remove an agent. Their adapter instances, adapter sign-ins (which ends every
-    adapter token of theirs) and status history go with them."""
-    agent.delete()
+    """Remove an agent. Their adapter instances and adapter sign-ins (which ends every
+    adapter token of theirs) go with them; their status history stays (by email)."""
+    from statusmapping.models import StatusChange
+
+    with transaction.atomic():
+        StatusChange.objects.filter(agent=agent).update(agent=None)
+        agent.delete()
+
+
+def agent_update(*, agent: Agent, email: str, name: str = "") -> Agent:
+    """Change an agent's name and email. A new email is linked again to the Kustomer
+    user with that email (R-S5): the old link is dropped at once."""
+    from statusmapping.tasks import agent_kustomer_user_resolve_task
+
+    email = selectors.normalize_email(email)
+    if not email or "@" not in email:
+        raise ApplicationError("Enter the agent's email address.", field="email")
+    relink = email != agent.email
+    fields = {"name": (name or "").strip()[:200], "email": email}
+    if relink:
+        fields.update(kustomer_user_id="", kustomer_user_checked_at=None, kustomer_user_error="",
+                      kustomer_work_session_id="")
+    try:
+        with transaction.atomic():
+            Agent.objects.filter(pk=agent.pk).update(**fields, updated_at=timezone.now())
+    except IntegrityError:
+        raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
+    agent.refresh_from_db()
+    if relink and KustomerConnection.objects.filter(tenant_id=agent.tenant_id).exists():
+        enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
+    return agent
 
 
 def agent_kustomer_user_resolve(*, agent_id: int) -> str:

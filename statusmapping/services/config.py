@@ -160,6 +160,42 @@ def cc_status_create(*, tenant: Tenant, name: str, routable: bool = False, activ
         raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
 
 
+def cc_status_rename(*, status: CCStatus, name: str) -> CCStatus:
+    """A new name; the map, two-way choice and agents keep pointing at the status (the
+    history keeps the names as they were)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the status a name.", field="name")
+    if len(name) > 60:
+        raise ApplicationError("Use at most 60 characters.", field="name")
+    other = selectors.cc_status_find(tenant=status.tenant, name=name)
+    if other is not None and other.pk != status.pk:
+        raise ConflictError(f"A CC status named {name} already exists.", field="name")
+    try:
+        with transaction.atomic():
+            tenant_config_changed(tenant=status.tenant)
+            CCStatus.objects.filter(pk=status.pk).update(name=name)
+    except IntegrityError:
+        raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
+    status.refresh_from_db()
+    return status
+
+
+def cc_status_remove(*, status: CCStatus) -> None:
+    """Remove a CC status: refused while an agent holds it (now, or as the status held
+    for after a call); Kustomer statuses mapped to it become unmapped."""
+    from statusmapping.models import Agent
+
+    with transaction.atomic():
+        tenant_config_changed(tenant=status.tenant)
+        holders = list(selectors.cc_status_holders(status=status))
+        if holders:
+            raise ConflictError(f"{status.name} cannot be removed while an agent holds it: "
+                                f"{', '.join(a.email for a in holders[:10])}.")
+        Agent.objects.filter(tenant=status.tenant, held_cc_status=status).update(held_cc_status=None)
+        status.delete()
+
+
 def kustomer_statuses_refresh_request(*, tenant: Tenant) -> None:
     """R-S2: read Kustomer's statuses again (in a task: no request calls Kustomer)."""
     from statusmapping.tasks import kustomer_statuses_refresh_task

@@ -78,14 +78,53 @@ def test_unknown_scopes_are_refused_with_the_field_named(tenant):
 
 @pytest.mark.django_db
 def test_the_portal_shows_a_new_key_once(admin_client, tenant):
-    response = admin_client.post("/settings/api-keys/", {"name": "Telephony", "scopes": ["events:write"]})
-    assert response.status_code == 200
-    plain = response.context["new_key"]
+    response = admin_client.post("/settings/api-keys/", {"name": "Telephony", "scopes": ["events:write"]}, follow=True)
+    assert response.redirect_chain == [("/settings/api-keys/", 302)]
+    plain = response.context["new_key"]["plain"]
     assert plain and plain in response.content.decode()
     again = admin_client.get("/settings/api-keys/").content.decode()
     assert plain not in again
     assert "Telephony" in again
     assert _client(f"Bearer {plain}").get(URL).status_code == 403  # valid key, lacks config:read
+
+
+@pytest.mark.django_db
+def test_duplicate_key_on_reload_reloading_after_a_create_creates_no_second_key(admin_client, tenant):
+    """Issue 13: the create answered directly, so a reload posted it again."""
+    from tenants.models import ApiKey
+
+    response = admin_client.post("/settings/api-keys/", {"name": "Telephony", "scopes": ["events:write"]})
+    assert response.status_code == 302  # a reload now repeats the GET it was sent to
+    admin_client.get(response["Location"])
+    admin_client.get(response["Location"])
+    assert ApiKey.objects.filter(tenant=tenant).count() == 1
+
+
+@pytest.mark.django_db
+def test_revoke_asks_first_and_says_what_stops_working(admin_client, tenant):
+    key, plain = make_api_key(tenant, scopes=("events:write",), name="Telephony events")
+    page = admin_client.get(f"/settings/api-keys/{key.pk}/revoke/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Revoke the API key “Telephony events”?" in text
+    assert "Send contact-center events and agent status" in text and f"ccp_{key.prefix}_" in text
+    key.refresh_from_db()
+    assert key.revoked_at is None  # asking changed nothing
+    admin_client.post(f"/settings/api-keys/{key.pk}/revoke/")
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    listing = admin_client.get("/settings/api-keys/").content.decode()
+    assert "events:write" in listing and "revoked" in listing
+    assert "API key revoked" in admin_client.get("/settings/users/").content.decode()  # audit log
+
+
+@pytest.mark.django_db
+def test_keys_show_when_they_were_last_used(admin_client, tenant):
+    key, plain = make_api_key(tenant, name="Used")
+    _client(f"Bearer {plain}").get(URL)
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+    assert key.last_used_at.strftime("%Y-%m-%d %H:%M") in admin_client.get("/settings/api-keys/").content.decode()
 
 
 # Each process keeps a key that authenticated for API_KEY_CACHE_SECONDS (the status event
