@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations import rules
+from integrations.kustomer.base_url import normalize_base_url
 from integrations.kustomer.client import KustomerClient
-from integrations.kustomer.errors import KustomerAuthError, KustomerError
+from integrations.kustomer.errors import KustomerAuthError
 from integrations.kustomer.ratelimit import build_rate_limiter
 from integrations.models import KustomerConnection
 from core.crypto import decrypt_secret, encrypt_secret
@@ -84,7 +85,7 @@ def kustomer_connection_save(
     pending one until it verifies, and replaces the working one only then. A new
     request-budget alone applies at once."""
     try:
-        base_url = rules.normalize_base_url(base_url, extra_hosts=settings.KUSTOMER_EXTRA_API_HOSTS)
+        base_url = normalize_base_url(base_url, extra_hosts=settings.KUSTOMER_EXTRA_API_HOSTS)
     except ValueError as exc:
         raise ApplicationError(str(exc), field="base_url") from None
     api_key = (api_key or "").strip()

@@ -28,6 +28,7 @@ import requests
 
 from core.metrics import kustomer_request_count
 
+from .base_url import REGIONAL_HOSTS, api_root
 from .errors import (
     KustomerBadRequestError,
     KustomerConflictError,
@@ -56,15 +57,13 @@ from .types import (
     WorkSession,
 )
 
-__all__ = ["KustomerClient", "normalize_base_url", "REGIONAL_HOSTS", "METADATA_RESOURCES"]
+__all__ = ["KustomerClient", "METADATA_RESOURCES"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 # ----------------------------------------------------------------------------- URLs
-API_PREFIX = "/v1"
-REGIONAL_HOSTS = frozenset({"api.kustomerapp.com", "api.prod2.kustomerapp.com"})
 
 # Paths below are relative to the API root (``https://<host>/v1``). Values are
 # percent-encoded before they are put in.
@@ -105,31 +104,6 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 1000
 _E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
 _USER_AGENT = "cc-kustomer-portal/1.0 (+python-requests)"
-
-
-def normalize_base_url(base_url: str) -> str:
-    """The org's API root, ``<scheme>://<host>[:port][/prefix]/v1``, from what an admin
-    typed: ``https://acme.api.kustomerapp.com``, ``api.kustomerapp.com/v1/``, ..."""
-    s = (base_url or "").strip()
-    if not s:
-        raise ValueError("base_url is required")
-    if "://" not in s:
-        s = "https://" + s
-    parts = urlsplit(s)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"base_url must be http(s): {base_url!r}")
-    if not parts.hostname:
-        raise ValueError(f"base_url has no host: {base_url!r}")
-    if parts.username or parts.password:
-        raise ValueError("base_url must not carry credentials")
-    if parts.query or parts.fragment:
-        raise ValueError("base_url must not have a query or fragment")
-    netloc = parts.netloc.lower()
-    path = parts.path.rstrip("/")
-    if path.lower().endswith(API_PREFIX):
-        path = path[: -len(API_PREFIX)]
-    return f"{scheme}://{netloc}{path}{API_PREFIX}"
 
 
 def _q(value: Any) -> str:
@@ -187,7 +161,7 @@ class KustomerClient:
             raise ValueError("api_key is required")
         if timeout is None or timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
-        self.api_root = normalize_base_url(base_url)
+        self.api_root = api_root(base_url)
         parts = urlsplit(self.api_root)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._root_path = parts.path  # "/v1" or "/prefix/v1"

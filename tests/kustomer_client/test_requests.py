@@ -6,7 +6,8 @@ import json
 import pytest
 from responses import matchers
 
-from integrations.kustomer.client import KustomerClient, normalize_base_url
+from integrations.kustomer.base_url import api_root
+from integrations.kustomer.client import KustomerClient
 from integrations.kustomer.types import (
     AttachmentUpload,
     Conversation,
@@ -45,13 +46,13 @@ def body_of(call) -> dict:
     ],
 )
 def test_base_url_is_normalised(entered, root):
-    assert normalize_base_url(entered) == root
+    assert api_root(entered) == root
 
 
 @pytest.mark.parametrize("bad", ["", "ftp://x.kustomerapp.com", "https://u:p@acme.api.kustomerapp.com", "https://"])
 def test_bad_base_url_is_refused(bad):
     with pytest.raises(ValueError):
-        normalize_base_url(bad)
+        api_root(bad)
 
 
 def test_repr_and_org_key_never_show_the_key():
