@@ -56,7 +56,7 @@ def parse_args():
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""),
                         help="what else ran on the machine (goes into BENCHMARKS.md)")
-    parser.add_argument("--only", default="", help="comma list of sections: status,watcher,ingestion,ratelimit")
+    parser.add_argument("--only", default="", help="comma list of sections: status,watcher,ingestion,ratelimit,ccaip")
     return parser.parse_args()
 
 
@@ -410,6 +410,57 @@ class Bench:
             "webhook mirror says whether a conversation is open). The tenant's one-off metadata and webhook "
             "set-up happened in a warm-up before.")
 
+    # -- 5. CCAI Platform deliveries ----------------------------------------------------------
+    def bench_ccaip(self) -> None:
+        """The tenant fed as a CCAI Platform tenant would: External Session Events to its
+        endpoint (basic auth), a share of sessions shuffled and deliveries repeated."""
+        from ccaip import services as ccaip_services
+        from loadtest.ccaip_format import generate_ccaip_day
+        from loadtest.sender import Sender
+        from tenants.models import Tenant
+
+        self.say("5. CCAI Platform deliveries: accepted/s, latency, applied with 2 workers, exact translation")
+        self.load_note("before ccaip")
+        tenant = Tenant.objects.get(pk=self.tenancy.tenant_id)
+        endpoint, password = ccaip_services.endpoint_credentials_set(tenant=tenant, username="bench")
+        ccaip_services.endpoint_agent_emails_set(
+            tenant=tenant, text="\n".join(f"{i} = agent{i}@example.com" for i in range(1, 6)))
+        calls_url = f"{self.config.web_url}/api/v1/ccai-platform/{endpoint.public_id}/calls"
+        n = 60 if self.quick else 400
+        day = generate_ccaip_day(agents=5, deliveries=n, seed=5, start=datetime.now(timezone.utc),
+                                 run_id=uuid.uuid4().hex[:6], calls_url=calls_url, auth=("bench", password),
+                                 rate=0, disorder=0.3, repeat=0.2)
+        report = Sender(self.config.web_url, self.tenancy.api_key, threads=8).run([(0.0, s) for s in day.sends])
+        seconds = [r.seconds * 1000 for r in report.results if r.status == 200]
+        recorded = report.accepted_event_ids
+        self.row("CCAI Platform", f"deliveries accepted/s (8 connections; {day.disordered}/{day.sessions} sessions "
+                 f"shuffled, {day.repeats} repeats)", f"{len(seconds) / report.seconds:.0f} /s", "", "",
+                 "no refusal", not report.errors())
+        self.row("CCAI Platform", "delivery latency p50 / p99 (8 connections)",
+                 f"{percentile(seconds, 50):.0f} / {percentile(seconds, 99):.0f} ms")
+        reference = self._day(len(day.sends), 7, None)  # the product's own API, as many requests, same load
+        api_report = self._send(reference, rate=0, threads=8)
+        api_rate = len(api_report.accepted_event_ids) / api_report.seconds
+        self.row("CCAI Platform", "deliveries accepted/s vs POST /api/v1/events accepted/s (8 connections)",
+                 f"{len(seconds) / report.seconds:.0f} /s", f"{api_rate:.0f} /s", f"{len(seconds) / report.seconds / api_rate:.2f}")
+        worker = self.stack.worker("ccaip-w2", concurrency=2)
+        try:
+            self._wait_finished(recorded, 600)
+        finally:
+            self.stack.stop(worker)
+        states = self._event_states(recorded)
+        per_session = {"call": 3, "call_transferred": 4, "call_abandoned": 1, "chat": 4, "chat_abandoned": 2}
+        clean = sum(per_session[name] * count for name, count in day.scenarios.items())
+        self.row("CCAI Platform", "product events recorded / a clean delivery's translation",
+                 f"{len(recorded)} / {clean}", "", "", "equal, 0 failed",
+                 len(recorded) == clean and states.get("failed", 0) == 0 and states.get("done", 0) == clean)
+        self.notes.append(
+            f"CCAI Platform: {len(day.sends)} deliveries (one event object each) of {day.sessions} sessions "
+            f"({', '.join(f'{v} {k}' for k, v in sorted(day.scenarios.items()))}) from loadtest.ccaip_format, sent as "
+            "fast as 8 connections go with no worker running; each answer comes after the delivery row, the "
+            "session's lock and fold, and the product events' inbox rows. Then 2 workers applied them; the product "
+            "events recorded must be exactly those of the sessions' clean translation (none twice, none missing).")
+
     def _requests_per_type(self, event_ids: list[str], log: list[dict], since: datetime):
         """Each logged request goes to the event whose processing window holds it (one
         worker: windows do not overlap). Returns {type: (actual, fewest, events)}."""
@@ -610,7 +661,7 @@ def main() -> int:
     if args.output is None:
         args.output = str(ROOT / ("var/bench/BENCHMARKS-quick.md" if args.quick else "BENCHMARKS.md"))
     bench = Bench(args)
-    sections = [s for s in args.only.split(",") if s] or ["status", "watcher", "ratelimit", "ingestion"]
+    sections = [s for s in args.only.split(",") if s] or ["status", "watcher", "ratelimit", "ingestion", "ccaip"]
     deadline = time.monotonic() + (900 if not args.quick else 400)
     ok = True
     try:

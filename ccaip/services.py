@@ -35,6 +35,10 @@ from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
+#: The page's "last delivery" is kept to within this many seconds.
+LAST_DELIVERY_RESOLUTION_SECONDS = 5
+
+
 def _settle_seconds() -> float:
     """Seconds a session that ended with an agent nobody saw connected waits for a late
     delivery before it is decided as abandoned (CCAIP_SETTLE_SECONDS)."""
@@ -132,9 +136,11 @@ def deliveries_record(*, endpoint: Endpoint, channel: str, events: list[dict[str
             session = Session.objects.select_for_update().get(pk=session_pk)
             outcome = _translate(session=session, endpoint=endpoint, settled=False)
             result.recorded += outcome["recorded"]
-            for delivery in fresh[session_pk]:
-                Delivery.objects.filter(pk=delivery.pk).update(translation=outcome)
-        Endpoint.objects.filter(pk=endpoint.pk).update(last_delivery_at=now)
+            Delivery.objects.filter(pk__in=[d.pk for d in fresh[session_pk]]).update(translation=outcome)
+    # Outside the transaction, and at most every few seconds: the tenant's one endpoint
+    # row must not be a lock every delivery waits on.
+    Endpoint.objects.filter(pk=endpoint.pk).exclude(
+        last_delivery_at__gt=now - timedelta(seconds=LAST_DELIVERY_RESOLUTION_SECONDS)).update(last_delivery_at=now)
     return result
 
 
