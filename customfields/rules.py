@@ -464,29 +464,3 @@ def check_attribute(name: str, existing: Mapping[str, Any]) -> AttributeCheck:
             f"{name} ({expected}). Nothing was changed in Kustomer; rename or remove {other_name} there, then retry.",
         )
     return AttributeCheck(AttributeDecision.CREATE)
-
-
-# Bookkeeping Kustomer writes itself; sending it back could be refused as read-only.
-_SERVER_OWNED_KEYS = frozenset({"modifiedBy", "modifiedAt", "updatedAt", "createdAt", "createdBy", "org", "id"})
-MAX_PROPERTIES_PER_PUT = 100  # the OpenAPI file's `maxProperties` for a metadata PUT
-
-
-def merged_metadata_properties(existing: Mapping[str, Any], additions: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
-    """The `properties` body of a metadata PUT that adds `additions` and keeps everything
-    the klass already has (R-F2: never drop attributes someone else made).
-
-    Kustomer documents the PUT as setting the properties it is given; whether it also
-    drops unnamed ones is not documented, so every existing definition is sent back
-    (without Kustomer's own bookkeeping) and the PUT is safe under either reading. Only
-    when that would pass Kustomer's limit of 100 properties per request are the
-    additions sent alone, relying on the documented per-property reading.
-    """
-    kept = {
-        name: {k: v for k, v in dict(definition).items() if k not in _SERVER_OWNED_KEYS}
-        for name, definition in existing.items()
-        if isinstance(definition, Mapping) and name not in additions
-    }
-    added = {name: dict(definition) for name, definition in additions.items()}
-    if len(kept) + len(added) > MAX_PROPERTIES_PER_PUT:
-        return added
-    return {**kept, **added}

@@ -6,17 +6,16 @@ The request side only writes rows and enqueues after the commit (`core.queue`); 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
 from customfields import rules
 from customfields.models import CustomField
 from integrations.kustomer.errors import KustomerError, KustomerTransientError
+from integrations.metadata import kustomer_metadata_merge
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from core.errors import ApplicationError, ConflictError, NotFoundError
@@ -217,21 +216,18 @@ def custom_field_push(*, field_id: int) -> CustomField | None:
     client = kustomer_client_for(connection=connection)
     transient: KustomerError | None = None
     try:
-        with _metadata_write_lock(tenant_id=field.tenant_id, klass=field.klass):
-            field = CustomField.objects.get(pk=field_id)
-            if field.deleted_at is not None or field.state != CustomField.State.PENDING:
-                return field  # deleted or finished by another push meanwhile
-            CustomField.objects.filter(pk=field_id).update(
-                attempts=F("attempts") + 1, last_attempt_at=timezone.now(), updated_at=timezone.now()
-            )
-            try:
-                _push_locked(client, field)
-            except KustomerTransientError as exc:
-                transient = exc
-            except KustomerError as exc:
-                logger.info("custom field %s failed in Kustomer: %s", field_id, exc)
-                custom_field_mark_failed(field_id=field_id, error=str(exc))
-                kustomer_connection_record_error(connection=connection, error=str(exc))
+        field = CustomField.objects.get(pk=field_id)
+        CustomField.objects.filter(pk=field_id).update(
+            attempts=F("attempts") + 1, last_attempt_at=timezone.now(), updated_at=timezone.now()
+        )
+        try:
+            _push(client, field)
+        except KustomerTransientError as exc:
+            transient = exc
+        except KustomerError as exc:
+            logger.info("custom field %s failed in Kustomer: %s", field_id, exc)
+            custom_field_mark_failed(field_id=field_id, error=str(exc))
+            kustomer_connection_record_error(connection=connection, error=str(exc))
     finally:
         client.close()
     if transient is not None:
@@ -242,50 +238,38 @@ def custom_field_push(*, field_id: int) -> CustomField | None:
     return field
 
 
-@contextmanager
-def _metadata_write_lock(*, tenant_id: int, klass: str):
-    """One metadata write at a time per tenant and klass: the GET-merge-PUT of two fields
-    must not interleave, or the second PUT could lose the first's attribute.
+def _push(client, field: CustomField) -> None:
+    """Read, decide and write under the tenant's metadata lock (the one writer of
+    Kustomer metadata, shared with tenant set-up): the attribute is adopted when
+    Kustomer already has it, refused when its name is taken by another type, and added
+    otherwise, never dropping attributes someone else made."""
+    decided: dict[str, rules.AttributeCheck] = {}
 
-    On PostgreSQL the klass's field rows are locked (in pk order, so two pushes never
-    deadlock) for the length of the two calls to Kustomer; the rows' own page actions
-    wait that long at most. SQLite (development) has no row locks and would hold its
-    one database-wide write lock across the HTTP calls instead, blocking every other
-    writer, so there the pushes simply run (a single local worker does not race).
-    """
-    if not db_connection.features.has_select_for_update:
-        yield
+    def additions(existing):
+        current = CustomField.objects.get(pk=field.pk)
+        if current.deleted_at is not None or current.state != CustomField.State.PENDING:
+            return {}  # deleted or finished by another push meanwhile
+        decided["check"] = check = rules.check_attribute(field.attribute_name, existing)
+        if check.decision is not rules.AttributeDecision.CREATE:
+            return {}
+        return {field.attribute_name: {"displayName": field.display_name}}
+
+    write = kustomer_metadata_merge(tenant_id=field.tenant_id, client=client, resource=field.klass,
+                                    additions=additions)
+    check = decided.get("check")
+    if check is None:
         return
-    with transaction.atomic():
-        list(
-            CustomField.objects.select_for_update()
-            .filter(tenant_id=tenant_id, klass=klass)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        yield
-
-
-def _push_locked(client, field: CustomField) -> None:
-    metadata = client.get_metadata(resource=field.klass)
-    check = rules.check_attribute(field.attribute_name, metadata.properties)
     if check.decision is rules.AttributeDecision.CONFLICT:
         custom_field_mark_failed(field_id=field.pk, error=check.message)
-        return
-    if check.decision is rules.AttributeDecision.ADOPT:
+    elif check.decision is rules.AttributeDecision.ADOPT:
         _finish(field.pk, state=CustomField.State.CREATED, created_at=timezone.now(), adopted=True, error="")
-        return
-    properties = rules.merged_metadata_properties(
-        metadata.properties, {field.attribute_name: {"displayName": field.display_name}}
-    )
-    answer = client.put_metadata(resource=field.klass, properties=properties)
-    if field.attribute_name not in answer.properties:
+    elif write.after is None or field.attribute_name not in write.after.properties:
         custom_field_mark_failed(
             field_id=field.pk,
             error=f"Kustomer accepted the change but does not list {field.attribute_name} in its {field.klass} metadata.",
         )
-        return
-    _finish(field.pk, state=CustomField.State.CREATED, created_at=timezone.now(), adopted=False, error="")
+    else:
+        _finish(field.pk, state=CustomField.State.CREATED, created_at=timezone.now(), adopted=False, error="")
 
 
 def custom_fields_requeue_stale(*, older_than_seconds: int = STALE_PENDING_AFTER_SECONDS,

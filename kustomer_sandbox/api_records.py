@@ -547,7 +547,8 @@ def metadata_get(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def metadata_update(ctx: ApiContext) -> tuple[int, dict]:
-    """PUT merges `properties` into the org's definitions for the resource."""
+    """PUT merges `properties` into the org's definitions for the resource (or, for an
+    org with `metadata_put_replaces`, keeps only the properties the body names)."""
     body = _body_object(ctx)
     resource = _metadata_resource(ctx)
     validate_request_body("PUT", "/metadata/{resource}", body)
@@ -555,6 +556,9 @@ def metadata_update(ctx: ApiContext) -> tuple[int, dict]:
     validate_metadata_properties(properties)
     now = now_iso()
     defined = ctx.org.metadata[resource]
+    if ctx.org.metadata_put_replaces:
+        for name in [n for n in defined if n not in properties]:
+            del defined[name]
     for name, definition in properties.items():
         merged = {**defined.get(name, {}), **copy.deepcopy(definition)}
         merged["type"] = SUFFIX_TYPES[CUSTOM_ATTRIBUTE_NAME.match(name).group(1)]

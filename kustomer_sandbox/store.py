@@ -64,6 +64,10 @@ class Org:
     api_keys: dict[str, str]  # API key -> id of the machine user acting for it
     rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
     customer_create_limit_per_minute: int = DEFAULT_CUSTOMER_CREATE_LIMIT_PER_MINUTE
+    # Kustomer does not document whether a metadata PUT drops the properties its body
+    # leaves out. False: it merges (the documented per-property reading); True: it
+    # replaces, so a client can prove its PUTs are safe under either reading.
+    metadata_put_replaces: bool = False
     created_at: str = field(default_factory=now_iso)
     customers: dict[str, dict] = field(default_factory=dict)
     conversations: dict[str, dict] = field(default_factory=dict)

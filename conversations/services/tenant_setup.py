@@ -21,6 +21,8 @@ from integrations.kustomer.errors import (
     KustomerError,
     KustomerRateLimitedError,
 )
+from integrations.kustomer.metadata import missing_properties
+from integrations.metadata import kustomer_metadata_merge
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for
 from tenants.models import Tenant
@@ -30,11 +32,15 @@ logger = logging.getLogger(__name__)
 
 def tenant_prepare(ctx: EventContext) -> None:
     """Once per tenant: define the product's conversation/customer attributes in
-    Kustomer's metadata (merged by PUT), and subscribe to conversation webhooks."""
+    Kustomer's metadata, and subscribe to conversation webhooks. The attributes go
+    through the one metadata writer (read, merge, PUT under the tenant's metadata lock,
+    shared with custom fields), so attributes an admin made are never dropped."""
     setup, _ = TenantSyncSetup.objects.get_or_create(tenant=ctx.tenant)
     if setup.metadata_version < rules.METADATA_VERSION:
-        ctx.client.put_metadata(resource="conversation", properties=rules.CONVERSATION_ATTRIBUTES)
-        ctx.client.put_metadata(resource="customer", properties=rules.CUSTOMER_ATTRIBUTES)
+        for resource, wanted in (("conversation", rules.CONVERSATION_ATTRIBUTES),
+                                 ("customer", rules.CUSTOMER_ATTRIBUTES)):
+            kustomer_metadata_merge(tenant_id=ctx.tenant.pk, client=ctx.client, resource=resource,
+                                    additions=lambda existing, wanted=wanted: missing_properties(existing, wanted))
         TenantSyncSetup.objects.filter(pk=setup.pk).update(
             metadata_version=rules.METADATA_VERSION, metadata_defined_at=timezone.now())
     subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant).first()

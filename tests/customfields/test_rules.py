@@ -233,24 +233,6 @@ def test_the_same_base_name_with_another_suffix_is_a_conflict_not_a_second_field
     assert "queueNameTxt" in check.message and "queueNameStr" in check.message
 
 
-def test_merge_keeps_every_existing_attribute_and_its_options():
-    existing = {
-        "theirsStr": {"type": "string", "displayName": "Theirs", "enumeration": ["a", "b"],
-                      "modifiedBy": "u1", "modifiedAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"},
-    }
-    merged = rules.merged_metadata_properties(existing, {"queueNameStr": {"displayName": "Queue name"}})
-    assert merged == {
-        "theirsStr": {"type": "string", "displayName": "Theirs", "enumeration": ["a", "b"]},
-        "queueNameStr": {"displayName": "Queue name"},
-    }
-
-
-def test_merge_over_kustomers_100_property_limit_sends_the_additions_alone():
-    existing = {f"a{i}Str": {"displayName": f"A{i}"} for i in range(100)}
-    merged = rules.merged_metadata_properties(existing, {"queueNameStr": {"displayName": "Queue name"}})
-    assert merged == {"queueNameStr": {"displayName": "Queue name"}}
-
-
 def test_value_type_knows_kustomers_type_names():
     assert {t.value: t.kustomer_type for t in ValueType} == {
         "Str": "string", "Txt": "text", "Num": "number", "At": "date", "Bool": "boolean", "Url": "url",
