@@ -86,9 +86,16 @@ def event_retry(*, event: Event) -> Event:
     return event
 
 
-def click_to_call_start(*, tenant: Tenant, agent_email: str, phone: str, kustomer_customer_id: str | None) -> Event:
+def click_to_call_start(*, tenant: Tenant, agent_email: str, phone: str, kustomer_customer_id: str | None = None) -> Event:
     """R-X2: the agent pressed Call in the adapter: an outbound session starts and its
-    ``call.outbound_started`` event takes the same path as every other event."""
+    ``call.outbound_started`` event takes the same path as every other event. The agent
+    must be one of the tenant's; the Kustomer customer is optional."""
+    from statusmapping.selectors import agent_get_by_email
+
+    agent = agent_get_by_email(tenant=tenant, email=agent_email)
+    if agent is None:
+        raise ApplicationError("No agent with this email in this contact center.", field="agent_email")
+    agent_email = agent.email
     session_id = f"ctc-{uuid.uuid4().hex[:16]}"
     body = {
         "id": f"{session_id}-started",

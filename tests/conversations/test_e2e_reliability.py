@@ -108,6 +108,9 @@ def test_permanent_error_fails_visibly_and_retry_completes(e2e):
     """A click-to-call naming a customer Kustomer does not have fails with Kustomer's
     message and writes nothing; Retry runs it again (and, nothing having changed in
     Kustomer, it fails again with the same message)."""
+    from statusmapping.services import agent_create
+
+    agent_create(tenant=e2e.tenant, email="agent1@example.com")  # click-to-call is for the tenant's agents
     r = e2e.post("/api/v1/click-to-call", {"agent_email": "agent1@example.com", "phone": "+14155550888",
                                            "kustomer_customer_id": "0" * 24})
     assert r.status_code == 201

@@ -105,7 +105,10 @@ def test_r_t3_r_u2_outbound_joins_open_most_recent_else_creates(e2e):
 
 
 def test_r_x2_click_to_call_follows_outbound_rules(e2e):
+    from statusmapping.services import agent_create
+
     agent_id = add_agent(e2e, "agent2@example.com")
+    agent_create(tenant=e2e.tenant, email="agent2@example.com")  # click-to-call is for the tenant's agents
     inbound = apply(e2e, event("call.answered", "s-600", agent=None))
     r = e2e.post("/api/v1/click-to-call", {"agent_email": "agent2@example.com", "phone": "415-555-0123",
                                            "kustomer_customer_id": inbound["kustomer"]["customer_id"]})

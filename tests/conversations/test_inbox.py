@@ -144,6 +144,9 @@ def test_retry_only_failed(api, tenant):
 
 
 def test_click_to_call_creates_outbound_event(api, tenant):
+    from statusmapping.services import agent_create
+
+    agent_create(tenant=tenant, email="agent1@example.com")  # click-to-call is for the tenant's agents
     r = api.post("/api/v1/click-to-call", {"agent_email": "agent1@example.com", "phone": "415 555 0199",
                                            "kustomer_customer_id": "a" * 24}, format="json")
     assert r.status_code == 201, r.content
