@@ -9,4 +9,4 @@ class AgentEmailsForm(forms.Form):
     agent_emails = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 5, "placeholder": "15 = ann@example.com"}),
         label="Agents (CCAI Platform agent id = email)",
-        help_text="The product knows agents by email (R-S5); CCAI Platform names them by id. One agent a line.")
+        help_text="The product knows agents by email; CCAI Platform names them by id. One agent a line.")

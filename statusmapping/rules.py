@@ -203,7 +203,7 @@ def decide_status_change(
     change: IncomingChange,
 ) -> Outcome:
     if agent is None:
-        return Outcome(Decision.UNKNOWN_AGENT, None, reason="No agent with this email (R-S5).")
+        return Outcome(Decision.UNKNOWN_AGENT, None, reason="No agent with this email.")
     if change.source == SOURCE_KUSTOMER:
         return _decide_kustomer_change(settings, status_map, agent, live_instances, change)
     return _decide_cc_change(settings, status_map, agent, change)
@@ -215,13 +215,13 @@ def _decide_kustomer_change(
 ) -> Outcome:
     keep = agent.cc_status
     if not settings.active:
-        reason = ("Kustomer status inheritance is not available to this tenant (R-S1)." if not settings.available
+        reason = ("Kustomer status inheritance is not available to this tenant." if not settings.available
                   else "Kustomer status inheritance is turned off.")
         return Outcome(Decision.INHERITANCE_OFF, keep, reason=reason)
     if live_instances > 1:
         return Outcome(
             Decision.SEVERAL_INSTANCES, keep,
-            reason=f"The agent is signed in to {live_instances} Kustomer instances; sync follows exactly one (R-S6).",
+            reason=f"The agent is signed in to {live_instances} Kustomer instances; sync follows exactly one.",
         )
     incoming = change.kustomer_status_id or ""
     at = change.occurred_at
@@ -232,7 +232,7 @@ def _decide_kustomer_change(
         # R-S13: the push of the agent's later CC change is on its way to Kustomer and
         # replaces this older Kustomer status there; applying it would split the two.
         return Outcome(Decision.STALE, keep,
-                       reason="Older than the CC change whose status is being sent to Kustomer (R-S13).")
+                       reason="Older than the CC change whose status is being sent to Kustomer.")
     remember = {"kustomer_status_id": incoming, "kustomer_status_at": at, "kustomer_choice_id": incoming}
     # R-S13: a newer Kustomer change than the push in flight: Kustomer must keep it, not
     # take our older push after it, so the push is pointed at it.
@@ -256,18 +256,18 @@ def _decide_kustomer_change(
         # A later Kustomer change replaces a held one (R-S12), even an unmapped one:
         # the held status is no longer the agent's Kustomer status.
         return Outcome(Decision.UNMAPPED, keep, **remember, clear_held=True, push_kustomer_status_id=reassert,
-                       reason="This Kustomer status is not mapped to a CC status (R-S4).")
+                       reason="This Kustomer status is not mapped to a CC status.")
     if agent.busy_with_call:
         return Outcome(
             Decision.HELD, keep, **remember,
             held_cc_status=target, held_kustomer_status_id=incoming, held_at=at,
-            reason=f"Held until the call ends: {target} becomes the agent's next status (R-S12).",
+            reason=f"Held until the call ends: {target} becomes the agent's next status.",
         )
     new_at = at if agent.cc_status_at is None or at > agent.cc_status_at else agent.cc_status_at
     return Outcome(
         Decision.APPLIED, target, cc_status_at=new_at, cc_status_changed=True, **remember, clear_held=True,
         push_kustomer_status_id=reassert,
-        reason="Sign-in: the agent's current Kustomer status applied (R-S8)." if change.force else "",
+        reason="Sign-in: the agent's current Kustomer status applied." if change.force else "",
     )
 
 
@@ -292,7 +292,7 @@ def _decide_cc_change(
         return Outcome(
             Decision.APPLIED, agent.held_cc_status, cc_status_at=at, cc_status_changed=True, clear_held=True,
             push_kustomer_status_id=_set_back(settings, agent, held_id), kustomer_choice_id=held_id or None,
-            reason=f"The Kustomer status held during the call applied instead of {requested} (R-S12).",
+            reason=f"The Kustomer status held during the call applied instead of {requested}.",
         )
     if moving_on and settings.active and settings.priority == CRM_OVERRIDES:
         # R-S13: the CRM's choice, never the status we pushed for the call itself.
@@ -302,7 +302,7 @@ def _decide_cc_change(
             return Outcome(
                 Decision.APPLIED, from_crm, cc_status_at=at, cc_status_changed=True, clear_held=True,
                 push_kustomer_status_id=_set_back(settings, agent, choice),
-                reason=f"CRM overrides the next status: {from_crm} from Kustomer instead of {requested} (R-S7).",
+                reason=f"CRM overrides the next status: {from_crm} from Kustomer instead of {requested}.",
             )
     # The CC's own change. Starting a call or moving into wrap-up keeps a held change
     # for the end of the call; any other change of the CC (the agent's own choice, or

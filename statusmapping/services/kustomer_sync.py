@@ -65,7 +65,7 @@ def agent_status_push(*, agent_id: int) -> str:
         try:
             user_id = agent.kustomer_user_id
             if not user_id:
-                return _push_give_up(agent, wanted, "No Kustomer user with the agent's email (R-S5).")
+                return _push_give_up(agent, wanted, "No Kustomer user with the agent's email.")
             session = client.get_active_work_session(user_id=user_id)
             if session is None:
                 return _push_give_up(agent, wanted, "The agent has no active Kustomer work session.")
@@ -73,7 +73,7 @@ def agent_status_push(*, agent_id: int) -> str:
                 return _push_give_up(
                     agent, wanted,
                     f"The agent's selected Kustomer team ({session.team_id}) has no team routing with an external "
-                    "queue to the contact center (R-S9).",
+                    "queue to the contact center.",
                 )
             if session.status_id == wanted:
                 updated = session

@@ -133,7 +133,7 @@ def test_r_s1_r_s2_support_makes_inheritance_available_then_admin_enables_and_ma
     page.locator("nav.side").get_by_role("link", name="Agent status", exact=True).click()
     assert page.get_by_test_id("inheritance-state").inner_text() == "Off"
     page.check("#id_enabled")
-    page.get_by_role("button", name="Set status priority").click()
+    page.get_by_role("button", name="Save agent status settings").click()
     assert "Agent status settings saved." in page.get_by_test_id("messages").inner_text()
     assert page.get_by_test_id("inheritance-state").inner_text() == "On"
     screenshot(page, "agent_status")
@@ -150,7 +150,7 @@ def test_r_s1_r_s2_support_makes_inheritance_available_then_admin_enables_and_ma
     wait_until(statuses_listed, what="Kustomer statuses on the mapping page")
     for kustomer_name, cc_name in MAPPING.items():
         page.get_by_label(f"CC status for {kustomer_name}", exact=True).select_option(cc_name)
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Save status mapping", exact=True).click()
     assert "Status mapping saved." in page.get_by_test_id("messages").inner_text()
     assert page.get_by_label("CC status for Lunch", exact=True).input_value() == "Lunch"
     saved = {k.name: k.cc_status.name for k in KustomerStatus.objects.filter(tenant=e2e.tenant).select_related("cc_status")}

@@ -70,7 +70,7 @@ def test_mapping_page_dropdowns_save_and_warn(browser_page, live_server, tenant_
     page.goto(f"{live_server.url}/settings/status-mapping/")
     page.select_option('select[name="map:k-off"]', "In-chat")
     page.select_option('select[name="map:k-av"]', "Available")
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Save status mapping", exact=True).click()
     page.wait_for_selector("text=Status mapping saved.")
     assert page.locator('[data-code="routable_when_away"]').count() == 1
     assert page.input_value('select[name="map:k-off"]') == "In-chat"
