@@ -324,6 +324,22 @@ def _new_conversation(event: EventFacts, rule: str, *, kind: str | None = None,
     )
 
 
+def newest_creation_certain(newest_created: datetime | None, updated_at: datetime | None) -> bool:
+    """Reading a customer's conversations by update time, newest first: once one was
+    last updated before the newest creation seen so far, none further on can have been
+    created later (a conversation is updated no earlier than it is created)."""
+    return newest_created is not None and updated_at is not None and updated_at < newest_created
+
+
+def status_after_message(status: str | None, direction: str | None) -> str | None:
+    """The status Kustomer gives a conversation when a message is added: a customer's
+    (inbound) message reopens a done conversation and wakes a snoozed one; None: no
+    change. (Kustomer's conversation lifecycle; the sandbox does the same.)"""
+    if direction == "in" and status in ("done", "snoozed"):
+        return "open"
+    return None
+
+
 def _inbound_placement(event: EventFacts, situation: Situation, create_rule: str) -> Action:
     """R-U1: join an OPEN conversation of the same customer with the same menu selection
     and the same channel (voicemail conversations never take calls); else create."""

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.kustomer.roles import key_roles, missing_roles
 from integrations.kustomer.errors import (
     KustomerAuthError,
     KustomerConnectionError,
@@ -106,7 +107,18 @@ def _check(client, *, base_url: str, timeout: float):
             probe(client, me)
         except KustomerError as exc:
             return None, (error_in_words(exc, base_url=base_url, timeout=timeout, what=what), isinstance(exc, KustomerTransientError))
+    # The writes cannot be probed; the key's roles (as Kustomer shows them) must cover them.
+    roles = key_roles(me.raw)
+    if roles is not None and (missing := missing_roles(roles)):
+        return None, (roles_missing_in_words(missing), False)
     return me, None
+
+
+def roles_missing_in_words(missing) -> str:
+    """The roles a key lacks, as the admin picks them in Kustomer's Add API Key dialog."""
+    parts = [f"{need.role} ({need.what})" for need in missing]
+    return ("Key lacks a role: create a key that also has " + ", ".join(parts)
+            + ". Kustomer's roles cannot be added to an existing key.")
 
 
 class VerificationRetry(Exception):

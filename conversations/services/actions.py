@@ -198,9 +198,13 @@ def _exec_add_message(ctx: EventContext, action: rules.AddMessage, row: EventAct
             app=MESSAGE_APP, preview=action.preview[:1000], external_id=ext, custom=custom or None,
             attachments=[a["_id"] for a in attachments] or None,  # messages take bare ids
             meta={"sessionId": ctx.event.session_id, "eventId": ctx.event.event_id, "eventType": ctx.event.type},
+            sent_at=ctx.event.occurred_at,  # R-P7: the timeline shows when it happened
         ),
         look_first=False,
     )
+    reopened = rules.status_after_message(conv.status or None, action.direction)
+    if reopened is not None:
+        mirror_status_set(conv, status=reopened, updated_at=message.created_at, synced_at=timezone.now())
     ctx.ids.setdefault("message_ids", []).append(message.id)
     return {**row.result, "message_id": message.id}
 
@@ -229,7 +233,8 @@ def _exec_add_note(ctx: EventContext, action: rules.AddNote, row: EventAction) -
     note, _ = find_or_create(
         find,
         lambda: ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],
-                                       external_id=ext, attachments=attachments or None),
+                                       external_id=ext, attachments=attachments or None,
+                                       created_at=ctx.event.occurred_at),  # R-P7
         look_first=False,
     )
     ctx.ids.setdefault("note_ids", []).append(note.id)

@@ -3,6 +3,7 @@ the local mirror when it is trusted and from Kustomer otherwise."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,11 +30,42 @@ def _mirror_trusted(ctx: EventContext, conversations: list[SyncedConversation]) 
     return all(c.status_synced_at and c.status_synced_at >= fresh_after for c in conversations)
 
 
+LIST_PAGE = 100  # one page of a customer's conversations
+STILL_SETTLING_SECONDS = 60  # a status learnt this recently is kept even if search lacks it
+
+
+def _customer_conversations(ctx: EventContext) -> tuple[dict[str, Any], bool]:
+    """The customer's Kustomer conversations placement needs, by id, and whether every
+    open or snoozed one is among them.
+
+    One page of the customer's list holds them all when it is not full (Kustomer does
+    not promise its order). A customer with more: Kustomer's search gives every open or
+    snoozed one, then the conversations by update time, newest first, until the most
+    recently created one is certain (rules.newest_creation_certain)."""
+    client = ctx.client
+    found = {c.id: c for c in client.list_customer_conversations(
+        customer_id=ctx.customer_id, page_size=LIST_PAGE, max_pages=1)}
+    if len(found) < LIST_PAGE:
+        return found, True
+    for conv in client.search_customer_conversations(customer_id=ctx.customer_id, statuses=("open", "snoozed")):
+        found[conv.id] = conv
+    newest_created = None
+    for conv in client.search_customer_conversations(customer_id=ctx.customer_id):
+        if rules.newest_creation_certain(newest_created, conv.updated_at):
+            break
+        found[conv.id] = conv
+        if conv.created_at and (newest_created is None or conv.created_at > newest_created):
+            newest_created = conv.created_at
+    return found, True
+
+
 def _refresh_conversations(ctx: EventContext) -> None:
-    """One GET of the customer's conversations (newest first) into the mirror,
-    including ones we did not create (they count as the "most recent" for R-T3/R-U2)."""
+    """The customer's conversations from Kustomer into the mirror, including ones we
+    did not create (they count as the "most recent" for R-T3/R-U2); a mirrored open or
+    snoozed conversation Kustomer no longer shows as such is done."""
     now = timezone.now()
-    for conv in ctx.client.list_customer_conversations(customer_id=ctx.customer_id, page_size=100, max_pages=1):
+    found, all_open_seen = _customer_conversations(ctx)
+    for conv in found.values():
         row = SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_conversation_id=conv.id).first()
         if row is None:
             try:
@@ -48,6 +80,14 @@ def _refresh_conversations(ctx: EventContext) -> None:
                 pass
             continue
         mirror_status_set(row, status=conv.status, updated_at=conv.updated_at, synced_at=now)
+    if not all_open_seen:
+        return
+    settled = now - timedelta(seconds=STILL_SETTLING_SECONDS)
+    stale = (SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_customer_id=ctx.customer_id,
+                                               status__in=("open", "snoozed"), status_synced_at__lt=settled)
+             .exclude(kustomer_conversation_id="").exclude(kustomer_conversation_id__in=list(found)))
+    for row in stale:
+        mirror_status_set(row, status="done", updated_at=None, synced_at=now)
 
 
 def mirror_status_set(row: SyncedConversation, *, status: str | None, updated_at: datetime | None,

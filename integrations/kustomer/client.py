@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import IO, Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -55,6 +56,7 @@ from .types import (
     TeamRoutingSettings,
     User,
     WorkSession,
+    format_datetime,
 )
 
 __all__ = ["KustomerClient", "METADATA_RESOURCES"]
@@ -73,6 +75,7 @@ CUSTOMER_BY_PHONE = "/customers/phone={phone}"
 CUSTOMER_BY_EMAIL = "/customers/email={email}"
 CUSTOMER_BY_EXTERNAL_ID = "/customers/externalId={external_id}"
 CUSTOMER_CONVERSATIONS = "/customers/{customer_id}/conversations"
+CUSTOMER_SEARCH = "/customers/search"
 CONVERSATION = "/conversations/{conversation_id}"
 CONVERSATION_BY_EXTERNAL_ID = "/conversations/externalId={external_id}"
 CONVERSATION_MESSAGES = "/conversations/{conversation_id}/messages"
@@ -102,6 +105,7 @@ CONVERSATION_STATUSES = frozenset({"open", "snoozed", "done"})
 DIRECTIONS = frozenset({"in", "out"})
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 1000
+SEARCH_MAX_PAGES = 100  # Kustomer's search: "a hard limit of 100 for the maximum number of pages"
 _E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
 _USER_AGENT = "cc-kustomer-portal/1.0 (+python-requests)"
 
@@ -373,8 +377,10 @@ class KustomerClient:
 
     def _pages(self, template: str, *, path_params: Mapping[str, Any] | None = None,
                params: Mapping[str, Any] | None = None, page_size: int | None = DEFAULT_PAGE_SIZE,
-               max_pages: int | None = None) -> Iterator[Mapping[str, Any]]:
-        """Every resource object of a list, following ``links.next`` until null."""
+               max_pages: int | None = None, method: str = "GET",
+               json_body: Any = None) -> Iterator[Mapping[str, Any]]:
+        """Every resource object of a list, following ``links.next`` until null (a POST
+        list, i.e. search, sends its body again with every page)."""
         query = dict(params or {})
         if page_size is not None:
             query["pageSize"] = page_size
@@ -383,18 +389,18 @@ class KustomerClient:
         seen: set[str] = set()
         pages = 0
         while pages < limit:
-            doc = self._request("GET", template, path_params=path_params, url=url,
-                                params=query if url is None else None)
+            doc = self._request(method, template, path_params=path_params, url=url,
+                                params=query if url is None else None, json_body=json_body)
             pages += 1
             data = doc.get("data") if isinstance(doc, Mapping) else None
             if not isinstance(data, list):
                 raise KustomerMalformedResponseError(
-                    "list answer has no data array", None, None, doc, method="GET", path=template
+                    "list answer has no data array", None, None, doc, method=method, path=template
                 )
             for item in data:
                 if not isinstance(item, Mapping):
                     raise KustomerMalformedResponseError(
-                        "list item is not an object", None, None, doc, method="GET", path=template
+                        "list item is not an object", None, None, doc, method=method, path=template
                     )
                 yield item
             links = doc.get("links") if isinstance(doc.get("links"), Mapping) else {}
@@ -403,7 +409,7 @@ class KustomerClient:
                 return
             if not isinstance(nxt, str):
                 raise KustomerMalformedResponseError(
-                    "links.next is not a string", None, None, doc, method="GET", path=template
+                    "links.next is not a string", None, None, doc, method=method, path=template
                 )
             next_url = self._url(nxt)
             if next_url in seen:
@@ -600,6 +606,33 @@ class KustomerClient:
         return list(self.iter_customer_conversations(customer_id=customer_id, page_size=page_size,
                                                      max_pages=max_pages))
 
+    def search(self, *, query_context: str, criteria: Sequence[Mapping[str, Any]] = (),
+               sort: Sequence[Mapping[str, str]] = (), page_size: int = DEFAULT_PAGE_SIZE,
+               max_pages: int | None = None) -> Iterator[Mapping[str, Any]]:
+        """``POST /v1/customers/search`` (any ``queryContext``): the matching resource
+        objects, page after page, at most Kustomer's 100 pages."""
+        body: dict[str, Any] = {"queryContext": query_context}
+        if criteria:
+            body["and"] = [dict(c) for c in criteria]
+        if sort:
+            body["sort"] = [dict(s) for s in sort]
+        limit = SEARCH_MAX_PAGES if max_pages is None else min(max_pages, SEARCH_MAX_PAGES)
+        yield from self._pages(CUSTOMER_SEARCH, method="POST", json_body=body, page_size=page_size,
+                               max_pages=limit)
+
+    def search_customer_conversations(self, *, customer_id: str, statuses: Sequence[str] | None = None,
+                                      page_size: int = DEFAULT_PAGE_SIZE,
+                                      max_pages: int | None = None) -> Iterator[Conversation]:
+        """The customer's conversations (optionally only those in ``statuses``) by
+        Kustomer's search, the most recently updated first."""
+        criteria: list[dict[str, Any]] = [{"conversation_customer_id": {"equals": customer_id}}]
+        if statuses:
+            criteria.append({"conversation_status": {"in": list(statuses)}})
+        for item in self.search(query_context="conversation", criteria=criteria,
+                                sort=[{"conversation_updated_at": "desc"}], page_size=page_size,
+                                max_pages=max_pages):
+            yield self._build(Conversation.from_resource, item, method="POST", template=CUSTOMER_SEARCH)
+
     @staticmethod
     def _conversation_body(
         *, name, status, direction, external_id, assigned_users, assigned_teams, priority, tags,
@@ -731,12 +764,14 @@ class KustomerClient:
         custom: Mapping[str, Any] | None = None,
         attachments: Sequence[str | AttachmentUpload | Mapping[str, Any]] | None = None,
         queue: Mapping[str, Any] | None = None,
+        sent_at: datetime | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Message:
         """``POST /v1/conversations/{id}/messages``: records a message on the timeline
         (sends nothing to the customer). ``channel`` (voice, chat, sms, ...) and ``app``
         are required by Kustomer. ``attachments``: attachment ids, ``AttachmentUpload``s
-        or ``{_id, name, contentType, contentLength}`` objects."""
+        or ``{_id, name, contentType, contentLength}`` objects. ``sent_at``: when the
+        message happened (``sentAt``, any key may set it; the timeline shows it)."""
         if direction is not None and direction not in DIRECTIONS:
             raise ValueError("direction must be 'in' or 'out'")
         if not channel or not app:
@@ -751,6 +786,7 @@ class KustomerClient:
             "custom": dict(custom) if custom is not None else None,
             "attachments": _attachment_items(attachments, ids_allowed=True),
             "queue": dict(queue) if queue is not None else None,
+            "sentAt": format_datetime(sent_at) if sent_at is not None else None,
         })
         body.update(extra or {})
         return self._one(  # type: ignore[return-value]
@@ -808,14 +844,18 @@ class KustomerClient:
         body: str,
         external_id: str | None = None,
         attachments: Sequence[AttachmentUpload | Mapping[str, Any]] | None = None,
+        created_at: datetime | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Note:
         """``POST /v1/conversations/{id}/notes``. ``attachments``: ``AttachmentUpload``s
-        or ``{_id, name, contentType, contentLength}`` objects (notes take no bare ids)."""
+        or ``{_id, name, contentType, contentLength}`` objects (notes take no bare ids).
+        ``created_at``: when the note's event happened (``createdAt``, the only time a
+        note has; Kustomer keeps it only from an ``org.admin`` key, else stamps now)."""
         payload = _compact({
             "body": body,
             "externalId": external_id,
             "attachments": _attachment_items(attachments, ids_allowed=False),
+            "createdAt": format_datetime(created_at) if created_at is not None else None,
         })
         payload.update(extra or {})
         return self._one(  # type: ignore[return-value]

@@ -27,6 +27,7 @@ __all__ = [
     "RoutingQueue",
     "OutboundWebhook",
     "parse_datetime",
+    "format_datetime",
 ]
 
 
@@ -39,6 +40,14 @@ def parse_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    """An aware datetime in Kustomer's form: UTC, milliseconds, ``Z``."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _attrs(res: Mapping[str, Any]) -> Mapping[str, Any]:

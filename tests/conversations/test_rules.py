@@ -325,3 +325,19 @@ def test_disposition_becomes_a_note_on_the_session_conversation():
     assert [a.kind for a in actions] == ["add_note"]
     assert actions[0].body.startswith("Call disposition: Resolved (custom code 7)")
     assert actions[0].body.endswith("\nRefund sent")
+
+
+def test_newest_creation_is_certain_once_an_update_predates_it():
+    t = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    assert not rules.newest_creation_certain(None, t)
+    assert not rules.newest_creation_certain(t, t)
+    assert not rules.newest_creation_certain(t, None)
+    assert rules.newest_creation_certain(t, t - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("status, direction, after", [
+    ("done", "in", "open"), ("snoozed", "in", "open"), ("open", "in", None),
+    ("done", "out", None), ("snoozed", "out", None), (None, "in", None),
+])
+def test_an_inbound_message_reopens_done_and_wakes_snoozed(status, direction, after):
+    assert rules.status_after_message(status, direction) == after

@@ -118,3 +118,21 @@ def test_a_check_nobody_finishes_is_shown_failed_after_its_deadline(working, ten
     assert "Timed out: the check did not finish within" in page
     working.refresh_from_db()
     assert working.pending_state == "failed" and working.verify_state == "ok"
+
+
+def test_a_key_lacking_a_write_role_names_it(working, tenant, sandbox_org, django_capture_on_commit_callbacks):
+    """Writes cannot be probed: the key's roles (GET /v1/users/current) are compared with
+    the roles the product uses (integrations/kustomer/roles.py, README "Kustomer API key")."""
+    from integrations.kustomer.roles import NEEDS
+
+    every_role_but_one = [need.role for need in NEEDS if need.role != "org.permission.customer.create"]
+    almost = sandbox_org.add_api_key(every_role_but_one)
+    complete = sandbox_org.add_api_key([need.role for need in NEEDS])
+
+    lacking = _save(django_capture_on_commit_callbacks, tenant, base_url=sandbox_org.base_url, api_key=almost)
+    assert lacking.pending_state == "failed"
+    assert lacking.pending_error.startswith("Key lacks a role: create a key that also has "
+                                            "org.permission.customer.create (creating customers).")
+    enough = _save(django_capture_on_commit_callbacks, tenant, base_url=sandbox_org.base_url, api_key=complete)
+    assert enough.pending_state == "" and enough.verify_state == "ok"
+    assert decrypt_secret(enough.api_key_encrypted) == complete
