@@ -59,3 +59,10 @@ def org_move_webhook_task(tenant_id: int, move_id: int) -> None:
     from conversations.services.org_move import org_move_webhook
 
     org_move_webhook(tenant_id=tenant_id, move_id=move_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def late_file_fetch_task(action_pk: int) -> None:
+    """One try of a file that did not answer while its event ran (late_files.py); the
+    service schedules its own next try with backoff, up to its limit."""
+    services.late_file_fetch(action_pk=action_pk)

@@ -325,6 +325,12 @@ CCAIP_SETTLE_SECONDS = env.float("CCAIP_SETTLE_SECONDS", default=60.0)
 SYNC_FETCH_DEADLINE_SECONDS = env.float("SYNC_FETCH_DEADLINE_SECONDS", default=60.0)
 SYNC_FETCH_MIN_BYTES_PER_SECOND = env.int("SYNC_FETCH_MIN_BYTES_PER_SECOND", default=8 * 1024)
 SYNC_FETCH_PER_TENANT = env.int("SYNC_FETCH_PER_TENANT", default=2)
+# A file fetched while its event runs gets this long at most (it holds the customer's
+# line meanwhile); one that does not answer in time is written later, on its own, with
+# the full deadline and backoff, SYNC_LATE_FILE_MAX_ATTEMPTS tries in all
+# (conversations/services/late_files.py).
+SYNC_FETCH_INLINE_DEADLINE_SECONDS = env.float("SYNC_FETCH_INLINE_DEADLINE_SECONDS", default=10.0)
+SYNC_LATE_FILE_MAX_ATTEMPTS = env.int("SYNC_LATE_FILE_MAX_ATTEMPTS", default=6)
 # Agent status: how often beat wakes the Kustomer work-session watcher (it then decides
 # per tenant whether its interval is due), and how long an adapter instance stays live
 # without a heartbeat (R-S6).

@@ -8,6 +8,7 @@
 - tenant_setup: a tenant's Kustomer set-up and webhook subscription
 - mirror: Kustomer webhooks keeping the conversation status mirror
 - sweeper: re-queue what was left, purge what is old
+- late_files: a file that did not answer, retried on its own (never holds the customer's line)
 
 The names below are the app's public writes; callers outside the app use these.
 """
@@ -18,6 +19,7 @@ from conversations.services.inbox import (
     event_record,
     event_retry,
 )
+from conversations.services.late_files import late_file_fetch, late_files_waiting
 from conversations.services.mirror import (
     webhook_deliveries_sweep,
     webhook_delivery_process,
@@ -30,6 +32,6 @@ from conversations.services.tenant_setup import webhook_subscription_ensure
 
 __all__ = [
     "body_hash", "click_to_call_start", "event_process", "event_record", "event_retry",
-    "events_purge", "events_sweep", "webhook_deliveries_sweep", "webhook_delivery_process",
+    "events_purge", "late_file_fetch", "late_files_waiting", "events_sweep", "webhook_deliveries_sweep", "webhook_delivery_process",
     "webhook_delivery_record", "webhook_delivery_retry", "webhook_signature_valid", "webhook_subscription_ensure",
 ]

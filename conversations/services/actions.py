@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from conversations import rules
+from conversations.fetch import FetchError
 from conversations.models import (
     CustomerLink,
     EventAction,
@@ -16,6 +18,7 @@ from conversations.models import (
     SyncedConversation,
 )
 from conversations.services.context import MESSAGE_APP, EventContext, EventFailed
+from conversations.services.late_files import late_file_defer
 from conversations.services.placement import mirror_status_set
 from conversations.services.values import (
     attachment_add,
@@ -188,8 +191,7 @@ def _exec_add_message(ctx: EventContext, action: rules.AddMessage, row: EventAct
     if action.recording_url:
         url = action.recording_url
         name = file_name_from_url(url, f"recording-{ctx.event.session_id}")
-        attachments.append(attachment_add(ctx, row, "recording", name,
-                                          lambda: file_fetched(url, tenant_id=ctx.tenant.pk)))
+        attachments += _file_or_later(ctx, row, number=0, key="recording", label="Recording", name=name, url=url)
     custom = custom_field_values(ctx, "message")
     message, _ = find_or_create(
         find,
@@ -207,6 +209,21 @@ def _exec_add_message(ctx: EventContext, action: rules.AddMessage, row: EventAct
         mirror_status_set(conv, status=reopened, updated_at=message.created_at, synced_at=timezone.now())
     ctx.ids.setdefault("message_ids", []).append(message.id)
     return {**row.result, "message_id": message.id}
+
+
+def _file_or_later(ctx: EventContext, row: EventAction, *, number: int, key: str, label: str, name: str, url: str,
+                   content_type: str | None = None) -> list[dict[str, Any]]:
+    """The file's attachment reference, or none when it does not answer now: then it is
+    retried on its own (late_files.py) and the record is written without it."""
+    try:
+        return [attachment_add(ctx, row, key, name,
+                               lambda: file_fetched(url, content_type, tenant_id=ctx.tenant.pk,
+                                                    deadline=settings.SYNC_FETCH_INLINE_DEADLINE_SECONDS))]
+    except FetchError as exc:
+        if not exc.retryable:
+            raise
+        late_file_defer(ctx, row, number=number, label=label, name=name, url=url, content_type=content_type, error=exc)
+        return []
 
 
 def _exec_add_note(ctx: EventContext, action: rules.AddNote, row: EventAction) -> dict[str, Any]:
@@ -227,9 +244,8 @@ def _exec_add_note(ctx: EventContext, action: rules.AddNote, row: EventAction) -
     for number, item in enumerate(action.files):
         url = str(item.get("url"))
         name = str(item.get("name") or file_name_from_url(url, f"file-{number + 1}"))
-        attachments.append(attachment_add(ctx, row, f"file-{number}", name,
-                                   lambda url=url, declared=item.get("content_type"): file_fetched(
-                                       url, declared, tenant_id=ctx.tenant.pk)))
+        attachments += _file_or_later(ctx, row, number=number + 1, key=f"file-{number}", label="File", name=name,
+                                      url=url, content_type=item.get("content_type"))
     note, _ = find_or_create(
         find,
         lambda: ctx.client.create_note(conversation_id=conv.kustomer_conversation_id, body=action.body[:10000],

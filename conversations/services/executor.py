@@ -37,6 +37,7 @@ from conversations.services.context import (
     RetryLater,
     event_facts,
 )
+from conversations.services.late_files import ATTACH_FILE, late_files_schedule
 from conversations.services.placement import situation_for
 from conversations.services.tenant_setup import tenant_prepare
 from integrations.kustomer.errors import (
@@ -158,6 +159,7 @@ def _apply_event(event: Event) -> bool:
         kustomer_conversation_id=(ctx.conversation.kustomer_conversation_id if ctx.conversation else ""),
     )
     event_done_observe(tenant=event.tenant.slug, type_=event.type, seconds=(finished - event.received_at).total_seconds())
+    late_files_schedule(event_pk=event.pk)
     return True
 
 
@@ -258,7 +260,7 @@ def _load_context(ctx: EventContext) -> None:
 def _run_pending(ctx: EventContext) -> None:
     for row in EventAction.objects.filter(event=ctx.event).exclude(
         state__in=[EventAction.State.DONE, EventAction.State.SKIPPED]
-    ).order_by("index"):
+    ).exclude(kind=ATTACH_FILE).order_by("index"):  # a late file has its own task (late_files.py)
         action = rules.action_from_params(row.kind, row.rule, row.params)
         # Counted before Kustomer is called: a later attempt knows a create may have
         # landed although its answer was lost, and looks it up first.

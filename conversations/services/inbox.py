@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversations import rules
+from conversations.services.late_files import late_files_reset
 from conversations.models import (
     Event,
     EventAction,
@@ -74,6 +75,7 @@ def event_retry(*, event: Event) -> Event:
         locked = Event.objects.select_for_update().get(pk=event.pk)
         if locked.state != Event.State.FAILED:
             raise ApplicationError(f"Only failed events can be retried; this one is {locked.state}.", field="state")
+        late_files_reset(event=locked)
         EventAction.objects.filter(event=locked, state=EventAction.State.FAILED).update(
             state=EventAction.State.PENDING, error=""
         )

@@ -14,6 +14,7 @@ from conversations.models import (
     WebhookDelivery,
 )
 from conversations.services.executor import events_pending
+from conversations.services.late_files import late_files_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,9 @@ def events_sweep(*, older_than: timedelta | None = None, queued_before: datetime
         events_pending(event.tenant_id, event.customer_key).update(updated_at=now)
         event_process_task.delay(event.pk)
         requeued += 1
+    requeued += late_files_requeue(cutoff=cutoff)
     if requeued:
-        logger.info("sweeper re-queued %d customers' events", requeued)
+        logger.info("sweeper re-queued %d customers' events and late files", requeued)
     return requeued
 
 

@@ -2,6 +2,7 @@
 agents, transcripts, and files fetched for attachments."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,7 @@ from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
 
 from conversations import rules
-from conversations.fetch import fetch_file
+from conversations.fetch import fetch_file, policy_from_settings
 from conversations.models import (
     EventAction,
     SessionLink,
@@ -106,9 +107,14 @@ def attachment_add(ctx: EventContext, row: EventAction, key: str, name: str,
     return reference
 
 
-def file_fetched(url: str, declared_type: str | None = None, *, tenant_id: int | None = None) -> tuple[str, bytes]:
-    """The file at `url`, counted against the tenant's concurrent fetches."""
-    fetched = fetch_file(url, tenant_id=tenant_id)
+def file_fetched(url: str, declared_type: str | None = None, *, tenant_id: int | None = None,
+                 deadline: float | None = None) -> tuple[str, bytes]:
+    """The file at `url`, counted against the tenant's concurrent fetches; within
+    `deadline` seconds when given (at most the configured deadline)."""
+    policy = policy_from_settings()
+    if deadline is not None and deadline < policy.deadline:
+        policy = dataclasses.replace(policy, deadline=deadline)
+    fetched = fetch_file(url, policy=policy, tenant_id=tenant_id)
     return (declared_type or fetched.content_type), fetched.content
 
 
