@@ -29,7 +29,7 @@ from django.utils import timezone
 from ccaip import rules
 from ccaip.models import Delivery, Endpoint, Session
 from conversations import services as conversation_services
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ConflictError
 from core.queue import enqueue_on_commit
 from tenants.models import Tenant
 
@@ -164,7 +164,12 @@ def _translate(*, session: Session, endpoint: Endpoint, settled: bool) -> dict[s
         except rules.Untranslatable as exc:
             notes.append(f"{product_event.type} not recorded: {exc}")
             continue
-        conversation_services.event_record(tenant=tenant, payload=body, raw_body=json.dumps(body), received=body)
+        try:
+            conversation_services.event_record(tenant=tenant, payload=body, raw_body=json.dumps(body), received=body)
+        except ConflictError:
+            # The product already holds this transition under another body (this session's
+            # rows were purged and a very late delivery came): it is recorded, not again.
+            notes.append(f"{product_event.type} was recorded before ({body['id']})")
         recorded[product_event.key] = product_event.occurred_ms
         event_ids[product_event.key] = body["id"]
         new_ids.append(body["id"])
@@ -205,6 +210,14 @@ def session_settle(*, session_pk: int, force: bool = False) -> list[str]:
             merged.update(waiting=outcome["waiting"], settled=True)
             Delivery.objects.filter(pk=last.pk).update(translation=merged)
     return outcome["recorded"]
+
+
+def sessions_purge(*, older_than_days: int | None = None) -> int:
+    """Forget sessions (and their deliveries) untouched past the event retention (never
+    under 30 days: event ids are remembered at least that long, SPEC §5)."""
+    days = max(30, int(older_than_days or settings.SYNC_EVENT_RETENTION_DAYS))
+    deleted, _ = Session.objects.filter(updated_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted
 
 
 def sessions_settle_due(*, grace: timedelta = timedelta(seconds=30)) -> int:

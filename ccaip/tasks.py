@@ -14,3 +14,8 @@ def session_settle_task(session_pk: int) -> None:
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def sessions_settle_due_task() -> int:
     return services.sessions_settle_due()
+
+
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
+def sessions_purge_task() -> int:
+    return services.sessions_purge()

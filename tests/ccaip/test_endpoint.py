@@ -185,3 +185,26 @@ def test_a_viewer_sees_the_page_but_cannot_set_credentials(client, tenant):
     assert client.get("/settings/ccai-platform/").status_code == 200
     assert client.post("/settings/ccai-platform/credentials/", {"username": "x"}).status_code == 403
     assert not services.Endpoint.objects.filter(tenant=tenant).exists()
+
+
+def test_old_sessions_are_purged_after_the_retention_and_a_very_late_delivery_records_nothing_twice(endpoint, tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ep, password = endpoint
+    client = client_for("ccaip-acme", password)
+    events = call("old-1")
+    post(client, ep, events[:4])
+    Session.objects.filter(call_id="old-1").update(updated_at=timezone.now() - timedelta(days=29))
+    assert services.sessions_purge() == 0  # never under 30 days
+    Session.objects.filter(call_id="old-1").update(updated_at=timezone.now() - timedelta(days=91))
+    assert services.sessions_purge() > 0
+    assert not Delivery.objects.filter(session__call_id="old-1").exists()
+    # The product still knows the answered call; a straggler changes nothing twice.
+    before = Event.objects.filter(tenant=tenant).count()
+    events[5]["item"]["queue_path_names"] = ["Sales"]  # a different body for the same transitions
+    r = post(client, ep, [events[5]])
+    assert r.status_code == 200, r.content
+    assert Event.objects.filter(tenant=tenant).count() == before + 2  # only ended and the disposition are new
+    assert Event.objects.filter(tenant=tenant, event_id="ccaip-call-old-1-answered").count() == 1
