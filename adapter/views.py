@@ -50,6 +50,8 @@ def adapter_page(request):
         "api_token": auth.api_token_make(agent),
         "host_origin": host_origin or "",
         "host_refused": bool(parent_url) and host_origin is None,
+        # The Kustomer app's `tenant` setting names whose widget this is (R-X4).
+        "tenant_mismatch": bool(request.GET.get("tenant")) and request.GET.get("tenant") != agent.tenant.slug,
         "cards_sdk_url": settings.KUSTOMER_CARDS_SDK_URL if host_origin else "",
         "state": selectors.agent_adapter_state(tenant=agent.tenant, agent_email=agent.agent_email),
     }))

@@ -6,6 +6,8 @@ task); the task calls `kustomer_app_sync`, the only code here that calls Kustome
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +41,10 @@ def kustomer_app_definition(*, tenant: Tenant, connection: KustomerConnection,
     except ValueError as exc:
         raise ApplicationError(str(exc)) from None
     return build_app_definition(plan)
+
+
+def definition_fingerprint(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def kustomer_app_request(*, tenant: Tenant, install: bool = False, register: bool = True,
@@ -78,11 +84,13 @@ def kustomer_app_sync(*, app_id: int) -> KustomerApp:
     connection = KustomerConnection.objects.get(tenant_id=app.tenant_id)
     client = kustomer_client_for(connection=connection)
     wanted = app.app_name or (app.definition or {}).get("app") or rules.APP_BASE_NAME
+    fingerprint = app.registered_fingerprint
     try:
         if app.definition:
             try:
                 registered = kustomer_apps.app_register(client, definition=app.definition)
                 wanted = registered.app
+                fingerprint = definition_fingerprint(app.definition)
             except KustomerConflictError:
                 logger.info("kustomer app %s %s was registered already", wanted, app.product_version)
         versions = [a for a in kustomer_apps.apps_available(client) if _ours(a.app, wanted)]
@@ -105,6 +113,7 @@ def kustomer_app_sync(*, app_id: int) -> KustomerApp:
             app_name=wanted, registered_versions=sorted({v.version for v in versions}, key=rules.version_key),
             installed_version=installed.version if installed else "", state=KustomerApp.State.IDLE,
             last_error="", checked_at=timezone.now(), definition={}, install_requested=False,
+            registered_fingerprint=fingerprint,
         )
     app.refresh_from_db()
     return app
@@ -118,6 +127,9 @@ class KustomerAppStatus:
     product_version: str
     state: rules.AppInstallState
     latest_registered: str
+    # The definition this portal would register now differs from the one it registered
+    # at this same version (e.g. PORTAL_PUBLIC_URL moved): only a new version can carry it.
+    definition_changed: bool = False
 
     @property
     def installed_version(self) -> str:
@@ -132,4 +144,13 @@ def kustomer_app_status(*, tenant: Tenant) -> KustomerAppStatus:
         installed_version=app.installed_version if app else None,
     )
     latest = max(registered, key=rules.version_key) if registered else ""
-    return KustomerAppStatus(app=app, product_version=settings.KUSTOMER_APP_VERSION, state=state, latest_registered=latest)
+    changed = False
+    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    if app and app.registered_fingerprint and connection and state is not rules.AppInstallState.NEW_VERSION:
+        try:
+            current = kustomer_app_definition(tenant=tenant, connection=connection)
+        except ApplicationError:
+            current = None
+        changed = current is not None and definition_fingerprint(current) != app.registered_fingerprint
+    return KustomerAppStatus(app=app, product_version=settings.KUSTOMER_APP_VERSION, state=state,
+                             latest_registered=latest, definition_changed=changed)

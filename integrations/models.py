@@ -111,6 +111,9 @@ class KustomerApp(models.Model):
     definition = models.JSONField(default=dict, blank=True)
     install_requested = models.BooleanField(default=False)
     registered_versions = models.JSONField(default=list, blank=True)
+    # sha256 of the definition the portal last registered (to notice a changed definition
+    # at an unchanged version, which Kustomer would not take: versions are immutable).
+    registered_fingerprint = models.CharField(max_length=64, blank=True)
     installed_version = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
     last_error = models.TextField(blank=True)

@@ -199,3 +199,10 @@ def test_signing_out_ends_the_adapter_session(client, tenant, agent):
     _adapter_session(client, tenant)
     client.post("/adapter/sign-out/")
     assert 'data-testid="adapter-sign-in"' in client.get("/adapter/").content.decode()
+
+
+def test_r_x4_the_adapter_warns_when_the_kustomer_app_is_another_tenants(client, tenant, agent):
+    _adapter_session(client, tenant)
+    assert 'data-testid="tenant-mismatch"' not in client.get("/adapter/", {"tenant": tenant.slug}).content.decode()
+    other = client.get("/adapter/", {"tenant": "someone-else"}).content.decode()
+    assert 'data-testid="tenant-mismatch"' in other and "someone-else" in other

@@ -111,3 +111,17 @@ def test_r_x4_a_kustomer_outage_shows_on_the_page_and_the_task_retries_it(
     connected.clear_faults()
     page = _press(admin_client, "install", django_capture_on_commit_callbacks)
     assert "Installed v1.0.0" in page and 'data-testid="kustomer-app-error"' not in page
+
+
+@pytest.mark.django_db
+def test_r_x4_a_changed_definition_at_the_same_version_asks_for_a_new_version(
+    tenant, admin_client, connected, settings, django_capture_on_commit_callbacks
+):
+    page = _press(admin_client, "install", django_capture_on_commit_callbacks)
+    assert 'data-testid="kustomer-app-definition-changed"' not in page
+    settings.PORTAL_PUBLIC_URL = "https://moved.example.com"  # the widget's URL would change
+    page = admin_client.get("/settings/kustomer/").content.decode()
+    assert 'data-testid="kustomer-app-definition-changed"' in page and "KUSTOMER_APP_VERSION" in page
+    settings.KUSTOMER_APP_VERSION = "1.0.1"
+    page = _press(admin_client, "register", django_capture_on_commit_callbacks)
+    assert 'data-testid="kustomer-app-definition-changed"' not in page and "Upgrade available" in page
