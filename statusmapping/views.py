@@ -18,23 +18,48 @@ from tenants.models import Tenant
 from tenants.services import audit_record
 
 
+def _posted_version(request) -> int | None:
+    """The configuration version a whole-set form was built from (optimistic
+    concurrency: tenants.services.tenant_config_check)."""
+    try:
+        return int(request.POST["config_version"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _stale(exc: ApplicationError) -> bool:
+    return "config_version" in exc.errors
+
+
 # ------------------------------------------------------------------------------ settings
-@tenant_page
-def settings_page(request):
-    current = selectors.inheritance_settings_get(tenant=request.tenant)
-    initial = {
+def _settings_initial(current) -> dict:
+    return {
         "enabled": current.enabled, "priority": current.priority, "direction": current.direction,
         "inherit_on_login": current.inherit_on_login, "watch_interval_seconds": current.watch_interval_seconds,
     }
-    form = StatusInheritanceForm(request.POST or None, initial=initial, available=current.available)
+
+
+@tenant_page
+def settings_page(request):
+    current = selectors.inheritance_settings_get(tenant=request.tenant)
+    form = StatusInheritanceForm(request.POST or None, initial=_settings_initial(current), available=current.available)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         if not current.available:
             data.pop("enabled")  # disabled field: keep what is stored
         try:
-            services.status_inheritance_update(tenant=request.tenant, **data)
+            services.status_inheritance_update(tenant=request.tenant, expected_version=_posted_version(request), **data)
         except ApplicationError as exc:
-            form_errors_from(exc, form)
+            if _stale(exc):
+                # A stale tab: nothing saved; the current values replace what it sent.
+                messages.error(request, exc.message)
+                request.tenant.refresh_from_db(fields=["config_version"])
+                current = selectors.inheritance_settings_get(tenant=request.tenant)
+                form = StatusInheritanceForm(initial=_settings_initial(current), available=current.available)
+                status = 409
+            else:
+                form_errors_from(exc, form)
         else:
             messages.success(request, "Agent status settings saved.")
             if data["direction"] == Direction.TWO_WAY and data.get("enabled", current.enabled):
@@ -42,9 +67,9 @@ def settings_page(request):
             return redirect("statusmapping:settings")
     checking = current.enabled and current.direction == Direction.TWO_WAY and current.two_way_checked_at is None
     return render(request, "statusmapping/settings.html", {
-        "form": form, "current": current, "checking": checking,
+        "form": form, "current": current, "checking": checking, "config_version": request.tenant.config_version,
         "connected": KustomerConnection.objects.filter(tenant=request.tenant).exists(),
-    })
+    }, status=status)
 
 
 @tenant_page
@@ -65,11 +90,15 @@ def two_way_check(request):
 def mapping_page(request):
     tenant = request.tenant
     services.cc_status_ensure_defaults(tenant=tenant)
-    kustomer = list(selectors.kustomer_status_list(tenant=tenant))
-    cc = list(selectors.cc_status_list(tenant=tenant))
-    chosen = {k.kustomer_id: (k.cc_status.name if k.cc_status_id else "") for k in kustomer}
-    push = {c.name: c.push_kustomer_status_id for c in cc}
+    def stored():
+        kustomer = list(selectors.kustomer_status_list(tenant=tenant))
+        cc = list(selectors.cc_status_list(tenant=tenant))
+        return (kustomer, cc, {k.kustomer_id: (k.cc_status.name if k.cc_status_id else "") for k in kustomer},
+                {c.name: c.push_kustomer_status_id for c in cc})
+
+    kustomer, cc, chosen, push = stored()
     errors: dict[str, list[str]] = {}
+    status = 200
     if request.method == "POST":
         chosen = {k.kustomer_id: request.POST.get(f"map:{k.kustomer_id}", "") for k in kustomer}
         push_posted = "push-shown" in request.POST
@@ -79,10 +108,17 @@ def mapping_page(request):
             services.status_mapping_save(
                 tenant=tenant, mapping={kid: (v or None) for kid, v in chosen.items()},
                 push={name: (v or None) for name, v in push.items()} if push_posted else None,
+                expected_version=_posted_version(request),
             )
         except ApplicationError as exc:
-            errors = exc.errors
             messages.error(request, exc.message)
+            if _stale(exc):
+                # A stale tab: nothing saved; the current map replaces what it sent.
+                tenant.refresh_from_db(fields=["config_version"])
+                kustomer, cc, chosen, push = stored()
+                status = 409
+            else:
+                errors = exc.errors
         else:
             messages.success(request, "Status mapping saved.")
             return redirect("statusmapping:mapping")
@@ -96,8 +132,8 @@ def mapping_page(request):
         "warnings": selectors.status_mapping_warnings(tenant=tenant), "settings": settings,
         "two_way": settings.direction == Direction.TWO_WAY,
         "connected": KustomerConnection.objects.filter(tenant=tenant).exists(),
-        "cc_form": CCStatusForm(),
-    })
+        "cc_form": CCStatusForm(), "config_version": tenant.config_version,
+    }, status=status)
 
 
 @tenant_page

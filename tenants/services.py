@@ -80,6 +80,24 @@ def tenant_config_changed(*, tenant: Tenant) -> None:
     transaction.on_commit(lambda: api_keys_forget(tenant_id=tenant.pk))  # a re-read before the commit
 
 
+STALE_MESSAGE = ("These settings were changed since you opened this page (in another tab, or by someone else). "
+                 "Nothing was saved: the current values are shown below; make your change again.")
+
+
+def tenant_config_check(*, tenant: Tenant, expected_version: int | None) -> None:
+    """Optimistic concurrency of forms that edit a whole set (status map, two-way
+    choices, agent status settings): inside the writer's transaction, before
+    tenant_config_changed, refuse a save based on an older configuration version.
+    Locks the tenant row (every configuration writer's first lock)."""
+    if expected_version is None:
+        return
+    current = Tenant.objects.select_for_update().values_list("config_version", flat=True).get(pk=tenant.pk)
+    if current != expected_version:
+        from core.errors import ConflictError
+
+        raise ConflictError(STALE_MESSAGE, field="config_version")
+
+
 def user_create(
     *, username: str, password: str, role: str, tenant: Tenant | None = None, email: str = ""
 ) -> User:

@@ -21,7 +21,7 @@ from statusmapping.models import (
     StatusInheritanceSettings,
 )
 from tenants.models import Tenant
-from tenants.services import tenant_config_changed
+from tenants.services import tenant_config_changed, tenant_config_check
 
 # (name, routable, activity): the CC statuses every tenant starts with. "On call" and
 # "Wrap-up" are the ones the CC sets itself during a call (R-S12 holds Kustomer changes
@@ -74,6 +74,7 @@ def status_inheritance_update(
     direction: str | None = None,
     inherit_on_login: bool | None = None,
     watch_interval_seconds: int | None = None,
+    expected_version: int | None = None,
 ) -> StatusInheritanceSettings:
     """R-S1 step 2, R-S7, R-S8, R-S9 (the tenant admin). Only the given values change.
     Choosing two-way (again) queues the check of Kustomer's prerequisites; pushes go out
@@ -87,6 +88,7 @@ def status_inheritance_update(
     from statusmapping.tasks import two_way_prerequisites_check_task
 
     with transaction.atomic():
+        tenant_config_check(tenant=tenant, expected_version=expected_version)
         tenant_config_changed(tenant=tenant)
         inheritance_settings_ensure(tenant=tenant)
         settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
@@ -231,8 +233,15 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
         StatusInheritanceSettings.objects.filter(tenant=tenant).update(statuses_refresh_error=str(exc)[:2000])
         raise
     now = timezone.now()
+    known = {k.kustomer_id: (k.name, k.status_type, k.system, k.removed_at is None)
+             for k in KustomerStatus.objects.filter(tenant=tenant)}
+    read = {st.id: ((st.name or st.id)[:200], st.status_type or "", st.system, True) for st in statuses}
+    changed = read != {kid: v for kid, v in known.items() if v[3] or kid in read}
     with transaction.atomic():
-        tenant_config_changed(tenant=tenant)  # new statuses, new names
+        if changed:
+            # New statuses, new names. An unchanged list bumps nothing, so a form open
+            # across the periodic refresh still saves (optimistic concurrency).
+            tenant_config_changed(tenant=tenant)
         seen = []
         for status in statuses:
             seen.append(status.id)
@@ -254,12 +263,14 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
 
 
 def status_mapping_save(
-    *, tenant: Tenant, mapping: dict[str, str | None], push: dict[str, str | None] | None = None
+    *, tenant: Tenant, mapping: dict[str, str | None], push: dict[str, str | None] | None = None,
+    expected_version: int | None = None,
 ) -> None:
     """R-S2/R-S3: store the whole Kustomer → CC map at once (a Kustomer status left out
     is unmapped), and for two-way sync the Kustomer status chosen per CC status (R-S9;
     `push` None leaves those choices as they are). Any map is allowed; warnings come
-    from `selectors.status_mapping_warnings`. All or nothing."""
+    from `selectors.status_mapping_warnings`. All or nothing. `expected_version`: the
+    configuration version the form was built from (a stale tab is refused)."""
     cc_status_ensure_defaults(tenant=tenant)
     cc_by_name = {s.name.lower(): s for s in CCStatus.objects.filter(tenant=tenant)}
     kustomer = {k.kustomer_id: k for k in KustomerStatus.objects.filter(tenant=tenant)}
@@ -291,9 +302,10 @@ def status_mapping_save(
             errors.setdefault(f"push.{cc_name}", []).append("No such Kustomer status (or Kustomer no longer has it).")
             continue
         push_targets[cc.pk] = kid
-    if errors:
-        raise ApplicationError("The map was not saved: fix the marked statuses.", errors=errors)
     with transaction.atomic():
+        tenant_config_check(tenant=tenant, expected_version=expected_version)
+        if errors:
+            raise ApplicationError("The map was not saved: fix the marked statuses.", errors=errors)
         tenant_config_changed(tenant=tenant)
         for kid, status in kustomer.items():
             target = targets.get(kid)

@@ -23,6 +23,16 @@ COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m"]
 RESET = "\033[0m"
 
 
+def public_url(*, host: str, port: int, environ) -> str:
+    """The URL Kustomer's webhooks are subscribed with: PORTAL_PUBLIC_URL when the
+    environment names one, else this stack's own address (a stack on another --port gets
+    its own webhooks, not port 8000's)."""
+    if environ.get("PORTAL_PUBLIC_URL"):
+        return environ["PORTAL_PUBLIC_URL"]
+    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://{reachable}:{port}"
+
+
 class Command(BaseCommand):
     help = "Run sandbox, web server, Celery worker and beat together (Ctrl-C stops all)."
 
@@ -40,6 +50,8 @@ class Command(BaseCommand):
         env = os.environ.copy()
         sandbox_url = f"http://127.0.0.1:{opts['sandbox_port']}"
         env["KUSTOMER_SANDBOX_URL"] = sandbox_url
+        env["PORTAL_PUBLIC_URL"] = public_url(host=opts["host"], port=opts["port"], environ=os.environ)
+        settings.PORTAL_PUBLIC_URL = env["PORTAL_PUBLIC_URL"]  # demo_setup runs in this process
         if not opts["no_sandbox"]:
             # The demo's recordings and files are served from this machine (loopback).
             env.setdefault("SYNC_FETCH_ALLOW_PRIVATE", "true")
