@@ -5,7 +5,9 @@ from conversations import apis
 
 urlpatterns = [
     path("events", apis.EventCreateApi.as_view(), name="conversations-event-create"),
-    path("events/<str:id>", apis.EventDetailApi.as_view(), name="conversations-event-detail"),
-    path("events/<str:id>/retry", apis.EventRetryApi.as_view(), name="conversations-event-retry"),
+    # <path:...>: an event stored before ids were checked may hold "/" and is still
+    # reachable; retry first, or its URL would read as an id ending in "/retry".
+    path("events/<path:id>/retry", apis.EventRetryApi.as_view(), name="conversations-event-retry"),
+    path("events/<path:id>", apis.EventDetailApi.as_view(), name="conversations-event-detail"),
     path("click-to-call", apis.ClickToCallApi.as_view(), name="conversations-click-to-call"),
 ]

@@ -19,6 +19,12 @@ from core.errors import NotFoundError
 from tenants.api import TenantApiMixin
 
 MAX_ID = 200
+# Any text (Unicode too) but what would cut or change /api/v1/events/{id}: no / ? # % \,
+# spaces or control characters.
+EVENT_ID_PATTERN = r"^[^/?#%\\\s\x00-\x1f\x7f]+$"
+# (No % or braces in the message: Django and DRF each format it.)
+EVENT_ID_RULE = ("An event id must not hold slashes, question marks, hash or percent signs, backslashes, spaces "
+                 "or control characters: it is part of the event's URL.")
 
 
 def phone_to_e164(value: str, region: str) -> str:
@@ -229,7 +235,8 @@ class EventCreateApi(TenantApiMixin, APIView):
     write_scope = "events:write"
 
     class InputSerializer(_Strict):
-        id = serializers.CharField(max_length=MAX_ID)
+        # The id appears in /api/v1/events/{id}: only characters that cannot break a URL.
+        id = serializers.RegexField(EVENT_ID_PATTERN, max_length=MAX_ID, error_messages={"invalid": EVENT_ID_RULE})
         type = serializers.ChoiceField(choices=rules.EVENT_TYPES)
         occurred_at = serializers.DateTimeField()
         session = _Session()

@@ -18,6 +18,8 @@ urlpatterns = [
     path("status-mapping", apis.StatusMappingApi.as_view(), name="api-status-mapping"),
     path("cc-statuses", apis.CCStatusListApi.as_view(), name="api-cc-statuses"),
     path("agents", apis.AgentListApi.as_view(), name="api-agents"),
-    path("agents/<str:email>", apis.AgentDetailApi.as_view(), name="api-agent"),
-    path("agents/<str:email>/status-history", apis.AgentStatusHistoryApi.as_view(), name="api-agent-status-history"),
+    # <path:...>: an agent stored before emails were checked may hold "/" and can still be
+    # read and removed; the history first, or its URL would read as an email.
+    path("agents/<path:email>/status-history", apis.AgentStatusHistoryApi.as_view(), name="api-agent-status-history"),
+    path("agents/<path:email>", apis.AgentDetailApi.as_view(), name="api-agent"),
 ]

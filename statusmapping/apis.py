@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from core.api import ReusedFieldsSerializer
 from tenants.api import IsSupportStaff, TenantApiMixin
+from tenants.services import audit_record
 from statusmapping import selectors, services
 from statusmapping.models import Activity, Agent, Direction, Feed, Kind, Priority, Source, StatusChange
 from tenants.models import Tenant
@@ -346,13 +347,22 @@ class AgentListApi(TenantApiMixin, APIView):
 
 
 class AgentDetailApi(TenantApiMixin, APIView):
-    """`GET /api/v1/agents/{email}`; another tenant's agent answers 404 (R-A1)."""
+    """`GET|DELETE /api/v1/agents/{email}`; another tenant's agent answers 404 (R-A1).
+    Removing an agent ends their adapter sign-ins; their status history stays."""
 
     @extend_schema(responses=AgentOutput, operation_id="agents_get")
     def get(self, request, email: str):
         agent = selectors.agent_get(tenant=self.tenant, email=email)
         context = {"kustomer_names": selectors.kustomer_status_names(tenant=self.tenant)}
         return Response(AgentOutput(agent, context=context).data)
+
+    @extend_schema(responses={204: None}, operation_id="agents_delete")
+    def delete(self, request, email: str):
+        agent = selectors.agent_get(tenant=self.tenant, email=email)
+        services.agent_delete(agent=agent)
+        audit_record(tenant=self.tenant, actor=None, action="agent removed", target=agent.email,
+                     detail=f"through the API ({request.user})")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AgentStatusHistoryApi(TenantApiMixin, APIView):

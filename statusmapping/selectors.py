@@ -42,6 +42,11 @@ def agent_get_by_email(*, tenant: Tenant, email: str) -> Agent | None:
     return Agent.objects.filter(tenant=tenant, email=email).select_related("cc_status", "held_cc_status").first()
 
 
+def agent_get_by_id(*, tenant: Tenant, agent_id: int) -> Agent | None:
+    """The tenant's agent with this id (another tenant's: None)."""
+    return Agent.objects.filter(tenant=tenant, pk=agent_id).first()
+
+
 def agent_get(*, tenant: Tenant, email: str) -> Agent:
     """Like `agent_get_by_email`, but a missing agent is a 404 (R-A1)."""
     agent = agent_get_by_email(tenant=tenant, email=email)

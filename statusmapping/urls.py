@@ -13,9 +13,11 @@ urlpatterns = [
     path("settings/status-mapping/cc-statuses/", views.cc_status_create, name="cc_status_create"),
     path("settings/status-mapping/cc-statuses/<int:status_id>/", views.cc_status_edit, name="cc_status_edit"),
     path("agents/", views.agents_page, name="agents"),
-    path("agents/<str:email>/edit/", views.agent_edit, name="agent_edit"),
-    path("agents/<str:email>/remove/", views.agent_remove, name="agent_remove"),
-    path("agents/<str:email>/history/", views.agent_history_page, name="agent_history"),
+    # By id, not email: any stored email (even one from before emails were checked)
+    # makes a working link.
+    path("agents/<int:agent_id>/edit/", views.agent_edit, name="agent_edit"),
+    path("agents/<int:agent_id>/remove/", views.agent_remove, name="agent_remove"),
+    path("agents/<int:agent_id>/history/", views.agent_history_page, name="agent_history"),
     path("support/status-inheritance/", views.support_tenants, name="support_tenants"),
     path("support/status-inheritance/<slug:slug>/", views.support_availability, name="support_availability"),
 ]

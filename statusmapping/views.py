@@ -213,16 +213,16 @@ def agents_page(request):
     return render(request, "statusmapping/agents.html", context)
 
 
-def _agent_or_404(request, email: str):
-    try:
-        return selectors.agent_get(tenant=request.tenant, email=email)
-    except NotFoundError:
-        raise Http404("No agent with this email.") from None
+def _agent_or_404(request, agent_id: int):
+    agent = selectors.agent_get_by_id(tenant=request.tenant, agent_id=agent_id)
+    if agent is None:
+        raise Http404("No such agent.")
+    return agent
 
 
 @tenant_page
-def agent_edit(request, email: str):
-    agent = _agent_or_404(request, email)
+def agent_edit(request, agent_id: int):
+    agent = _agent_or_404(request, agent_id)
     form = AgentForm(request.POST or None, initial={"email": agent.email, "name": agent.name})
     if request.method == "POST" and form.is_valid():
         before = agent.email
@@ -241,10 +241,11 @@ def agent_edit(request, email: str):
 
 
 @tenant_page
-def agent_remove(request, email: str):
+def agent_remove(request, agent_id: int):
     """GET asks for confirmation; POST removes (history kept, adapter sign-ins ended)."""
-    agent = _agent_or_404(request, email)
+    agent = _agent_or_404(request, agent_id)
     if request.method == "POST":
+        email = agent.email
         services.agent_delete(agent=agent)
         audit_record(tenant=request.tenant, actor=request.user, action="agent removed", target=email)
         messages.success(request, f"Agent {email} removed. Their status history stays.")
@@ -253,11 +254,8 @@ def agent_remove(request, email: str):
 
 
 @tenant_page
-def agent_history_page(request, email: str):
-    try:
-        agent = selectors.agent_get(tenant=request.tenant, email=email)
-    except NotFoundError:
-        raise Http404("No agent with this email.") from None
+def agent_history_page(request, agent_id: int):
+    agent = _agent_or_404(request, agent_id)
     agent.kustomer_status_name = selectors.kustomer_status_names(tenant=request.tenant).get(agent.kustomer_status_id, "")
     agent.agreement = selectors.agent_status_agreement(agent=agent, config=selectors.status_config_read(tenant=request.tenant))
     return render(request, "statusmapping/agent_history.html", {

@@ -2,6 +2,7 @@
 heartbeats."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -20,13 +21,27 @@ from statusmapping.services.config import cc_status_ensure_defaults
 from tenants.models import Tenant
 
 
+# An agent's email names them in URLs (/api/v1/agents/{email}): a strict set of
+# characters, so that no email can break routing or a page's links.
+_AGENT_EMAIL = re.compile(r"^[a-z0-9._+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
+def agent_email_clean(email: str) -> str:
+    """The email normalised, or ApplicationError naming `email`."""
+    email = selectors.normalize_email(email)
+    if not email or "@" not in email:
+        raise ApplicationError("Enter the agent's email address.", field="email")
+    if len(email) > 254 or not _AGENT_EMAIL.match(email):
+        raise ApplicationError("An agent's email may hold only letters, digits and . _ + ' - before the @ and a "
+                               "domain name after it (no /, ?, #, % or spaces).", field="email")
+    return email
+
+
 def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
     """A CC agent; their Kustomer user is then looked up by email (R-S5) in a task."""
     from statusmapping.tasks import agent_kustomer_user_resolve_task
 
-    email = selectors.normalize_email(email)
-    if not email or "@" not in email:
-        raise ApplicationError("Enter the agent's email address.", field="email")
+    email = agent_email_clean(email)
     cc_status_ensure_defaults(tenant=tenant)
     try:
         with transaction.atomic():
@@ -53,9 +68,7 @@ def agent_update(*, agent: Agent, email: str, name: str = "") -> Agent:
     user with that email (R-S5): the old link is dropped at once."""
     from statusmapping.tasks import agent_kustomer_user_resolve_task
 
-    email = selectors.normalize_email(email)
-    if not email or "@" not in email:
-        raise ApplicationError("Enter the agent's email address.", field="email")
+    email = agent_email_clean(email)
     relink = email != agent.email
     fields = {"name": (name or "").strip()[:200], "email": email}
     if relink:

@@ -3,7 +3,7 @@ an agent's history, and support's availability page (R-S1)."""
 from django.urls import reverse
 
 from statusmapping import selectors, services
-from statusmapping.models import KustomerStatus
+from statusmapping.models import Agent, KustomerStatus
 from tests.statusmapping.factories import AgentFactory, KustomerStatusFactory, inheritance_on, seed_map
 
 
@@ -99,7 +99,8 @@ def test_r_s11_agents_page_live_and_history(admin_client, tenant, api):
     rows = admin_client.get(reverse("statusmapping:agents") + "?fragment=rows").content.decode()
     assert "<html" not in rows and "Break" in rows
 
-    history = admin_client.get(reverse("statusmapping:agent_history", args=["agent1@example.com"])).content.decode()
+    agent = Agent.objects.get(tenant=tenant, email="agent1@example.com")
+    history = admin_client.get(reverse("statusmapping:agent_history", args=[agent.pk])).content.decode()
     assert "applied" in history and "Status 3" in history and "→ Break" in history
 
 
@@ -112,5 +113,5 @@ def test_agents_page_adds_agent_and_keeps_typed_values(admin_client, tenant):
 
 
 def test_other_tenants_agent_history_is_404(admin_client, other_tenant):
-    AgentFactory(tenant=other_tenant, email="theirs@example.com")
-    assert admin_client.get(reverse("statusmapping:agent_history", args=["theirs@example.com"])).status_code == 404
+    theirs = AgentFactory(tenant=other_tenant, email="theirs@example.com")
+    assert admin_client.get(reverse("statusmapping:agent_history", args=[theirs.pk])).status_code == 404
