@@ -7,9 +7,9 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from core.dates import parse_datetime
 from conversations import selectors, services
 from conversations.forms import PAGE_SIZE, EventFilterForm
 from conversations.models import Event
@@ -54,7 +54,7 @@ def events(request):
 
 
 def _attempt(entry: dict) -> dict:
-    times = {key: parse_datetime(entry[key]) if entry.get(key) else None
+    times = {key: parse_datetime(entry[key], strict=True) if entry.get(key) else None
              for key in ("started_at", "ended_at", "next_attempt_at")}
     return {**entry, **times}
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from conversations import services
 from conversations.models import WebhookSubscription
 from core.errors import ApplicationError
+from integrations.kustomer.webhooks import EVENT_HEADER, SIGNATURE_HEADER
 
 MAX_BODY = 512 * 1024
 
@@ -27,13 +28,13 @@ def kustomer_webhook(request: HttpRequest, public_id) -> JsonResponse:
     raw = request.body
     if len(raw) > MAX_BODY:
         return JsonResponse({"detail": "Request body too large.", "errors": {}}, status=413)
-    signature = request.headers.get("X-Kustomer-Webhook-Signature")
+    signature = request.headers.get(SIGNATURE_HEADER)
     if not services.webhook_signature_valid(subscription=subscription, raw_body=raw, signature=signature):
         return JsonResponse({"detail": "Bad or missing signature.",
-                             "errors": {"X-Kustomer-Webhook-Signature": ["Bad or missing signature."]}}, status=400)
+                             "errors": {SIGNATURE_HEADER: ["Bad or missing signature."]}}, status=400)
     try:
         delivery, created = services.webhook_delivery_record(
-            subscription=subscription, raw_body=raw, event_name=request.headers.get("X-Kustomer-Webhook-Event", ""),
+            subscription=subscription, raw_body=raw, event_name=request.headers.get(EVENT_HEADER, ""),
         )
     except ApplicationError as exc:
         return JsonResponse({"detail": exc.message, "errors": exc.errors}, status=exc.status_code)

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from core.dates import parse_datetime
 from conversations import rules
 from conversations.services.late_files import late_files_reset
 from conversations.models import (
@@ -47,7 +47,7 @@ def event_record(*, tenant: Tenant, payload: dict[str, Any], raw_body: str, rece
                 tenant=tenant,
                 event_id=payload["id"],
                 type=payload["type"],
-                occurred_at=parse_datetime(payload["occurred_at"]),
+                occurred_at=parse_datetime(payload["occurred_at"], strict=True),
                 session_id=payload["session"]["id"],
                 customer_key=rules.customer_key(phone=phone, identifier=identifier),
                 raw_body=raw_body,

@@ -2,9 +2,6 @@
 keep the local status of conversations ("open" means open in Kustomer now)."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import traceback
 from datetime import datetime, timedelta
@@ -12,7 +9,6 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from conversations.models import (
     CustomerLink,
@@ -23,8 +19,8 @@ from conversations.models import (
 from conversations.services.placement import mirror_status_set
 from core.crypto import decrypt_secret
 from core.errors import ApplicationError, NotFoundError
-from core.parsers import JSONBodyError, json_body_loads
 from core.queue import enqueue, enqueue_on_commit
+from integrations.kustomer import webhooks as kustomer_webhooks
 from integrations.kustomer.external_ids import is_external_id
 
 logger = logging.getLogger(__name__)
@@ -33,9 +29,8 @@ logger = logging.getLogger(__name__)
 def webhook_signature_valid(*, subscription: WebhookSubscription, raw_body: bytes, signature: str | None) -> bool:
     if not signature or not subscription.token_encrypted:
         return False
-    expected = hmac.new(decrypt_secret(subscription.token_encrypted).encode(), raw_body, hashlib.sha256).hexdigest()
-    # Bytes: compare_digest raises TypeError on a str with non-ASCII characters (a forged header).
-    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "surrogateescape"))
+    return kustomer_webhooks.signature_valid(token=decrypt_secret(subscription.token_encrypted), raw_body=raw_body,
+                                             signature=signature)
 
 
 def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: bytes, event_name: str) -> tuple[WebhookDelivery, bool]:
@@ -43,22 +38,20 @@ def webhook_delivery_record(*, subscription: WebhookSubscription, raw_body: byte
     from conversations.tasks import webhook_delivery_process_task
 
     try:
-        body = json_body_loads(raw_body)
-    except JSONBodyError as exc:
-        raise ApplicationError(str(exc), field="body") from None
-    if not isinstance(body, dict) or not body.get("id"):
-        raise ApplicationError("The delivery has no event id.", field="id")
+        envelope = kustomer_webhooks.delivery_envelope(raw_body, event_name=event_name)
+    except kustomer_webhooks.DeliveryUnreadable as exc:
+        raise ApplicationError(exc.message, field=exc.field) from None
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
-                subscription=subscription, kustomer_event_id=str(body["id"])[:100],
-                name=str(body.get("name") or event_name)[:100], raw_body=raw_body.decode("utf-8", errors="replace"),
+                subscription=subscription, kustomer_event_id=envelope.event_id,
+                name=envelope.name, raw_body=raw_body.decode("utf-8", errors="replace"),
                 queued_at=timezone.now(),
             )
             WebhookSubscription.objects.filter(pk=subscription.pk).update(last_delivery_at=timezone.now())
             enqueue_on_commit(webhook_delivery_process_task, delivery.pk)
     except IntegrityError:
-        return WebhookDelivery.objects.get(subscription=subscription, kustomer_event_id=str(body["id"])[:100]), False
+        return WebhookDelivery.objects.get(subscription=subscription, kustomer_event_id=envelope.event_id), False
     return delivery, True
 
 
@@ -92,21 +85,17 @@ def webhook_delivery_process(*, delivery_pk: int) -> None:
 
 
 def _delivery_apply(delivery: WebhookDelivery) -> str:
-    body = json.loads(delivery.raw_body)
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    state = WebhookDelivery.State.IGNORED
-    if str(body.get("name", "")).startswith("kustomer.conversation.") and data.get("id"):
-        attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
-        row = SyncedConversation.objects.filter(
-            tenant_id=delivery.subscription.tenant_id, kustomer_conversation_id=str(data["id"])).first()
-        updated = attributes.get("updatedAt") or attributes.get("modifiedAt") or body.get("createdAt")
-        updated_at = parse_datetime(updated) if isinstance(updated, str) else None
-        if row is None:
-            row = _mirror_foreign_conversation(delivery.subscription.tenant_id, data, attributes, updated_at)
-        if row is not None:
-            mirror_status_set(row, status=attributes.get("status"), updated_at=updated_at, synced_at=timezone.now())
-            state = WebhookDelivery.State.PROCESSED
-    return state
+    change = kustomer_webhooks.conversation_change(delivery.raw_body)
+    if change is None:
+        return WebhookDelivery.State.IGNORED
+    row = SyncedConversation.objects.filter(
+        tenant_id=delivery.subscription.tenant_id, kustomer_conversation_id=change.conversation_id).first()
+    if row is None:
+        row = _mirror_foreign_conversation(delivery.subscription.tenant_id, change)
+    if row is None:
+        return WebhookDelivery.State.IGNORED
+    mirror_status_set(row, status=change.status, updated_at=change.updated_at, synced_at=timezone.now())
+    return WebhookDelivery.State.PROCESSED
 
 
 def webhook_delivery_retry(*, tenant_id: int, delivery_pk: int) -> WebhookDelivery:
@@ -152,23 +141,21 @@ def webhook_deliveries_sweep(*, older_than: timedelta = timedelta(minutes=1), qu
     return count
 
 
-def _mirror_foreign_conversation(tenant_id: int, data: dict, attributes: dict,
-                                 updated_at: datetime | None) -> SyncedConversation | None:
+def _mirror_foreign_conversation(tenant_id: int,
+                                 change: kustomer_webhooks.ConversationChange) -> SyncedConversation | None:
     """A conversation made in Kustomer (not by us) for one of our customers counts as
     that customer's "most recent conversation" (R-T3/R-U2): keep it in the mirror."""
-    relationships = data.get("relationships") if isinstance(data.get("relationships"), dict) else {}
-    customer_ref = (relationships.get("customer") or {}).get("data") or {}
-    customer_id = customer_ref.get("id") if isinstance(customer_ref, dict) else None
+    customer_id = change.customer_id
     link = CustomerLink.objects.filter(tenant_id=tenant_id, kustomer_customer_id=customer_id).first() if customer_id else None
-    if link is None or is_external_id(str(attributes.get("externalId") or "")):
+    if link is None or is_external_id(change.external_id):
         return None  # not one of our customers, or ours (its create is being recorded)
-    created = parse_datetime(attributes["createdAt"]) if isinstance(attributes.get("createdAt"), str) else None
     try:
         with transaction.atomic():
             return SyncedConversation.objects.create(
                 tenant_id=tenant_id, customer=link, kustomer_customer_id=customer_id,
-                kustomer_conversation_id=str(data["id"]), kind=SyncedConversation.Kind.OTHER,
-                status="", kustomer_created_at=created or updated_at or timezone.now(),
+                kustomer_conversation_id=change.conversation_id, kind=SyncedConversation.Kind.OTHER,
+                status="", kustomer_created_at=change.created_at or change.updated_at or timezone.now(),
             )
     except IntegrityError:  # ours after all (its create answer is on its way), or a twin delivery
-        return SyncedConversation.objects.filter(tenant_id=tenant_id, kustomer_conversation_id=str(data["id"])).first()
+        return SyncedConversation.objects.filter(tenant_id=tenant_id,
+                                                 kustomer_conversation_id=change.conversation_id).first()

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.utils.dateparse import parse_datetime
 
+from core.dates import parse_datetime
 from conversations import rules
 from conversations.fetch import fetch_file, policy_from_settings
 from conversations.models import (
@@ -82,7 +82,7 @@ def render_transcript(*, session_id: str, lines: list[dict[str, Any]]) -> str:
     out = [f"Chat transcript: session {session_id}", ""]
     for line in lines:
         at = line.get("at") or ""
-        when = parse_datetime(at) if isinstance(at, str) else None
+        when = parse_datetime(at, strict=True) if isinstance(at, str) else None
         stamp = when.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if when else str(at)
         out.append(f"[{stamp}] {line.get('from') or '?'}: {line.get('text') or ''}")
     return "\n".join(out) + "\n"

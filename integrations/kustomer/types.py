@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from core.dates import parse_datetime
+
 __all__ = [
     "RateLimitInfo",
     "Customer",
@@ -29,17 +31,6 @@ __all__ = [
     "parse_datetime",
     "format_datetime",
 ]
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """ISO 8601 string → aware datetime (UTC when the string has no offset)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def format_datetime(value: datetime) -> str:
@@ -378,6 +369,8 @@ class WorkSession:
     signed_in_at: datetime | None
     signed_out_at: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    #: When the session's status last changed (``statusUpdatedAt``, else ``updatedAt``).
+    status_updated_at: datetime | None = None
 
     @classmethod
     def from_resource(cls, res: Mapping[str, Any]) -> WorkSession:
@@ -398,6 +391,7 @@ class WorkSession:
             signed_in_at=parse_datetime(a.get("signedInAt")),
             signed_out_at=signed_out_at,
             raw=dict(res),
+            status_updated_at=parse_datetime(a.get("statusUpdatedAt")) or parse_datetime(a.get("updatedAt")),
         )
 
 
@@ -407,16 +401,21 @@ class TeamRoutingSettings:
     enabled: bool | None
     attributes: dict[str, Any]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    #: The team's external queues (``externalQueues``): where Kustomer routes its work
+    #: outside Kustomer, e.g. to the contact center (R-S9).
+    external_queues: tuple[Any, ...] = ()
 
     @classmethod
     def from_resource(cls, res: Mapping[str, Any]) -> TeamRoutingSettings:
         a = _attrs(res)
         enabled = a.get("enabled", a.get("routingEnabled"))
+        queues = a.get("externalQueues")
         return cls(
             id=str(res["id"]),
             enabled=enabled if isinstance(enabled, bool) else None,
             attributes=dict(a),
             raw=dict(res),
+            external_queues=tuple(queues) if isinstance(queues, list) else (),
         )
 
 

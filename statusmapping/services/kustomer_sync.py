@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from core.queue import enqueue
 from integrations.kustomer.errors import KustomerError, KustomerNotFoundError, KustomerTransientError
-from integrations.kustomer.types import WorkSession, parse_datetime
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from statusmapping import selectors
@@ -86,7 +85,7 @@ def agent_status_push(*, agent_id: int) -> str:
             return _push_give_up(agent, wanted, str(exc))
         else:
             failure = None
-            changed_at = work_session_status_updated_at(updated) or timezone.now()
+            changed_at = updated.status_updated_at or timezone.now()
             Agent.objects.filter(pk=agent.pk).update(
                 kustomer_status_id=wanted, kustomer_status_at=changed_at, kustomer_work_session_id=session.id,
                 pushed_at=timezone.now(), push_error="",
@@ -133,13 +132,6 @@ def _push_give_up(agent: Agent, wanted: str, error: str) -> str:
     Agent.objects.filter(pk=agent.pk).update(push_error=error[:500])
     logger.info("status push of agent %s not sent: %s", agent.pk, error)
     return f"not pushed: {error}"
-
-
-def work_session_status_updated_at(session: WorkSession) -> datetime | None:
-    attributes = session.raw.get("attributes") if isinstance(session.raw, dict) else None
-    if not isinstance(attributes, dict):
-        return None
-    return parse_datetime(attributes.get("statusUpdatedAt")) or parse_datetime(attributes.get("updatedAt"))
 
 
 def two_way_prerequisites_check(*, tenant_id: int) -> list[dict]:
@@ -202,7 +194,7 @@ def _two_way_checks(*, tenant: Tenant, client) -> tuple[list[dict], bool, list[s
         except KustomerNotFoundError:
             routing = None
         enabled = bool(routing and routing.enabled)
-        external = list((routing.attributes.get("externalQueues") if routing else None) or [])
+        external = list(routing.external_queues if routing else ())
         checks.append({"check": "team_routing", "subject": label, "team_id": team_id, "ok": enabled,
                        "detail": "Team routing is on." if enabled else "Turn on team routing for this team in Kustomer."})
         checks.append({

@@ -14,7 +14,6 @@ from statusmapping.services.agents import agent_kustomer_user_resolve
 from statusmapping.services.engine import agent_status_change_record
 from statusmapping.services.kustomer_sync import (
     kustomer_client_for_tenant,
-    work_session_status_updated_at,
 )
 
 
@@ -40,7 +39,7 @@ def agent_sign_in_inherit(*, agent_id: int, sign_in_change_id: int) -> StatusCha
     if session is None or not session.status_id:
         return None
     Agent.objects.filter(pk=agent.pk).update(kustomer_work_session_id=session.id)
-    changed_at = work_session_status_updated_at(session) or sign_in.occurred_at
+    changed_at = session.status_updated_at or sign_in.occurred_at
     return agent_status_change_record(
         tenant=agent.tenant, event_id=f"login:{sign_in.event_id}"[:200], source=Source.KUSTOMER,
         agent_email=agent.email, occurred_at=changed_at, kustomer_status_id=session.status_id,

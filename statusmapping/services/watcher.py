@@ -23,7 +23,6 @@ from statusmapping.models import (
 from statusmapping.services.engine import agent_status_change_record
 from statusmapping.services.kustomer_sync import (
     kustomer_client_for_tenant,
-    work_session_status_updated_at,
 )
 from tenants.models import Tenant
 
@@ -105,7 +104,7 @@ def _watch_feed(*, tenant: Tenant, sessions: Iterable[WorkSession], now: datetim
                 Agent.objects.filter(pk=agent.pk).update(kustomer_work_session_id=ws.id)
             if ws.status_id in (agent.kustomer_status_id, agent.push_kustomer_status_id):
                 continue  # nothing new, or our own push coming back (R-S9)
-            changed_at = work_session_status_updated_at(ws) or now
+            changed_at = ws.status_updated_at or now
             event_id = f"watch:{ws.id}:{ws.status_id}:{changed_at.isoformat()}"
             status_id = ws.status_id
         else:
