@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from conversations import rules
 from conversations.models import Event, WebhookDelivery
 from core.errors import NotFoundError
+from core.text import duration_text
 from tenants.models import Tenant
 
 
@@ -96,3 +97,30 @@ def webhook_deliveries_recent(*, tenant: Tenant, limit: int = 100) -> list[Webho
     failed = list(qs.filter(state=WebhookDelivery.State.FAILED).order_by("-received_at", "-pk")[:limit])
     others = list(qs.exclude(state=WebhookDelivery.State.FAILED).order_by("-received_at", "-pk")[:limit])
     return failed + others
+
+
+def event_waiting_reason(event: Event, *, now: datetime | None = None) -> str:
+    """Why an unfinished event is not done yet, in a sentence for the dashboard and the
+    event's page ("" for a finished one): its retry and the error it waits after, the
+    earlier event of the same customer it waits behind (SPEC §5: one at a time, in
+    order), being applied now, or not picked up by a worker yet."""
+    from django.utils import timezone
+
+    if event.is_finished:
+        return ""
+    now = now or timezone.now()
+    head = (Event.objects.filter(tenant_id=event.tenant_id, customer_key=event.customer_key,
+                                 state__in=[Event.State.ACCEPTED, Event.State.PROCESSING])
+            .order_by("occurred_at", "received_at", "pk").first())
+    if head is not None and head.pk != event.pk:
+        return (f"behind event {head.event_id} of the same customer (events of one customer are applied in order), "
+                f"which is {event_waiting_reason(head, now=now)}")
+    error = f" after: {event.error}" if event.error else ""
+    if event.next_attempt_at and event.next_attempt_at > now:
+        return (f"waiting for its retry at {timezone.localtime(event.next_attempt_at):%H:%M:%S} "
+                f"(in {duration_text(event.next_attempt_at - now)}){error}")
+    if event.next_attempt_at:
+        return f"its retry was due {duration_text(now - event.next_attempt_at)} ago; queued for a worker{error}"
+    if event.state == Event.State.PROCESSING:
+        return f"being applied now (attempt {event.attempts}){error}"
+    return f"queued, not taken by a worker yet ({duration_text(now - event.received_at)} since received)"

@@ -67,6 +67,7 @@ def event_detail(request, pk: int):
         **_row(event, links), "actions": event.actions.order_by("index"),
         "attempt_log": [_attempt(entry) for entry in reversed(event.attempt_log or [])],
         "late_files": services.late_files_waiting(event),
+        "waiting_reason": selectors.event_waiting_reason(event),
     })
 
 

@@ -11,6 +11,8 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from conversations.models import Event
+from conversations.selectors import event_waiting_reason
+from core.text import duration_text  # noqa: F401 - the dashboard's durations (and its tests')
 from integrations.models import KustomerConnection
 from statusmapping import selectors as status_selectors
 from statusmapping.models import StatusChange
@@ -69,24 +71,15 @@ class SyncHealth:
     oldest_unfinished_age: timedelta | None
     oldest_unfinished_event_id: str | None
     failed_total: int
+    # Why the oldest waits (conversations.selectors.event_waiting_reason), and its page.
+    oldest_unfinished_reason: str = ""
+    oldest_unfinished_pk: int | None = None
 
     @property
     def oldest_unfinished_age_text(self) -> str:
         if self.oldest_unfinished_age is None:
             return ""
         return duration_text(self.oldest_unfinished_age)
-
-
-def duration_text(age: timedelta) -> str:
-    """'42 s', '3 min 5 s', '2 h 10 min': short enough for a dashboard line."""
-    seconds = max(0, int(age.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def sync_health_get(*, tenant: Tenant, now: datetime | None = None) -> SyncHealth:
@@ -98,12 +91,14 @@ def sync_health_get(*, tenant: Tenant, now: datetime | None = None) -> SyncHealt
     }
     by_state = {state: counts.get(state, 0) for state in Event.State.values}
     oldest = (Event.objects.filter(tenant=tenant, state__in=UNFINISHED)
-              .order_by("received_at", "pk").only("event_id", "received_at").first())
+              .order_by("received_at", "pk").first())
     return SyncHealth(
         last_hour_by_state=by_state,
         last_hour_total=sum(by_state.values()),
         oldest_unfinished_age=(now - oldest.received_at) if oldest else None,
         oldest_unfinished_event_id=oldest.event_id if oldest else None,
+        oldest_unfinished_reason=event_waiting_reason(oldest, now=now) if oldest else "",
+        oldest_unfinished_pk=oldest.pk if oldest else None,
         failed_total=Event.objects.filter(tenant=tenant, state=Event.State.FAILED).count(),
     )
 
