@@ -38,5 +38,6 @@ def deliveries_recent(*, tenant: Tenant, limit: int = 50) -> list[dict[str, Any]
             events.append({"id": event_id, "type": event.type, "state": event.state, "pk": event.pk})
         rows.append({"delivery": delivery, "session": delivery.session, "events": events,
                      "notes": translation.get("notes") or [], "waiting": translation.get("waiting") or "",
+                     "with": translation.get("with") or "",
                      **_summary(delivery.body)})
     return rows

@@ -136,7 +136,13 @@ def deliveries_record(*, endpoint: Endpoint, channel: str, events: list[dict[str
             session = Session.objects.select_for_update().get(pk=session_pk)
             outcome = _translate(session=session, endpoint=endpoint, settled=False)
             result.recorded += outcome["recorded"]
-            Delivery.objects.filter(pk__in=[d.pk for d in fresh[session_pk]]).update(translation=outcome)
+            # What the session's new deliveries became shows on the latest of them; the
+            # others of the same POST point at it.
+            batch = sorted(fresh[session_pk], key=lambda d: (d.timestamp_ms, d.event_id))
+            Delivery.objects.filter(pk=batch[-1].pk).update(translation=outcome)
+            if len(batch) > 1:
+                Delivery.objects.filter(pk__in=[d.pk for d in batch[:-1]]).update(
+                    translation={"recorded": [], "notes": [], "with": batch[-1].event_id})
     # Outside the transaction, and at most every few seconds: the tenant's one endpoint
     # row must not be a lock every delivery waits on.
     Endpoint.objects.filter(pk=endpoint.pk).exclude(
