@@ -172,7 +172,11 @@ def _translate(*, session: Session, endpoint: Endpoint, settled: bool) -> dict[s
             continue
         try:
             conversation_services.event_record(tenant=tenant, payload=body, raw_body=json.dumps(body), received=body)
-        except ConflictError:
+        except ConflictError as exc:
+            if "session.id" in exc.errors:
+                # The call's number changed: the session is bound to its first customer.
+                notes.append(f"{product_event.type} not recorded: {exc.message}")
+                continue
             # The product already holds this transition under another body (this session's
             # rows were purged and a very late delivery came): it is recorded, not again.
             notes.append(f"{product_event.type} was recorded before ({body['id']})")

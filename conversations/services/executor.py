@@ -253,7 +253,13 @@ def _load_context(ctx: EventContext) -> None:
     elif ctx.customer_link is not None and ctx.customer_link.kustomer_customer_id:
         ctx.customer_id = ctx.customer_link.kustomer_customer_id
     link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=ctx.event.session_id).select_related(
-        "conversation").first()
+        "conversation__customer").first()
+    if link is not None and link.conversation.customer.customer_key != ctx.event.customer_key:
+        # A session is one call, chat or voicemail of one customer: never write this
+        # caller's event onto another caller's conversation (the inbox refuses such an
+        # event; two accepted at once end here).
+        raise EventFailed(f"Session {ctx.event.session_id} already belongs to another customer's conversation; "
+                          "send this customer's session with its own id.")
     ctx.conversation = link.conversation if link else None
 
 

@@ -41,6 +41,14 @@ def event_record(*, tenant: Tenant, payload: dict[str, Any], raw_body: str, rece
 
     phone = payload["end_user"].get("phone")
     identifier = payload["end_user"].get("identifier")
+    key = rules.customer_key(phone=phone, identifier=identifier)
+    session_id = payload["session"]["id"]
+    if (Event.objects.filter(tenant=tenant, session_id=session_id).exclude(customer_key=key)
+            .exclude(event_id=payload["id"]).exists()):
+        # A session id names one call, chat or voicemail of one customer (docs/api.md).
+        raise ConflictError(
+            f"Session {session_id} already belongs to another customer: a session id names one call, chat or "
+            "voicemail of one customer. Give this customer's session its own id.", field="session.id")
     try:
         with transaction.atomic():
             event = Event.objects.create(
@@ -48,8 +56,8 @@ def event_record(*, tenant: Tenant, payload: dict[str, Any], raw_body: str, rece
                 event_id=payload["id"],
                 type=payload["type"],
                 occurred_at=parse_datetime(payload["occurred_at"], strict=True),
-                session_id=payload["session"]["id"],
-                customer_key=rules.customer_key(phone=phone, identifier=identifier),
+                session_id=session_id,
+                customer_key=key,
                 raw_body=raw_body,
                 body_hash=digest,
                 payload=payload,

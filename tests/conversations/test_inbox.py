@@ -186,3 +186,20 @@ def test_events_page_hides_other_tenants(admin_client, other_tenant):
     event = Event.objects.get(event_id="globex-evt")
     assert admin_client.get(f"/sync/events/{event.pk}/").status_code == 404
     assert admin_client.post(f"/sync/events/{event.pk}/retry/").status_code == 404
+
+
+def test_reused_session_id_of_another_customer_is_refused_and_nothing_is_stored(api, tenant):
+    """A session id names one call, chat or voicemail of one customer: a second caller's
+    event with the first caller's session id would be written onto the first caller's
+    conversation. It is a 409 naming session.id, and nothing is stored."""
+    assert post(api, body()).status_code == 202
+    other_caller = body(id="evt-2", end_user={"phone": "+14155550999", "name": "Bo Chen"})
+    response = post(api, other_caller)
+    assert response.status_code == 409
+    assert list(response.json()["errors"]) == ["session.id"]
+    assert "already belongs to another customer" in response.json()["detail"]
+    assert not Event.objects.filter(tenant=tenant, event_id="evt-2").exists()
+    # The same customer's next event of the session, and the first event repeated, are fine.
+    assert post(api, body(id="evt-3", type="session.ended", end_user={"phone": "+14155550123"},
+                          data={"duration_seconds": 30})).status_code == 202
+    assert post(api, body()).status_code == 200

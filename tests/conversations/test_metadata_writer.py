@@ -124,3 +124,4 @@ def test_metadata_writers_two_writers_at_once_never_lose_an_attribute(tenant, sa
     b.join(15)
     assert not errors, errors
     assert {"fromAStr", "fromBStr"} <= set(properties(sandbox_org, "conversation"))
+
