@@ -10,7 +10,7 @@ from django.conf import settings
 
 from conversations import rules as conversation_rules
 from conversations.models import Event, SessionLink
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from integrations.selectors import kustomer_web_links_for
 from statusmapping import selectors as status_selectors
 from tenants.models import Tenant
@@ -69,7 +69,7 @@ def kustomer_conversation_url(*, tenant: Tenant, customer_id: str | None, conver
 def sandbox_desktop_url(*, tenant: Tenant) -> str | None:
     """For a tenant connected to the Kustomer sandbox: its agent desktop, which shows the
     adapter once the tenant's Kustomer app is installed (None for a real Kustomer org)."""
-    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    connection = kustomer_connection_get(tenant=tenant)
     if connection is None or not connection.kustomer_org_id:
         return None
     host = (urlsplit(connection.base_url).hostname or "").lower()

@@ -16,7 +16,7 @@ from customfields import rules
 from customfields.models import CustomField
 from integrations.kustomer.errors import KustomerError, KustomerTransientError
 from integrations.metadata import kustomer_metadata_merge
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_exists, kustomer_connection_get
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from core.queue import enqueue_on_commit
@@ -36,7 +36,7 @@ PUSH_MAX_ATTEMPTS = 3 * (PUSH_MAX_RETRIES + 1)
 
 
 def _require_connection(tenant: Tenant) -> None:
-    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+    if not kustomer_connection_exists(tenant=tenant):
         raise ApplicationError(
             "Connect this tenant to Kustomer first (Developer settings › Kustomer connection): "
             "fields are created in your Kustomer org."
@@ -208,7 +208,7 @@ def custom_field_push(*, field_id: int) -> CustomField | None:
     field = CustomField.objects.filter(pk=field_id).first()
     if field is None or field.deleted_at is not None or field.state != CustomField.State.PENDING:
         return field
-    connection = KustomerConnection.objects.filter(tenant_id=field.tenant_id).first()
+    connection = kustomer_connection_get(tenant_id=field.tenant_id)
     if connection is None:
         custom_field_mark_failed(field_id=field_id, error="This tenant has no Kustomer connection any more.")
         return field

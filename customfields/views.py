@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from customfields import rules, selectors, services
 from customfields.forms import SdkFieldForm
 from customfields.models import CustomField
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_exists
 from core.errors import ApplicationError, NotFoundError
 from tenants.pages import form_errors_from, tenant_page
 
@@ -25,7 +25,7 @@ def _page(request, form: SdkFieldForm, *, status: int = 200):
         "sdk_fields": sdk_fields,
         "form": form,
         "any_pending": any(f.state == CustomField.State.PENDING for f in live),
-        "connected": KustomerConnection.objects.filter(tenant=tenant).exists(),
+        "connected": kustomer_connection_exists(tenant=tenant),
     }
     return render(request, "customfields/list.html", context, status=status)
 

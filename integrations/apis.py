@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from integrations import services
 from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from tenants.api import TenantApiMixin
 
 
@@ -36,7 +37,7 @@ class KustomerConnectionApi(TenantApiMixin, APIView):
 
     @extend_schema(responses=KustomerConnectionOutput, operation_id="kustomer_connection_get")
     def get(self, request):
-        connection = KustomerConnection.objects.filter(tenant=self.tenant).first()
+        connection = kustomer_connection_get(tenant=self.tenant)
         if connection is None:
             return Response({"detail": "No Kustomer connection yet.", "errors": {}}, status=status.HTTP_404_NOT_FOUND)
         from integrations.verification import connection_expire_stale

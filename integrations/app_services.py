@@ -23,6 +23,7 @@ from integrations.kustomer import apps as kustomer_apps
 from integrations.kustomer.app_definition import build_app_definition
 from integrations.kustomer.errors import KustomerConflictError, KustomerError, KustomerTransientError
 from integrations.models import KustomerApp, KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from integrations.services import kustomer_client_for
 from tenants.models import Tenant
 
@@ -52,7 +53,7 @@ def kustomer_app_request(*, tenant: Tenant, install: bool = False, register: boo
     """Ask for the product's version to be registered with the tenant's org (and, with
     `install`, installed); `register=False` only reads the org's apps again. The task
     does the HTTP; this writes the row it works from."""
-    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    connection = kustomer_connection_get(tenant=tenant)
     if connection is None or connection.verify_state != KustomerConnection.VerifyState.OK:
         raise ApplicationError("Connect and verify the Kustomer org first.")
     definition = kustomer_app_definition(tenant=tenant, connection=connection) if register else {}
@@ -145,7 +146,7 @@ def kustomer_app_status(*, tenant: Tenant) -> KustomerAppStatus:
     )
     latest = max(registered, key=rules.version_key) if registered else ""
     changed = False
-    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    connection = kustomer_connection_get(tenant=tenant)
     if app and app.registered_fingerprint and connection and state is not rules.AppInstallState.NEW_VERSION:
         try:
             current = kustomer_app_definition(tenant=tenant, connection=connection)

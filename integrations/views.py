@@ -6,7 +6,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from integrations import app_services, services
-from integrations.models import KustomerConnection, OrgMove
+from integrations.models import OrgMove
+from integrations.selectors import kustomer_connection_get
 from integrations.verification import connection_expire_stale, deadline_seconds
 from core.errors import ApplicationError
 from tenants.pages import form_errors_from, tenant_page
@@ -15,7 +16,7 @@ from integrations.forms import KustomerConnectionForm
 
 @tenant_page
 def connection(request):
-    current = KustomerConnection.objects.filter(tenant=request.tenant).first()
+    current = kustomer_connection_get(tenant=request.tenant)
     if current is not None:
         current = connection_expire_stale(connection=current)
     initial = {"base_url": current.base_url, "rate_limit_per_minute": current.rate_limit_per_minute} if current else {}
@@ -42,7 +43,7 @@ def connection(request):
 @tenant_page
 @require_POST
 def connection_verify(request):
-    current = KustomerConnection.objects.filter(tenant=request.tenant).first()
+    current = kustomer_connection_get(tenant=request.tenant)
     if current is None:
         messages.error(request, "Save a connection first.")
     else:

@@ -14,6 +14,7 @@ from conversations.models import Event
 from conversations.selectors import event_waiting_reason
 from core.text import duration_text  # noqa: F401 - the dashboard's durations (and its tests')
 from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from statusmapping import selectors as status_selectors
 from statusmapping.models import StatusChange
 from tenants.models import Tenant
@@ -39,7 +40,7 @@ class RateBudget:
 
 
 def connection_get(*, tenant: Tenant) -> KustomerConnection | None:
-    return KustomerConnection.objects.filter(tenant=tenant).first()
+    return kustomer_connection_get(tenant=tenant)
 
 
 def rate_budget_get(*, connection: KustomerConnection) -> RateBudget:

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_exists
 from core.errors import ApplicationError, NotFoundError
 from tenants.pages import form_errors_from, support_page, tenant_page
 from statusmapping import selectors, services
@@ -68,7 +68,7 @@ def settings_page(request):
     checking = current.enabled and current.direction == Direction.TWO_WAY and current.two_way_checked_at is None
     return render(request, "statusmapping/settings.html", {
         "form": form, "current": current, "checking": checking, "config_version": request.tenant.config_version,
-        "connected": KustomerConnection.objects.filter(tenant=request.tenant).exists(),
+        "connected": kustomer_connection_exists(tenant=request.tenant),
     }, status=status)
 
 
@@ -131,7 +131,7 @@ def mapping_page(request):
         "present_kustomer": [k for k in kustomer if k.removed_at is None],
         "warnings": selectors.status_mapping_warnings(tenant=tenant), "settings": settings,
         "two_way": settings.direction == Direction.TWO_WAY,
-        "connected": KustomerConnection.objects.filter(tenant=tenant).exists(),
+        "connected": kustomer_connection_exists(tenant=tenant),
         "cc_form": CCStatusForm(), "config_version": tenant.config_version,
     }, status=status)
 

@@ -45,7 +45,7 @@ from integrations.kustomer.errors import (
     KustomerRateLimitedError,
     KustomerTransientError,
 )
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from core.logging import log_context
 from core.metrics import event_done_observe
@@ -107,7 +107,7 @@ def _apply_event(event: Event) -> bool:
         next_attempt_at=None, updated_at=now,
     )
     event.refresh_from_db()
-    connection = KustomerConnection.objects.filter(tenant_id=event.tenant_id).first()
+    connection = kustomer_connection_get(tenant_id=event.tenant_id)
     if connection is None:
         _finish_failed(event, "The tenant has no Kustomer connection.")
         return True

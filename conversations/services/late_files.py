@@ -28,7 +28,7 @@ from conversations.services.values import attachment_add, file_fetched
 from integrations.kustomer.errors import KustomerError
 from integrations.kustomer.external_ids import external_id
 from integrations.kustomer.client import find_or_create
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from integrations.services import kustomer_client_for
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def late_file_fetch(*, action_pk: int) -> str:
     event = row.event
     if event.state != Event.State.DONE or not event.kustomer_conversation_id:
         return "waits for its event"
-    connection = KustomerConnection.objects.filter(tenant_id=event.tenant_id).first()
+    connection = kustomer_connection_get(tenant_id=event.tenant_id)
     if connection is None:
         return _give_up(row, "the tenant has no Kustomer connection")
     EventAction.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from core.queue import enqueue_on_commit
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_exists, kustomer_connection_get
 from integrations.services import kustomer_client_for
 from statusmapping import selectors
 from statusmapping.models import (
@@ -48,7 +48,7 @@ def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
             agent = Agent.objects.create(tenant=tenant, email=email, name=(name or "").strip()[:200])
     except IntegrityError:
         raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
-    if KustomerConnection.objects.filter(tenant=tenant).exists():
+    if kustomer_connection_exists(tenant=tenant):
         enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
     return agent
 
@@ -80,7 +80,7 @@ def agent_update(*, agent: Agent, email: str, name: str = "") -> Agent:
     except IntegrityError:
         raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
     agent.refresh_from_db()
-    if relink and KustomerConnection.objects.filter(tenant_id=agent.tenant_id).exists():
+    if relink and kustomer_connection_exists(tenant_id=agent.tenant_id):
         enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
     return agent
 
@@ -89,7 +89,7 @@ def agent_kustomer_user_resolve(*, agent_id: int) -> str:
     """Find the agent's Kustomer user by email (R-S5). None or several users with that
     email: recorded on the agent, nothing linked."""
     agent = Agent.objects.select_related("tenant").get(pk=agent_id)
-    connection = KustomerConnection.objects.filter(tenant=agent.tenant).first()
+    connection = kustomer_connection_get(tenant=agent.tenant)
     if connection is None:
         return ""
     users = [u for u in kustomer_client_for(connection=connection).list_users(email=agent.email)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.errors import ApplicationError, ConflictError
 from core.queue import enqueue_on_commit
 from integrations.kustomer.errors import KustomerError
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_exists, kustomer_connection_get
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from statusmapping import selectors
 from statusmapping.models import (
@@ -122,7 +122,7 @@ def status_inheritance_update(
 def two_way_prerequisites_check_request(*, tenant: Tenant) -> None:
     from statusmapping.tasks import two_way_prerequisites_check_task
 
-    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+    if not kustomer_connection_exists(tenant=tenant):
         raise NoKustomerConnection()
     enqueue_on_commit(two_way_prerequisites_check_task, tenant.pk)
 
@@ -202,7 +202,7 @@ def kustomer_statuses_refresh_request(*, tenant: Tenant) -> None:
     """R-S2: read Kustomer's statuses again (in a task: no request calls Kustomer)."""
     from statusmapping.tasks import kustomer_statuses_refresh_task
 
-    if not KustomerConnection.objects.filter(tenant=tenant).exists():
+    if not kustomer_connection_exists(tenant=tenant):
         raise NoKustomerConnection()
     enqueue_on_commit(kustomer_statuses_refresh_task, tenant.pk)
 
@@ -215,7 +215,7 @@ def kustomer_statuses_refresh_soon(*, tenant: Tenant) -> None:
     from statusmapping.tasks import kustomer_statuses_refresh_task
 
     if cache.add(f"statusmapping:refresh-soon:{tenant.pk}", 1, timeout=60) and \
-            KustomerConnection.objects.filter(tenant=tenant).exists():
+            kustomer_connection_exists(tenant=tenant):
         enqueue_on_commit(kustomer_statuses_refresh_task, tenant.pk)
 
 
@@ -223,7 +223,7 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
     """Store `GET /v1/routing/statuses`; a status Kustomer no longer lists is marked
     removed (its mapping and history stay), one that comes back is unmarked."""
     tenant = Tenant.objects.get(pk=tenant_id)
-    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    connection = kustomer_connection_get(tenant=tenant)
     if connection is None:
         return 0
     try:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.queue import enqueue
 from integrations.kustomer.errors import KustomerError, KustomerNotFoundError, KustomerTransientError
-from integrations.models import KustomerConnection
+from integrations.selectors import kustomer_connection_get
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from statusmapping import selectors
 from statusmapping.models import (
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def kustomer_client_for_tenant(tenant: Tenant):
-    connection = KustomerConnection.objects.filter(tenant=tenant).first()
+    connection = kustomer_connection_get(tenant=tenant)
     if connection is None:
         return None, None
     return connection, kustomer_client_for(connection=connection)
