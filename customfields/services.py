@@ -294,3 +294,16 @@ def custom_fields_requeue_stale(*, older_than_seconds: int = STALE_PENDING_AFTER
             _finish(field_id)
             _enqueue_push(field_id)
     return len(ids)
+
+
+def custom_fields_org_moved(*, tenant: Tenant, move_id: int) -> int:
+    """R-S14: inside the swap's transaction (integrations' `org_moved`), every live field
+    is created again in the new org (its attributes are not there yet)."""
+    from integrations.verification import org_move_note
+
+    fields = list(CustomField.objects.filter(tenant=tenant, deleted_at__isnull=True).values_list("pk", flat=True))
+    CustomField.objects.filter(pk__in=fields).update(state=CustomField.State.PENDING, error="", updated_at=timezone.now())
+    for field_id in fields:
+        _enqueue_push(field_id)
+    org_move_note(move_id=move_id, custom_fields=f"{len(fields)} created again in the new org")
+    return len(fields)

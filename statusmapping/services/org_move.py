@@ -13,7 +13,7 @@ from django.db import transaction
 
 from integrations.kustomer.errors import KustomerError
 from integrations.verification import org_move_note
-from statusmapping.models import Agent, CCStatus, KustomerStatus
+from statusmapping.models import Agent, CCStatus, Direction, KustomerStatus, StatusInheritanceSettings
 from statusmapping.services.agents import agent_kustomer_user_resolve
 from statusmapping.services.config import kustomer_statuses_refresh
 from tenants.models import Tenant
@@ -40,7 +40,15 @@ def org_move_begin(*, tenant: Tenant, move_id: int) -> None:
         held_at=None, push_kustomer_status_id="", push_requested_at=None)
     CCStatus.objects.filter(tenant=tenant).update(push_kustomer_status_id="")
     KustomerStatus.objects.filter(tenant=tenant).delete()
+    # Two-way's teams were the old org's: no push until the new org's are checked.
+    settings = StatusInheritanceSettings.objects.filter(tenant=tenant)
+    settings.update(two_way_ready=False, two_way_team_ids=[], two_way_checks=[], two_way_checked_at=None,
+                    two_way_check_error="")
     enqueue_on_commit(org_move_finish_task, tenant.pk, move_id)
+    if settings.filter(enabled=True, direction=Direction.TWO_WAY).exists():
+        from statusmapping.tasks import two_way_prerequisites_check_task
+
+        enqueue_on_commit(two_way_prerequisites_check_task, tenant.pk)
 
 
 def org_move_statuses_remap(*, tenant: Tenant, snapshot: dict) -> dict:

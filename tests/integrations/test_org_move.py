@@ -1,6 +1,7 @@
 """R-S14 (issue 13 #3): moving a tenant to another Kustomer org re-links agents by email,
 moves the webhook subscription, re-reads statuses keeping the map by name (missing
 names flagged), keeps the old org's mirrors apart and writes nothing more to the old org."""
+import json
 import secrets
 
 import pytest
@@ -9,6 +10,7 @@ from conversations.models import CustomerLink, SyncedConversation, WebhookSubscr
 from integrations import services
 from integrations.models import KustomerConnection, OrgMove
 from kustomer_sandbox.demo import seed_demo_org
+from kustomer_sandbox.pytest_plugin import SandboxOrg
 from kustomer_sandbox.store import add_user
 from statusmapping import services as status_services
 from statusmapping.models import CCStatus, KustomerStatus
@@ -48,6 +50,13 @@ def test_r_s14_moving_to_another_org(tenant, sandbox_demo_org, second_org, kusto
     status_services.status_mapping_save(tenant=tenant, mapping={
         statuses["Lunch"].kustomer_id: "Lunch", statuses["Training"].kustomer_id: "Training",
         statuses["Available"].kustomer_id: "Available"})
+    from customfields.models import CustomField
+    from customfields.services import custom_field_create_from_catalogue
+
+    with run(execute=True):
+        custom_field_create_from_catalogue(tenant=tenant, key="queue_name")
+    field = CustomField.objects.get(tenant=tenant)
+    assert field.state == "created" and field.attribute_name in json.dumps(sandbox_demo_org.dump()["metadata"])
     old_agent_id = agent_get_by_email(tenant=tenant, email="agent1@example.com").kustomer_user_id
     assert old_agent_id
     old_webhook = WebhookSubscription.objects.get(tenant=tenant)
@@ -83,6 +92,12 @@ def test_r_s14_moving_to_another_org(tenant, sandbox_demo_org, second_org, kusto
     assert subscription.kustomer_webhook_id in org2.webhooks and subscription.public_id != old_public_id
     assert old_webhook.kustomer_webhook_id not in sandbox_demo_org.org.webhooks  # removed with the old key
     assert str(subscription.public_id) in org2.webhooks[subscription.kustomer_webhook_id]["attributes"]["url"]
+
+    # Custom fields are created again in the new org.
+    field.refresh_from_db()
+    org2_dump = SandboxOrg(server=kustomer_sandbox, org=org2, api_key=key2).dump()
+    assert field.state == "created" and field.attribute_name in json.dumps(org2_dump["metadata"])
+    assert move.summary["custom_fields"] == "1 created again in the new org"
 
     # The old org's mirror is kept apart.
     assert not CustomerLink.objects.filter(tenant=tenant, customer_key="+14155550100").exists()
