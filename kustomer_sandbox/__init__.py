@@ -27,6 +27,7 @@ Choices where the docs are open:
   carries `Retry-After` (seconds);
 - bodies over 100 kB (102,400 bytes) answer 413; per-customer caps of 120/min each for
   conversations, messages and notes -> 429 (`importedAt` exempts conversations and messages).
+- search: 100 requests per minute per org (API keys) -> 429.
 
 Control endpoints (`/__sandbox/`, no auth, JSON; errors `{"error": "..."}`)
 -------------------------------------------------------------------------

@@ -11,6 +11,9 @@
   client can create up to 120 conversations / messages / notes per minute per customer").
   Conversations and messages whose body carries `importedAt` are not counted ("will not
   be subject to the rate limit"); the file states no such exemption for notes.
+- Search (`POST /v1/customers/search`) by API keys: 100 per minute per org (sliding),
+  on top of the org budget ("Search requests by machine users (API keys): 100 per
+  minute", Kustomer's rate-limits page); over it, 429 with `Retry-After`.
 """
 from __future__ import annotations
 
@@ -76,5 +79,18 @@ def customer_create_take(
             f"for customer {customer_id} in one minute"
         )
         error.headers["Retry-After"] = str(max(1, wait))
+        raise error
+    recent.append(now)
+
+
+def search_rate_take(org: Org, now: float | None = None) -> None:
+    """Count one search of an API key, or raise 429 (caller holds the state lock)."""
+    now = time.monotonic() if now is None else now
+    recent = org.searches
+    while recent and now - recent[0] >= RATE_WINDOW_SECONDS:
+        recent.popleft()
+    if len(recent) >= org.search_limit_per_minute:
+        error = rate_limited(f"more than {org.search_limit_per_minute} searches in one minute")
+        error.headers["Retry-After"] = str(max(1, math.ceil(RATE_WINDOW_SECONDS - (now - recent[0]))))
         raise error
     recent.append(now)

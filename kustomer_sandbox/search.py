@@ -15,6 +15,7 @@ As Kustomer's search docs and the OpenAPI file describe it:
   `YYYY-MM-DD` (midnight in `timeZone`, GMT by default; `lte` a date takes in that
   whole day).
 - `sort`: `[{"<attribute>": "asc"|"desc"}, ...]`; default newest update first.
+- API keys may search 100 times a minute (limits.search_rate_take), 429 beyond.
 - Paging: `?page=` (from 1) and `?pageSize=` (default 100, at most 500); "There is a
   hard limit of **100** for the maximum number of pages": page 100 has no `next`, a
   page past 100 answers 400.
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .context import ApiContext
 from .errors import bad_param
+from .limits import search_rate_take
 from .resources import page_params, render_conversation, render_customer, render_message, render_note
 from .store import Org
 from .validation import openapi_document, validate_request_body
@@ -337,6 +339,7 @@ def customer_search(ctx: ApiContext) -> tuple[int, dict]:
     body = ctx.body
     if not isinstance(body, dict):
         raise bad_param("Invalid type: expected object", "body", "/type")
+    search_rate_take(ctx.org)
     validate_request_body("POST", "/customers/search", body)
     if not body.get("queryContext"):
         raise bad_param("Missing required property: queryContext", "queryContext", "/required")

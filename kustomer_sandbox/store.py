@@ -23,6 +23,8 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 1000
 # Kustomer caps creating conversations, messages and notes at 120/min per customer.
 DEFAULT_CUSTOMER_CREATE_LIMIT_PER_MINUTE = 120
 RATE_WINDOW_SECONDS = 60.0
+# Kustomer: "Search requests by machine users (API keys): 100 per minute".
+DEFAULT_SEARCH_LIMIT_PER_MINUTE = 100
 
 METADATA_RESOURCES = ("customer", "conversation", "message")
 
@@ -93,6 +95,8 @@ class Org:
     # (kind, customer id) -> monotonic times of recent creates; kind is conversation,
     # message or note (Kustomer caps each separately)
     customer_creates: dict[tuple[str, str], deque] = field(default_factory=dict)
+    search_limit_per_minute: int = DEFAULT_SEARCH_LIMIT_PER_MINUTE
+    searches: deque = field(default_factory=deque)  # monotonic times of recent searches
 
     def find_user_by_email(self, email: str) -> dict | None:
         wanted = email.strip().lower()

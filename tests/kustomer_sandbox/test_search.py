@@ -134,3 +134,16 @@ def test_custom_attributes_are_searchable(kapi, world):
     found = search(kapi, {"queryContext": "conversation", "and": [{"conversation_custom_queueNameStr": {"equals": "billing"}}]})
 
     assert ids(found) == [target]
+
+
+def test_api_keys_search_at_most_100_times_a_minute(kapi, sandbox_org):
+    with sandbox_org.server.state.lock:
+        assert sandbox_org.org.search_limit_per_minute == 100  # Kustomer's figure for API keys
+        sandbox_org.org.search_limit_per_minute = 3
+    answers = [search(kapi, {"queryContext": "customer"}) for _ in range(4)]
+
+    assert [a.status_code for a in answers[:3]] == [200] * 3
+    over = assert_kustomer_error(answers[3], 429, "ratelimited")
+    assert "searches" in over["detail"]
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
+    assert kapi.get(kapi.url("/users/current")).status_code == 200  # the rest of the API goes on
