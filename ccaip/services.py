@@ -113,32 +113,38 @@ def deliveries_record(*, endpoint: Endpoint, channel: str, events: list[dict[str
         raise ApplicationError(f"Unknown channel {channel}.", field="channel")
     tenant = endpoint.tenant
     result = DeliveryResult()
-    fresh: dict[int, list[Delivery]] = {}
     now = timezone.now()
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_session.setdefault(str(rules.session_fields(event).get("call_id")).strip(), []).append(event)
     with transaction.atomic():
-        for event in events:
-            call_id = str(rules.session_fields(event).get("call_id")).strip()
+        # Sessions in one order (by call id) and each locked before its deliveries are
+        # inserted: the insert's foreign-key check takes a share lock on the session row,
+        # so inserting first and locking after would let two requests of one session
+        # deadlock; locking first, in one order, never does.
+        for call_id in sorted(by_session):
             session, _ = Session.objects.get_or_create(tenant=tenant, channel=channel, call_id=call_id)
-            try:
-                with transaction.atomic():
-                    delivery = Delivery.objects.create(
-                        tenant=tenant, session=session, event_id=str(event["event_id"]).lower(),
-                        timestamp_ms=int(event["timestamp"]), body=event, received_at=now,
-                    )
-            except IntegrityError:
-                Delivery.objects.filter(tenant=tenant, event_id=str(event["event_id"]).lower()).update(
-                    repeats=F("repeats") + 1)
-                result.repeats += 1
+            session = Session.objects.select_for_update().get(pk=session.pk)
+            fresh: list[Delivery] = []
+            for event in by_session[call_id]:
+                event_id = str(event["event_id"]).lower()
+                try:
+                    with transaction.atomic():
+                        fresh.append(Delivery.objects.create(
+                            tenant=tenant, session=session, event_id=event_id,
+                            timestamp_ms=int(event["timestamp"]), body=event, received_at=now,
+                        ))
+                except IntegrityError:
+                    Delivery.objects.filter(tenant=tenant, event_id=event_id).update(repeats=F("repeats") + 1)
+                    result.repeats += 1
+            if not fresh:
                 continue
-            result.accepted += 1
-            fresh.setdefault(session.pk, []).append(delivery)
-        for session_pk in sorted(fresh):  # one lock order: two requests never deadlock
-            session = Session.objects.select_for_update().get(pk=session_pk)
+            result.accepted += len(fresh)
             outcome = _translate(session=session, endpoint=endpoint, settled=False)
             result.recorded += outcome["recorded"]
             # What the session's new deliveries became shows on the latest of them; the
             # others of the same POST point at it.
-            batch = sorted(fresh[session_pk], key=lambda d: (d.timestamp_ms, d.event_id))
+            batch = sorted(fresh, key=lambda d: (d.timestamp_ms, d.event_id))
             Delivery.objects.filter(pk=batch[-1].pk).update(translation=outcome)
             if len(batch) > 1:
                 Delivery.objects.filter(pk__in=[d.pk for d in batch[:-1]]).update(
