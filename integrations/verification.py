@@ -221,7 +221,31 @@ def _moved(*, connection: KustomerConnection, old_org: str, new_org: str, old_ba
         tenant=connection.tenant, from_org_id=old_org, to_org_id=new_org, from_base_url=old_base_url,
         to_base_url=connection.base_url, from_api_key_encrypted=old_key, summary={})
     logger.info("tenant %s moves from Kustomer org %s to %s", connection.tenant_id, old_org, new_org)
+    _app_moved(connection=connection, move=move)
+    from tenants.services import audit_record
+
+    audit_record(tenant=connection.tenant, actor=None, action="Kustomer org changed", target=new_org,
+                 detail=f"moved from org {old_org} ({old_base_url}) to org {new_org} ({connection.base_url})")
     org_moved.send(sender=KustomerConnection, tenant=connection.tenant, move=move)
+
+
+def _app_moved(*, connection: KustomerConnection, move: OrgMove) -> None:
+    """The tenant's Kustomer app (R-X4) as the old org held it means nothing in the new
+    one: forget it, and register (and install, if it was asked for) in the new org."""
+    from integrations.app_services import kustomer_app_request
+    from integrations.models import KustomerApp
+
+    app = KustomerApp.objects.select_for_update().filter(tenant=connection.tenant).first()
+    if app is None:
+        return
+    install = app.install_requested or bool(app.installed_version)
+    KustomerApp.objects.filter(pk=app.pk).update(
+        app_name="", registered_versions=[], registered_fingerprint="", installed_version="",
+        install_requested=False, last_error="", checked_at=None)
+    kustomer_app_request(tenant=connection.tenant, install=install)
+    move.summary = {**move.summary, "kustomer_app": "registered again in the new org" + (
+        " and installed" if install else "")}
+    move.save(update_fields=["summary"])
 
 
 def _record_error(*, connection_id: int, pending: bool, words: str, final: bool) -> None:

@@ -27,6 +27,11 @@ def connection(request):
         except ApplicationError as exc:
             form_errors_from(exc, form)
         else:
+            from tenants.services import audit_record
+
+            audit_record(tenant=request.tenant, actor=request.user, action="Kustomer connection changed",
+                         target=saved.pending_base_url if saved.has_pending else saved.base_url,
+                         detail="new key entered" if form.cleaned_data.get("api_key") else "")
             if saved.has_pending:
                 messages.success(request, "Checking the new URL and key with Kustomer. The working connection stays "
                                           "in use until they verify; this page shows the result.")

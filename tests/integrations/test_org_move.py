@@ -57,6 +57,12 @@ def test_r_s14_moving_to_another_org(tenant, sandbox_demo_org, second_org, kusto
         custom_field_create_from_catalogue(tenant=tenant, key="queue_name")
     field = CustomField.objects.get(tenant=tenant)
     assert field.state == "created" and field.attribute_name in json.dumps(sandbox_demo_org.dump()["metadata"])
+    from integrations.app_services import kustomer_app_request
+    from kustomer_sandbox.apps_platform import registry
+
+    with run(execute=True):
+        kustomer_app_request(tenant=tenant, install=True)
+    assert registry(sandbox_demo_org.org).installed
     old_agent_id = agent_get_by_email(tenant=tenant, email="agent1@example.com").kustomer_user_id
     assert old_agent_id
     old_webhook = WebhookSubscription.objects.get(tenant=tenant)
@@ -93,6 +99,9 @@ def test_r_s14_moving_to_another_org(tenant, sandbox_demo_org, second_org, kusto
     assert old_webhook.kustomer_webhook_id not in sandbox_demo_org.org.webhooks  # removed with the old key
     assert str(subscription.public_id) in org2.webhooks[subscription.kustomer_webhook_id]["attributes"]["url"]
 
+    # The Kustomer app is registered and installed in the new org.
+    assert registry(org2).installed and move.summary["kustomer_app"] == "registered again in the new org and installed"
+
     # Custom fields are created again in the new org.
     field.refresh_from_db()
     org2_dump = SandboxOrg(server=kustomer_sandbox, org=org2, api_key=key2).dump()
@@ -103,6 +112,8 @@ def test_r_s14_moving_to_another_org(tenant, sandbox_demo_org, second_org, kusto
     assert not CustomerLink.objects.filter(tenant=tenant, customer_key="+14155550100").exists()
     assert CustomerLink.objects.get(tenant=tenant, kustomer_customer_id="old-customer").customer_key.startswith("~m")
 
+    from tenants.models import AuditEntry
+    assert AuditEntry.objects.filter(tenant=tenant, action="Kustomer org changed", target=org2.id).exists()
     page = admin_client.get("/settings/kustomer/").content.decode()
     assert "Moved to another Kustomer org" in page and "1 re-linked by email" in page
     assert "agent5@example.com" in page and "Training" in page and "old org&#x27;s subscription removed" in page
