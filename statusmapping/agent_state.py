@@ -49,6 +49,11 @@ class AgentRow:
     held_at: datetime | None
     push_kustomer_status_id: str
     kustomer_choice_id: str | None
+    flap_window_at: datetime | None
+    flap_changes: int
+    damped_until: datetime | None
+    damped_cc_status_id: int | None
+    damped_kustomer_status_id: str
 
 
 #: The compared and written columns (every field of AgentRow but the id).

@@ -88,6 +88,9 @@ def _settings_output(settings) -> dict:
         "direction": settings.direction,
         "inherit_on_login": settings.inherit_on_login,
         "watch_interval_seconds": settings.watch_interval_seconds,
+        "sign_out_status": settings.sign_out_cc_status.name if settings.sign_out_cc_status_id else "",
+        "flap_max_changes": settings.flap_max_changes,
+        "flap_hold_seconds": settings.flap_hold_seconds,
         "two_way": {
             "ready": settings.two_way_ready,
             "checked_at": settings.two_way_checked_at,
@@ -137,7 +140,8 @@ class AgentStatusEventApi(TenantApiMixin, APIView):
         kustomer_status_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
         status = serializers.CharField(max_length=60, required=False, allow_blank=True)
         # `sign_in` (an addition): the agent signed in to the CC (R-S8).
-        kind = serializers.ChoiceField(choices=Kind.values, required=False, default=Kind.MANUAL)
+        kind = serializers.ChoiceField(choices=[Kind.MANUAL, Kind.SYSTEM_NEXT, Kind.SIGN_IN], required=False,
+                                       default=Kind.MANUAL)
         instance_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
         def validate(self, data):
@@ -212,6 +216,11 @@ class StatusInheritanceApi(TenantApiMixin, APIView):
         direction = serializers.ChoiceField(choices=Direction.values, required=False)
         inherit_on_login = serializers.BooleanField(required=False)
         watch_interval_seconds = serializers.IntegerField(required=False, min_value=1, max_value=3600)
+        # R-O6: the CC status an agent gets when their Kustomer work session ends ("": off).
+        sign_out_status = serializers.CharField(required=False, allow_blank=True, max_length=60)
+        # R-O7: the flapping guard (0 changes: off).
+        flap_max_changes = serializers.IntegerField(required=False, min_value=0, max_value=100)
+        flap_hold_seconds = serializers.IntegerField(required=False, min_value=5, max_value=600)
 
     @extend_schema(responses=dict, operation_id="status_inheritance_get")
     def get(self, request):

@@ -25,8 +25,22 @@ class StatusInheritanceForm(forms.Form):
                   "Kustomer rate limit.",
     )
 
-    def __init__(self, *args, available: bool = True, **kwargs):
+    sign_out_status = forms.ChoiceField(
+        label="When an agent signs out of Kustomer", required=False,
+        help_text="Set the agent's contact-center status to this one when their Kustomer work session ends "
+                  "(never during a call: it then applies when the call ends).",
+    )
+    flap_max_changes = forms.IntegerField(
+        label="Hold a flapping status after this many changes a minute", min_value=0, max_value=100, required=False,
+        help_text="An agent whose status changes more often than this within a minute stays at the last one "
+                  "for the hold below; the latest change then applies. 0 turns the guard off.",
+    )
+    flap_hold_seconds = forms.IntegerField(label="Hold for (seconds)", min_value=5, max_value=600, required=False)
+
+    def __init__(self, *args, available: bool = True, cc_statuses=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["sign_out_status"].choices = [("", "Keep the status mapped from Kustomer's offline status")] + [
+            (name, name) for name in cc_statuses]
         if not available:
             self.fields["enabled"].disabled = True
             self.fields["enabled"].help_text = (

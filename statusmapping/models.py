@@ -124,6 +124,13 @@ class StatusInheritanceSettings(models.Model):
     # its share of the org's rate budget (rules.watch_interval_seconds).
     watch_pages = models.PositiveIntegerField(default=1)
     watch_error = models.TextField(blank=True)
+    # R-O6: the CC status an agent gets when their Kustomer work session ends (off: null).
+    sign_out_cc_status = models.ForeignKey("CCStatus", null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="+")
+    # R-O7: more than this many status changes a minute hold the agent at the last one
+    # for flap_hold_seconds (0: off).
+    flap_max_changes = models.PositiveIntegerField(default=0)
+    flap_hold_seconds = models.PositiveIntegerField(default=30)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -172,6 +179,14 @@ class Agent(models.Model):
     # own non-call CC choice), never our push of a call status: what CRM_OVERRIDES and a
     # held change apply, and what Kustomer is set back to after a call. Null: not known.
     kustomer_choice_id = models.CharField(max_length=64, null=True, blank=True)
+    # R-O7: status changes counted in the current minute, the hold after too many, and
+    # the latest change damped during the hold (applied when it ends).
+    flap_window_at = models.DateTimeField(null=True, blank=True)
+    flap_changes = models.PositiveIntegerField(default=0)
+    damped_until = models.DateTimeField(null=True, blank=True)
+    damped_cc_status = models.ForeignKey(CCStatus, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                         db_index=False)
+    damped_kustomer_status_id = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -225,6 +240,10 @@ class Kind(models.TextChoices):
     SYSTEM_NEXT = "system_next", "System (next status)"
     # Addition to the contract: the agent signed in to the contact center (R-S8).
     SIGN_IN = "sign_in", "Sign-in"
+    # The product's own kinds: the agent's Kustomer work session ended (R-O6), and a
+    # change damped by the flapping guard applied when its hold ended (R-O7).
+    SIGN_OUT = "sign_out", "Kustomer sign-out"
+    DAMPED_RELEASE = "damped_release", "Applied after a hold"
 
 
 class StatusChange(models.Model):

@@ -31,13 +31,23 @@ Rules by ID:
         non-call CC choice) is what CRM_OVERRIDES and a held change apply; when Kustomer
         holds something else by then (our "On call" push), it is set back to that
         choice. `status_agreement` says whether the two statuses agree, and why not.
+- R-O6  when the agent's Kustomer work session ends (`KIND_SIGN_OUT`), the status chosen
+        for it applies instead of the offline status's mapping; never during a call
+        (held for the call's end, as R-S12).
+- R-O7  flapping guard: more than `flap_max_changes` status changes within a minute
+        and the agent is held at the last one for `flap_hold_seconds`; changes meanwhile
+        are DAMPED (the latest is remembered and applied when the hold ends). Calls,
+        wrap-ups and the CC's own next status are never damped.
+
+Reasons are shown to people (history, API): plain words, no rule codes.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 LATEST_WINS = "LATEST_WINS"
@@ -51,6 +61,10 @@ SOURCE_CONTACT_CENTER = "contact_center"
 KIND_MANUAL = "manual"
 KIND_SYSTEM_NEXT = "system_next"
 KIND_SIGN_IN = "sign_in"
+KIND_SIGN_OUT = "sign_out"  # R-O6: the agent's Kustomer work session ended (source kustomer)
+KIND_DAMPED_RELEASE = "damped_release"  # R-O7: the change remembered during a hold, applied
+
+FLAP_WINDOW_SECONDS = 60
 
 ACTIVITY_NONE = "none"
 ACTIVITY_CALL = "call"
@@ -65,6 +79,8 @@ class Decision(enum.Enum):
     UNKNOWN_AGENT = "unknown_agent"
     SEVERAL_INSTANCES = "several_instances"
     INHERITANCE_OFF = "inheritance_off"
+    # R-O7: the agent's status flapped; held at the last one (added to the contract).
+    DAMPED = "damped"
     # Addition to the contract's list: Kustomer reports the status we already know for
     # the agent (our own two-way push coming back, or the adapter re-sending after a
     # reload). Nothing changes; re-applying it would undo the agent's later CC choice.
@@ -82,6 +98,11 @@ class InheritanceSettings:
     # R-S8: at sign-in the agent's Kustomer status applies (so the CC's own sign-in
     # status is not pushed over it).
     inherit_on_login: bool = False
+    # R-O6: the CC status an agent gets when their Kustomer work session ends (None: off).
+    sign_out_cc_status: str | None = None
+    # R-O7: more than this many changes a minute are damped (0: off) for this long.
+    flap_max_changes: int = 0
+    flap_hold_seconds: int = 30
 
     @property
     def active(self) -> bool:
@@ -140,6 +161,13 @@ class AgentState:
     # own non-call CC choice); never our push of a call or wrap-up status. None: not
     # known yet (rows from before R-S13), `kustomer_status_id` stands in for it.
     kustomer_choice_id: str | None = None
+    # R-O7: changes counted in the current minute, and the hold after too many.
+    flap_window_at: datetime | None = None
+    flap_changes: int = 0
+    damped_until: datetime | None = None
+    # The latest change damped during the hold (applied when it ends).
+    damped_cc_status: str | None = None
+    damped_kustomer_status_id: str | None = None
 
     @property
     def busy_with_call(self) -> bool:
@@ -187,6 +215,14 @@ class Outcome:
     push_kustomer_status_id: str | None = None
     # R-S13: the agent's Kustomer choice to remember (None: keep what is known).
     kustomer_choice_id: str | None = None
+    # R-O7: the flapping counters after this change (None: keep), a new hold, the
+    # change remembered during one, or dropping what was remembered.
+    flap_window_at: datetime | None = None
+    flap_changes: int | None = None
+    damped_until: datetime | None = None
+    damped_cc_status: str | None = None
+    damped_kustomer_status_id: str | None = None
+    clear_damped: bool = False
     reason: str = ""
 
 
@@ -205,8 +241,46 @@ def decide_status_change(
     if agent is None:
         return Outcome(Decision.UNKNOWN_AGENT, None, reason="No agent with this email.")
     if change.source == SOURCE_KUSTOMER:
-        return _decide_kustomer_change(settings, status_map, agent, live_instances, change)
-    return _decide_cc_change(settings, status_map, agent, change)
+        outcome = _decide_kustomer_change(settings, status_map, agent, live_instances, change)
+    else:
+        outcome = _decide_cc_change(settings, status_map, agent, change)
+    return _guard_flapping(settings, status_map, agent, change, outcome)
+
+
+def _guard_flapping(settings: InheritanceSettings, status_map: StatusMap, agent: AgentState,
+                    change: IncomingChange, outcome: Outcome) -> Outcome:
+    """R-O7: count the agent's status changes per minute; past the limit, hold the agent
+    at the last one and damp what comes during the hold (remembering the latest)."""
+    if settings.flap_max_changes <= 0:
+        return outcome
+    moves = outcome.decision is Decision.APPLIED and outcome.cc_status_changed and outcome.cc_status != agent.cc_status
+    if not moves:
+        return outcome
+    at = change.occurred_at
+    if change.kind == KIND_DAMPED_RELEASE:
+        return dataclasses.replace(outcome, clear_damped=True, flap_window_at=at, flap_changes=1)
+    calls = (agent.busy_with_call or status_map.activity_of(outcome.cc_status) != ACTIVITY_NONE
+             or change.kind == KIND_SYSTEM_NEXT)
+    if calls:
+        return outcome  # a call, a wrap-up and the CC's own next status always apply
+    if agent.damped_until is not None and at < agent.damped_until:
+        from_kustomer = change.source == SOURCE_KUSTOMER
+        return Outcome(
+            Decision.DAMPED, agent.cc_status,
+            kustomer_status_id=outcome.kustomer_status_id, kustomer_status_at=outcome.kustomer_status_at,
+            kustomer_choice_id=outcome.kustomer_choice_id,
+            damped_cc_status=None if from_kustomer else outcome.cc_status,
+            damped_kustomer_status_id=(change.kustomer_status_id or "") if from_kustomer else None,
+            reason=(f"Held at {agent.cc_status} until {agent.damped_until:%H:%M:%S} UTC: the status changed more than "
+                    f"{settings.flap_max_changes} times within a minute. {outcome.cc_status} applies when the hold "
+                    "ends if nothing newer comes."),
+        )
+    window, count = agent.flap_window_at, agent.flap_changes
+    if window is None or (at - window).total_seconds() >= FLAP_WINDOW_SECONDS:
+        window, count = at, 0
+    count += 1
+    hold = at + timedelta(seconds=settings.flap_hold_seconds) if count > settings.flap_max_changes else None
+    return dataclasses.replace(outcome, flap_window_at=window, flap_changes=count, damped_until=hold)
 
 
 def _decide_kustomer_change(
@@ -241,7 +315,7 @@ def _decide_kustomer_change(
         if incoming and incoming == agent.pending_push_kustomer_status_id:
             # Our own push coming back is what Kustomer holds, never the CRM's choice (R-S13).
             return Outcome(Decision.UNCHANGED, keep, kustomer_status_id=incoming, kustomer_status_at=at,
-                           reason="Kustomer reports the status pushed from the contact center (R-S9 echo).")
+                           reason="Kustomer reports the status pushed from the contact center.")
         if incoming == (agent.kustomer_status_id or ""):
             return Outcome(Decision.UNCHANGED, keep, reason="The agent's Kustomer status did not change.")
         if settings.priority == LATEST_WINS and _older(at, agent.cc_status_at):
@@ -250,8 +324,10 @@ def _decide_kustomer_change(
             if push and not agent.busy_with_call:
                 remember["kustomer_choice_id"] = push  # the agent's own, later choice
             return Outcome(Decision.STALE, keep, **remember, push_kustomer_status_id=push,
-                           reason="Older than the agent's current CC status (R-S7 latest wins).")
+                           reason="Older than the agent's current CC status (latest change wins).")
     target = status_map.kustomer_to_cc.get(incoming)
+    if change.kind == KIND_SIGN_OUT and settings.sign_out_cc_status:
+        target = settings.sign_out_cc_status  # R-O6: the admin's choice for a Kustomer sign-out
     if target is None:
         # A later Kustomer change replaces a held one (R-S12), even an unmapped one:
         # the held status is no longer the agent's Kustomer status.
@@ -368,6 +444,8 @@ def status_agreement(*, settings: InheritanceSettings, status_map: StatusMap, ag
     cc_status, kustomer_id = agent.cc_status or "", agent.kustomer_status_id or ""
     if agent.pending_push_kustomer_status_id or agent.held_cc_status:
         return AgreementResult(Agreement.IN_FLIGHT, "A change is on its way.")
+    if agent.damped_cc_status or agent.damped_kustomer_status_id:
+        return AgreementResult(Agreement.IN_FLIGHT, "Held by the flapping guard; the latest change applies after the hold.")
     if not cc_status or not kustomer_id:
         return AgreementResult(Agreement.AGREE)
     if status_map.kustomer_to_cc.get(kustomer_id) == cc_status or status_map.push_as.get(cc_status) == kustomer_id:

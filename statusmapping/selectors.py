@@ -80,7 +80,7 @@ def agent_status_history(*, agent: Agent, limit: int = 100) -> QuerySet[StatusCh
 # ------------------------------------------------------------------------------ settings
 def inheritance_settings_get(*, tenant: Tenant) -> StatusInheritanceSettings:
     """The tenant's settings (defaults until anyone changed them)."""
-    found = StatusInheritanceSettings.objects.filter(tenant=tenant).first()
+    found = StatusInheritanceSettings.objects.filter(tenant=tenant).select_related("sign_out_cc_status").first()
     return found if found is not None else StatusInheritanceSettings(tenant=tenant)
 
 
@@ -92,6 +92,9 @@ def inheritance_settings_for_rules(settings: StatusInheritanceSettings) -> rules
         direction=settings.direction,
         two_way_ready=settings.two_way_ready,
         inherit_on_login=settings.inherit_on_login,
+        sign_out_cc_status=settings.sign_out_cc_status.name if settings.sign_out_cc_status_id else None,
+        flap_max_changes=settings.flap_max_changes,
+        flap_hold_seconds=settings.flap_hold_seconds,
     )
 
 
@@ -239,6 +242,11 @@ def agent_rule_state(agent, cc_by_id: dict[int, CCStatusRef]) -> rules.AgentStat
         held_at=agent.held_at,
         pending_push_kustomer_status_id=agent.push_kustomer_status_id or None,
         kustomer_choice_id=agent.kustomer_choice_id,
+        flap_window_at=agent.flap_window_at,
+        flap_changes=agent.flap_changes,
+        damped_until=agent.damped_until,
+        damped_cc_status=damped.name if (damped := cc_by_id.get(agent.damped_cc_status_id)) else None,
+        damped_kustomer_status_id=agent.damped_kustomer_status_id or None,
     )
 
 

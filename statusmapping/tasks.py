@@ -101,6 +101,8 @@ def status_watch_due_task() -> None:
         return
     for tenant_id in services.status_watch_due_tenants():
         enqueue_once(status_watch_tenant_task, tenant_id, ttl=WATCH_TENANT_EXPIRES_SECONDS)
+    # R-O7: holds that ended apply the change remembered during them (local, fast).
+    services.agents_damped_release()
 
 
 @shared_task(acks_late=False, ignore_result=True, queued_once=True)

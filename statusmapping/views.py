@@ -36,13 +36,21 @@ def _settings_initial(current) -> dict:
     return {
         "enabled": current.enabled, "priority": current.priority, "direction": current.direction,
         "inherit_on_login": current.inherit_on_login, "watch_interval_seconds": current.watch_interval_seconds,
+        "sign_out_status": current.sign_out_cc_status.name if current.sign_out_cc_status_id else "",
+        "flap_max_changes": current.flap_max_changes, "flap_hold_seconds": current.flap_hold_seconds,
     }
+
+
+def _settings_form(request, current, data=None) -> StatusInheritanceForm:
+    names = [s.name for s in selectors.cc_status_list(tenant=request.tenant) if s.activity == "none"]
+    return StatusInheritanceForm(data, initial=_settings_initial(current), available=current.available,
+                                 cc_statuses=names)
 
 
 @tenant_page
 def settings_page(request):
     current = selectors.inheritance_settings_get(tenant=request.tenant)
-    form = StatusInheritanceForm(request.POST or None, initial=_settings_initial(current), available=current.available)
+    form = _settings_form(request, current, request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -56,7 +64,7 @@ def settings_page(request):
                 messages.error(request, exc.message)
                 request.tenant.refresh_from_db(fields=["config_version"])
                 current = selectors.inheritance_settings_get(tenant=request.tenant)
-                form = StatusInheritanceForm(initial=_settings_initial(current), available=current.available)
+                form = _settings_form(request, current)
                 status = 409
             else:
                 form_errors_from(exc, form)

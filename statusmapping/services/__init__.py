@@ -36,6 +36,7 @@ from statusmapping.services.config import (
 )
 from statusmapping.services.engine import (
     agent_status_change_record,
+    agents_damped_release,
 )
 from statusmapping.services.kustomer_sync import (
     agent_pushes_sweep,
@@ -71,6 +72,7 @@ __all__ = [
     "status_mapping_save",
     "two_way_prerequisites_check_request",
     "agent_status_change_record",
+    "agents_damped_release",
     "agent_pushes_sweep",
     "agent_status_push",
     "two_way_prerequisites_check",

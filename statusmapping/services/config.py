@@ -74,6 +74,9 @@ def status_inheritance_update(
     direction: str | None = None,
     inherit_on_login: bool | None = None,
     watch_interval_seconds: int | None = None,
+    sign_out_status: str | None = None,
+    flap_max_changes: int | None = None,
+    flap_hold_seconds: int | None = None,
     expected_version: int | None = None,
 ) -> StatusInheritanceSettings:
     """R-S1 step 2, R-S7, R-S8, R-S9 (the tenant admin). Only the given values change.
@@ -85,6 +88,18 @@ def status_inheritance_update(
         raise ApplicationError(f"Choose one of {', '.join(Direction.values)}.", field="direction")
     if watch_interval_seconds is not None and not 1 <= watch_interval_seconds <= 3600:
         raise ApplicationError("Give an interval of 1 to 3,600 seconds.", field="watch_interval_seconds")
+    if flap_max_changes is not None and not 0 <= flap_max_changes <= 100:
+        raise ApplicationError("Give 0 (off) to 100 changes a minute.", field="flap_max_changes")
+    if flap_hold_seconds is not None and not 5 <= flap_hold_seconds <= 600:
+        raise ApplicationError("Give a hold of 5 to 600 seconds.", field="flap_hold_seconds")
+    sign_out = None
+    if sign_out_status:
+        sign_out = CCStatus.objects.filter(tenant=tenant, name__iexact=sign_out_status.strip()).first()
+        if sign_out is None:
+            raise ApplicationError(f"No CC status named {sign_out_status!r}.", field="sign_out_status")
+        if sign_out.activity != Activity.NONE:
+            raise ApplicationError(f"{sign_out.name} is a status the contact center sets during calls; choose another.",
+                                   field="sign_out_status")
     from statusmapping.tasks import two_way_prerequisites_check_task
 
     with transaction.atomic():
@@ -108,6 +123,12 @@ def status_inheritance_update(
             settings.inherit_on_login = inherit_on_login
         if watch_interval_seconds is not None:
             settings.watch_interval_seconds = watch_interval_seconds
+        if sign_out_status is not None:  # "" turns it off
+            settings.sign_out_cc_status = sign_out
+        if flap_max_changes is not None:
+            settings.flap_max_changes = flap_max_changes
+        if flap_hold_seconds is not None:
+            settings.flap_hold_seconds = flap_hold_seconds
         now_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
         if now_two_way and not was_two_way:
             settings.two_way_ready = False

@@ -7,12 +7,14 @@ import dataclasses
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.queue import enqueue_on_commit
 from statusmapping import agent_state, rules, selectors
 from statusmapping.models import (
+    Agent,
     Feed,
     Kind,
     Source,
@@ -156,7 +158,8 @@ def _agent_status_change_decide(
         current = config.cc_by_id.get(read.cc_status_id) if read is not None and read.cc_status_id else None
         change = StatusChange(
             tenant=tenant, event_id=event_id[:200], agent_email=email[:254], source=source, feed=feed,
-            kind=kind if source == Source.CONTACT_CENTER else "", instance_id=(instance_id or "")[:100],
+            kind=kind if source == Source.CONTACT_CENTER or kind != Kind.MANUAL else "",
+            instance_id=(instance_id or "")[:100],
             kustomer_status_id=kustomer_status_id or "",
             kustomer_status_name=config.kustomer_names.get(kustomer_status_id, "")[:200],
             requested_status=requested.name if requested else "", from_status=current.name if current else "",
@@ -215,4 +218,42 @@ def _state_after(read: agent_state.AgentRow, outcome: rules.Outcome,
         new.update(push_kustomer_status_id=outcome.push_kustomer_status_id)
     if outcome.kustomer_choice_id is not None:
         new.update(kustomer_choice_id=outcome.kustomer_choice_id)
+    if outcome.flap_changes is not None:
+        new.update(flap_window_at=outcome.flap_window_at, flap_changes=outcome.flap_changes)
+    if outcome.damped_until is not None:
+        new.update(damped_until=outcome.damped_until)
+    if outcome.decision is rules.Decision.DAMPED:
+        damped = cc_by_lower.get((outcome.damped_cc_status or "").lower())
+        new.update(damped_cc_status_id=damped.pk if damped else None,
+                   damped_kustomer_status_id=outcome.damped_kustomer_status_id or "")
+    elif (outcome.clear_damped or outcome.cc_status_changed) and (read.damped_cc_status_id
+                                                                  or read.damped_kustomer_status_id):
+        # Applied: whatever was remembered during a hold is older than this change.
+        new.update(damped_cc_status_id=None, damped_kustomer_status_id="")
     return dataclasses.replace(read, **new) if new else read
+
+
+def agents_damped_release(*, now: datetime | None = None, limit: int = 200) -> int:
+    """R-O7: agents whose flapping hold ended get the change damped during it (the
+    latest one), decided again on their state now; returns how many were released."""
+    now = now or timezone.now()
+    due = (Agent.objects.filter(damped_until__lte=now).filter(
+        ~Q(damped_kustomer_status_id="") | Q(damped_cc_status__isnull=False))
+        .select_related("tenant", "damped_cc_status")[:limit])
+    released = 0
+    for agent in due:
+        event_id = f"damped-release:{agent.pk}:{agent.damped_until.isoformat()}"
+        if agent.damped_kustomer_status_id:
+            agent_status_change_record(tenant=agent.tenant, event_id=event_id, source=Source.KUSTOMER,
+                                       agent_email=agent.email, occurred_at=now,
+                                       kustomer_status_id=agent.damped_kustomer_status_id,
+                                       kind=Kind.DAMPED_RELEASE, feed=Feed.WATCHER, force=True)
+        else:
+            agent_status_change_record(tenant=agent.tenant, event_id=event_id, source=Source.CONTACT_CENTER,
+                                       agent_email=agent.email, occurred_at=now, status=agent.damped_cc_status.name,
+                                       kind=Kind.DAMPED_RELEASE, feed=Feed.API)
+        # A release whose decision did not apply (stale, unmapped) still ends the hold's memory.
+        Agent.objects.filter(pk=agent.pk, damped_until=agent.damped_until).update(
+            damped_cc_status=None, damped_kustomer_status_id="")
+        released += 1
+    return released

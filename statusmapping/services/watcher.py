@@ -16,6 +16,7 @@ from statusmapping import rules
 from statusmapping.models import (
     Agent,
     Feed,
+    Kind,
     KustomerStatus,
     Source,
     StatusInheritanceSettings,
@@ -107,6 +108,7 @@ def _watch_feed(*, tenant: Tenant, sessions: Iterable[WorkSession], now: datetim
             changed_at = ws.status_updated_at or now
             event_id = f"watch:{ws.id}:{ws.status_id}:{changed_at.isoformat()}"
             status_id = ws.status_id
+            kind = Kind.MANUAL
         else:
             # No active session: the agent went offline in Kustomer (or closed it all).
             if not agent.kustomer_status_id or agent.kustomer_status_id in offline_ids or offline is None:
@@ -116,9 +118,10 @@ def _watch_feed(*, tenant: Tenant, sessions: Iterable[WorkSession], now: datetim
             since = agent.kustomer_status_at.isoformat() if agent.kustomer_status_at else ""
             event_id = f"watch:offline:{agent.pk}:{agent.kustomer_status_id}:{since}"
             status_id = offline.kustomer_id
+            kind = Kind.SIGN_OUT  # R-O6: the tenant may give signed-out agents a status of its choice
         agent_status_change_record(
             tenant=tenant, event_id=event_id, source=Source.KUSTOMER, agent_email=agent.email,
-            occurred_at=changed_at, kustomer_status_id=status_id, feed=Feed.WATCHER,
+            occurred_at=changed_at, kustomer_status_id=status_id, feed=Feed.WATCHER, kind=kind,
         )
         fed += 1
     return fed

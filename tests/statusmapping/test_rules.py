@@ -251,3 +251,67 @@ def test_r_s7_crm_overrides_only_at_the_end_of_a_call():
     agent = AgentState(cc_status="Available", cc_status_at=at(10), kustomer_status_id="k1", kustomer_status_at=at(0))
     out = decide(cc("D", 20, rules.KIND_SYSTEM_NEXT), agent=agent, settings=CRM)
     assert out.cc_status == "D"
+
+
+# ---------------------------------------------------------------------------- R-O6, R-O7
+GUARD = InheritanceSettings(available=True, enabled=True, flap_max_changes=3, flap_hold_seconds=30)
+
+
+def _after(agent: AgentState, out) -> AgentState:
+    """The agent's state once `out` applied (as the engine stores it), for chains."""
+    import dataclasses
+    new = {}
+    if out.cc_status_changed:
+        new.update(cc_status=out.cc_status, cc_status_at=out.cc_status_at)
+    if out.kustomer_status_id is not None:
+        new.update(kustomer_status_id=out.kustomer_status_id, kustomer_status_at=out.kustomer_status_at)
+    if out.flap_changes is not None:
+        new.update(flap_window_at=out.flap_window_at, flap_changes=out.flap_changes)
+    if out.damped_until is not None:
+        new.update(damped_until=out.damped_until)
+    if out.decision is Decision.DAMPED:
+        new.update(damped_cc_status=out.damped_cc_status, damped_kustomer_status_id=out.damped_kustomer_status_id)
+    elif out.cc_status_changed:
+        new.update(damped_cc_status=None, damped_kustomer_status_id=None)
+    return dataclasses.replace(agent, **new)
+
+
+def test_r_o7_a_flapping_status_is_held_at_the_last_one_and_later_changes_are_damped():
+    agent = AgentState(cc_status="A", cc_status_at=at(0))
+    flips = ["k3", "k1", "k3", "k1", "k3"]  # B, A, B, A, B within a minute
+    decisions = []
+    for i, status_id in enumerate(flips, start=1):
+        out = decide(kustomer(status_id, i), agent=agent, settings=GUARD)
+        decisions.append(out.decision)
+        agent = _after(agent, out)
+    # The first three apply, the fourth goes past the limit and starts the hold (it still
+    # applies: the agent is held at it), the fifth is damped and remembered.
+    assert decisions == [Decision.APPLIED] * 4 + [Decision.DAMPED]
+    assert agent.cc_status == "A" and agent.damped_until == at(4 + 30)
+    assert agent.damped_kustomer_status_id == "k3" and agent.kustomer_status_id == "k3"
+    assert "changed more than 3 times within a minute" in decide(kustomer("k4", 6), agent=agent, settings=GUARD).reason
+    # When the hold ends, the remembered change is applied.
+    release = decide(IncomingChange(source="kustomer", occurred_at=at(40), kustomer_status_id="k3",
+                                    kind=rules.KIND_DAMPED_RELEASE, force=True), agent=agent, settings=GUARD)
+    assert (release.decision, release.cc_status, release.clear_damped) == (Decision.APPLIED, "B", True)
+
+
+def test_r_o7_calls_and_the_ccs_next_status_are_never_damped_and_the_guard_is_off_by_default():
+    held = AgentState(cc_status="A", cc_status_at=at(0), damped_until=at(100), flap_window_at=at(0), flap_changes=9)
+    assert decide(cc("On call", 5, rules.KIND_SYSTEM_NEXT), agent=held, settings=GUARD).decision is Decision.APPLIED
+    assert decide(cc("On call", 5, rules.KIND_MANUAL), agent=held, settings=GUARD).decision is Decision.APPLIED
+    assert decide(cc("C", 5), agent=held, settings=GUARD).decision is Decision.DAMPED
+    assert decide(cc("C", 5), agent=held, settings=ON).decision is Decision.APPLIED  # flap_max_changes 0: off
+
+
+def test_r_o6_kustomer_sign_out_sets_the_chosen_status_but_never_during_a_call():
+    sign_out = InheritanceSettings(available=True, enabled=True, sign_out_cc_status="C")
+    agent = AgentState(cc_status="A", cc_status_at=at(0), kustomer_status_id="k1", kustomer_status_at=at(0))
+    out = decide(kustomer("k4", 5, kind=rules.KIND_SIGN_OUT), agent=agent, settings=sign_out)
+    assert (out.decision, out.cc_status) == (Decision.APPLIED, "C")  # not k4's mapping D
+    # Off by default: the offline status's mapping applies.
+    assert decide(kustomer("k4", 5, kind=rules.KIND_SIGN_OUT), agent=agent, settings=ON).cc_status == "D"
+    on_call = AgentState(cc_status="On call", cc_status_at=at(0), activity=rules.ACTIVITY_CALL,
+                         kustomer_status_id="k1", kustomer_status_at=at(0))
+    held = decide(kustomer("k4", 5, kind=rules.KIND_SIGN_OUT), agent=on_call, settings=sign_out)
+    assert (held.decision, held.cc_status, held.held_cc_status) == (Decision.HELD, "On call", "C")
