@@ -67,3 +67,9 @@ faults: $(VENV)/.installed  ## kill workers, lose the broker, cut Kustomer off, 
 # (var/demo-api-key): never on a command line, where ps and make's echo would show it.
 simulate: $(VENV)/.installed  ## a contact-center day against a running portal (key: $$PORTAL_API_KEY or var/demo-api-key)
 	$(PY) manage.py simulate_traffic --url $(SIMULATE_URL) $(SIMULATE_ARGS)
+
+# A contact-center day with a judge (bench/soak.py): SOAK_ARGS="--setup pg --faults --events 2000 --agents 20 --record"
+.PHONY: soak
+SOAK_ARGS ?= --setup single --events 300 --agents 8
+soak: $(VENV)/.installed  ## a day through a stack of its own, then invariants checked against the sandbox
+	timeout --signal=INT 1800 $(PY) bench/soak.py $(SOAK_ARGS)
