@@ -573,13 +573,7 @@ class FaultSuite:
     def _drop_database(self) -> None:
         if not self.args.drop_database or not hasattr(self, "config"):
             return
-        from django.db import connections
-
-        connections.close_all()
-        import psycopg
-
-        with psycopg.connect(f"{self.config.pg_url}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.config.database}" WITH (FORCE)')
+        stk.drop_database(self.config)
 
     def teardown(self) -> None:
         self.stop_faults.set()

@@ -135,6 +135,17 @@ def recreate_database(config: StackConfig) -> None:
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], config, timeout=300)
 
 
+def drop_database(config: StackConfig) -> None:
+    """Drop the stack's database (this process's connections to it closed first)."""
+    from django.db import connections
+
+    connections.close_all()
+    import psycopg
+
+    with psycopg.connect(f"{config.pg_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
+
+
 def run(cmd: list[str], config: StackConfig, timeout: float) -> str:
     done = subprocess.run(cmd, cwd=ROOT, env=config.env(), capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
