@@ -33,6 +33,11 @@ class CcaipSender:
     is_staff: bool = False
     is_active: bool = True
     pk: None = None
+    throttle_scope = "api_key"  # core/throttling.py: each endpoint its own count
+
+    @property
+    def throttle_key(self) -> str:
+        return f"ccaip:{self.endpoint.pk}"
 
 
 class CcaipBasicAuthentication(authentication.BasicAuthentication):

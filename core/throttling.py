@@ -8,8 +8,8 @@ than the endpoint. A window admits at most its limit; across a window's edge a c
 briefly send up to twice the rate.
 
 A principal names its counter by `throttle_key` and its limit by `throttle_scope`
-(tenants.authentication.ApiClient, adapter.auth.AdapterAgent); a portal user counts by
-user id at the API key's rate. Limits are read from settings on every request.
+(tenants.authentication.ApiClient, adapter.auth.AdapterAgent, ccaip's sender); a portal
+user counts by user id at the API key's rate, any other principal by its client address. Limits are read from settings on every request.
 """
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ class CredentialRateThrottle(BaseThrottle):
         user = request.user
         if not getattr(user, "is_authenticated", False):
             return True  # authentication answers first (401)
-        key = getattr(user, "throttle_key", None) or f"user:{user.pk}"
+        key = getattr(user, "throttle_key", None) or (
+            f"user:{user.pk}" if user.pk is not None
+            # A principal without a row or a key of its own: never one bucket for all of them.
+            else f"{type(user).__name__}:{self.get_ident(request)}")
         scope = getattr(user, "throttle_scope", "api_key")
         limit, period = parse_rate(getattr(settings, RATE_SETTINGS[scope]))
         now = time.time()

@@ -54,3 +54,33 @@ def test_an_adapter_token_past_its_rate_gets_429(tenant, settings):
                                             ("1/day", (1, 86400))])
 def test_rates_read_like_drfs(rate, expected):
     assert parse_rate(rate) == expected
+
+
+def test_principals_without_a_key_of_their_own_never_share_one_count(settings, rf):
+    """CCAI Platform's senders count per endpoint; any other principal without a row
+    counts per client address, never in one bucket for every tenant."""
+    from dataclasses import dataclass
+
+    from ccaip.apis import CcaipSender
+    from core.throttling import CredentialRateThrottle
+
+    @dataclass
+    class Rowless:
+        is_authenticated: bool = True
+        pk: None = None
+
+    settings.API_RATE_PER_KEY = "1/hour"
+
+    def allowed(user, address="10.0.0.1") -> bool:
+        request = rf.get("/api/v1/x", REMOTE_ADDR=address)
+        request.user = user
+        return CredentialRateThrottle().allow_request(request, None)
+
+    class FakeEndpoint:
+        def __init__(self, pk):
+            self.pk = pk
+
+    assert allowed(CcaipSender(endpoint=FakeEndpoint(1))) and not allowed(CcaipSender(endpoint=FakeEndpoint(1)))
+    assert allowed(CcaipSender(endpoint=FakeEndpoint(2)))  # another tenant's endpoint
+    assert allowed(Rowless(), "10.0.0.1") and not allowed(Rowless(), "10.0.0.1")
+    assert allowed(Rowless(), "10.0.0.2")
