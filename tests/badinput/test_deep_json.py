@@ -56,3 +56,13 @@ def test_the_api_refuses_too_deep_json_on_every_endpoint(api, path, levels):
     response = method(path, data='{"id": "deep", "data": ' + nested(levels) + "}", content_type="application/json")
     assert response.status_code == 400, response.content[:200]
     assert "nested too deeply" in response.json()["detail"]
+
+
+def test_the_adapter_api_refuses_too_deep_json(tenant):
+    from statusmapping.services import agent_create
+    from tests.adapter.test_adapter_api import adapter_client
+
+    agent_create(tenant=tenant, email="agent1@example.com")
+    response = adapter_client(tenant).post("/adapter/api/heartbeat", data='{"agent_email": ' + nested(5000) + "}",
+                                           content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
