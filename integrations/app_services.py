@@ -116,6 +116,8 @@ def kustomer_app_sync(*, app_id: int) -> KustomerApp:
             last_error="", checked_at=timezone.now(), definition={}, install_requested=False,
             registered_fingerprint=fingerprint,
         )
+    finally:
+        client.close()
     app.refresh_from_db()
     return app
 

@@ -71,8 +71,7 @@ def kustomer_user_id_for(ctx: EventContext, email: str) -> str | None:
     cached = cache.get(key)
     if cached is not None:
         return cached or None
-    users = ctx.client.list_users(email=email)
-    user_id = next((u.id for u in users if (u.email or "").lower() == email.lower()), None)
+    user_id = next((u.id for u in ctx.client.users_with_email(email)), None)
     cache.set(key, user_id or "", 600 if user_id else 60)
     return user_id
 

@@ -432,6 +432,12 @@ class KustomerClient:
         """``GET /v1/users[?email=...]``."""
         return self._list(User.from_resource, USERS, params=_compact({"email": email}), page_size=page_size)
 
+    def users_with_email(self, email: str) -> list[User]:
+        """The org's users whose email is ``email`` (case-insensitive): Kustomer's filter
+        may match more loosely, so only exact matches are kept (R-S5 links by email)."""
+        wanted = (email or "").strip().lower()
+        return [u for u in self.list_users(email=wanted) if (u.email or "").lower() == wanted]
+
     def get_user(self, *, user_id: str) -> User:
         return self._one(User.from_resource, "GET", USER, path_params={"user_id": user_id})  # type: ignore[return-value]
 

@@ -92,8 +92,8 @@ def agent_kustomer_user_resolve(*, agent_id: int) -> str:
     connection = kustomer_connection_get(tenant=agent.tenant)
     if connection is None:
         return ""
-    users = [u for u in kustomer_client_for(connection=connection).list_users(email=agent.email)
-             if (u.email or "").lower() == agent.email]
+    with kustomer_client_for(connection=connection) as client:
+        users = client.users_with_email(agent.email)
     now = timezone.now()
     if len(users) == 1:
         Agent.objects.filter(pk=agent.pk).update(kustomer_user_id=users[0].id, kustomer_user_checked_at=now,

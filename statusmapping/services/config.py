@@ -248,7 +248,8 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
     if connection is None:
         return 0
     try:
-        statuses = kustomer_client_for(connection=connection).list_routing_statuses()
+        with kustomer_client_for(connection=connection) as client:
+            statuses = client.list_routing_statuses()
     except KustomerError as exc:
         kustomer_connection_record_error(connection=connection, error=str(exc))
         StatusInheritanceSettings.objects.filter(tenant=tenant).update(statuses_refresh_error=str(exc)[:2000])

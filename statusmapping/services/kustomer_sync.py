@@ -92,6 +92,8 @@ def agent_status_push(*, agent_id: int) -> str:
             )
             # Collapse: a newer wanted status set meanwhile stays for the push queued with it.
             Agent.objects.filter(pk=agent.pk, push_kustomer_status_id=wanted).update(push_kustomer_status_id="")
+        finally:
+            client.close()
     if failure is not None:
         # The wanted status stays: the task's retry sends the latest one.
         kustomer_connection_record_error(connection=connection, error=str(failure))
@@ -156,6 +158,8 @@ def two_way_prerequisites_check(*, tenant_id: int) -> list[dict]:
             tenant=tenant, two_way_ready=False, two_way_checked_at=timezone.now(), two_way_check_error=str(exc)[:2000],
         )
         raise
+    finally:
+        client.close()
     _two_way_result_store(
         tenant=tenant, two_way_ready=ready, two_way_checks=checks, two_way_team_ids=team_ids,
         two_way_checked_at=timezone.now(), two_way_check_error="",

@@ -36,6 +36,8 @@ def agent_sign_in_inherit(*, agent_id: int, sign_in_change_id: int) -> StatusCha
     except KustomerError as exc:
         kustomer_connection_record_error(connection=connection, error=str(exc))
         raise
+    finally:
+        client.close()
     if session is None or not session.status_id:
         return None
     Agent.objects.filter(pk=agent.pk).update(kustomer_work_session_id=session.id)

@@ -68,19 +68,21 @@ def status_watch_tenant(*, tenant_id: int, now: datetime | None = None) -> int:
     connection, client = kustomer_client_for_tenant(tenant)
     if client is None:
         return 0
-    interval = _watch_interval(settings, connection)
-    # Claim this interval (a little slack so a beat tick that lands early still runs).
-    claimed = StatusInheritanceSettings.objects.filter(pk=settings.pk).filter(
-        Q(watched_at__isnull=True) | Q(watched_at__lte=now - timedelta(seconds=interval * 0.8))
-    ).update(watched_at=now)
-    if not claimed:
-        return 0
     try:
+        interval = _watch_interval(settings, connection)
+        # Claim this interval (a little slack so a beat tick that lands early still runs).
+        claimed = StatusInheritanceSettings.objects.filter(pk=settings.pk).filter(
+            Q(watched_at__isnull=True) | Q(watched_at__lte=now - timedelta(seconds=interval * 0.8))
+        ).update(watched_at=now)
+        if not claimed:
+            return 0
         sessions = list(client.iter_active_work_sessions(page_size=WATCH_PAGE_SIZE))
     except KustomerError as exc:
         kustomer_connection_record_error(connection=connection, error=str(exc))
         StatusInheritanceSettings.objects.filter(pk=settings.pk).update(watch_error=str(exc)[:2000])
         raise
+    finally:
+        client.close()
     pages = max(1, -(-len(sessions) // WATCH_PAGE_SIZE))
     if settings.watch_error or settings.watch_pages != pages:
         StatusInheritanceSettings.objects.filter(pk=settings.pk).update(watch_error="", watch_pages=pages)
