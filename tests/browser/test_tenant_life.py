@@ -205,3 +205,32 @@ def test_a_tenants_whole_life_from_invitation_to_moving_its_kustomer_org(stack, 
     # The first org gets no further writes.
     time.sleep(2)
     assert len(_writes(org1)) == first_org_writes
+
+
+def test_unsaved_changes_ask_before_leaving_the_agent_status_page(live_server, new_context, transactional_db):
+    from tests.browser.conftest import log_in
+    from tests.tenants.factories import TenantFactory, UserFactory
+
+    tenant = TenantFactory(name="Acme", slug="acme")
+    UserFactory(username="acme-admin", tenant=tenant)
+    portal_url = live_server.url.replace("://localhost", "://127.0.0.1")
+    page = log_in(new_context(), portal_url, "acme-admin")
+    page.goto(f"{portal_url}/settings/agent-status/")
+    page.click("#id_watch_interval_seconds")
+    page.fill("#id_watch_interval_seconds", "42")
+    with page.expect_event("dialog", timeout=10_000) as asked_first:
+        page.close(run_before_unload=True)
+    assert asked_first.value.type == "beforeunload"
+    asked_first.value.dismiss()
+
+    # Saving does not ask.
+    page = log_in(new_context(), portal_url, "acme-admin")
+    page.goto(f"{portal_url}/settings/agent-status/")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    page.click("#id_watch_interval_seconds")
+    page.fill("#id_watch_interval_seconds", "42")
+    page.get_by_test_id("settings-form").locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "saved" in page.get_by_test_id("messages").inner_text()
+    assert asked == []
