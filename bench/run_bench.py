@@ -625,13 +625,16 @@ class Bench:
         lines += ["", f"Verdict: **{'PASS' if not self.failures else 'FAIL'}**"
                   + ("" if not self.failures else " — " + "; ".join(self.failures)), ""]
         output = Path(self.args.output)
-        # The fault suite's last verdict (written by bench/faults.py) stays in the file.
+        # The fault suite's last verdict (bench/faults.py), the soak's table
+        # (bench/soak.py) and the demo-day figures (make simulate) stay in the file.
         kept = ""
         if output.exists():
             old = output.read_text()
-            start, end = old.find(FAULTS_BEGIN), old.find(FAULTS_END)
-            if start != -1 and end != -1:
-                kept = old[start:end + len(FAULTS_END)] + "\n"
+            for begin_mark, end_mark in ((FAULTS_BEGIN, FAULTS_END), ("<!-- soak:begin -->", "<!-- soak:end -->"),
+                                         ("<!-- simulate:begin -->", "<!-- simulate:end -->")):
+                start, end = old.find(begin_mark), old.find(end_mark)
+                if start != -1 and end != -1:
+                    kept += old[start:end + len(end_mark)] + "\n"
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text("\n".join(lines) + ("\n" + kept if kept else ""))
         self.say(f"wrote {self.args.output}")
