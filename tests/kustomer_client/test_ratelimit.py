@@ -10,10 +10,10 @@ import pytest
 from integrations.kustomer.errors import KustomerRateLimitedError
 from integrations.kustomer.ratelimit import (
     MemoryRateLimiter,
-    RedisRateLimiter,
     SQLiteRateLimiter,
     build_rate_limiter,
 )
+from integrations.kustomer.ratelimit_redis import RedisRateLimiter
 
 from .conftest import FakeClock
 
