@@ -16,6 +16,9 @@ urlpatterns = [
     path("kustomer-statuses", apis.KustomerStatusListApi.as_view(), name="api-kustomer-statuses"),
     path("kustomer-statuses/refresh", apis.KustomerStatusRefreshApi.as_view(), name="api-kustomer-statuses-refresh"),
     path("status-mapping", apis.StatusMappingApi.as_view(), name="api-status-mapping"),
+    path("status-mapping/export", apis.StatusMappingExportApi.as_view(), name="api-status-mapping-export"),
+    path("status-mapping/import", apis.StatusMappingImportApi.as_view(), name="api-status-mapping-import"),
+    path("status-mapping/dry-run", apis.StatusMappingDryRunApi.as_view(), name="api-status-mapping-dry-run"),
     path("cc-statuses", apis.CCStatusListApi.as_view(), name="api-cc-statuses"),
     path("agents", apis.AgentListApi.as_view(), name="api-agents"),
     # <path:...>: an agent stored before emails were checked may hold "/" and can still be

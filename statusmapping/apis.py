@@ -6,13 +6,17 @@ render the answer. No view calls Kustomer.
 """
 from __future__ import annotations
 
+import dataclasses
+
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ReusedFieldsSerializer
+from core.errors import ApplicationError
 from tenants.api import IsSupportStaff, TenantApiMixin
 from tenants.services import audit_record
 from statusmapping import selectors, services
@@ -308,6 +312,79 @@ class StatusMappingApi(TenantApiMixin, APIView):
             tenant=self.tenant, mapping=data.validated_data["mapping"], push=data.validated_data.get("push")
         )
         return Response(_mapping_output(self.tenant))
+
+
+class _DryRunRowOutput(serializers.Serializer):
+    email = serializers.CharField()
+    name = serializers.CharField()
+    kustomer_status = serializers.CharField()
+    current = serializers.CharField(allow_null=True)
+    would_be = serializers.CharField(allow_null=True)
+    changes = serializers.BooleanField()
+    decision = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class StatusMappingExportApi(TenantApiMixin, APIView):
+    """`GET /api/v1/status-mapping/export` (R-O4): the map and two-way choices as a
+    mapping file (by status names; docs/api.md)."""
+
+    @extend_schema(responses={(200, "application/json"): dict}, operation_id="status_mapping_export")
+    def get(self, request):
+        text = services.status_mapping_export(tenant=self.tenant)
+        response = HttpResponse(text, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="status-mapping-{self.tenant.slug}.json"'
+        return response
+
+
+class StatusMappingImportApi(TenantApiMixin, APIView):
+    """`POST /api/v1/status-mapping/import[?config_version=N][&dry_run=1]` (R-O4): the
+    body is a mapping file; all or nothing, errors per entry with their line."""
+
+    @extend_schema(
+        request={"application/json": dict},
+        parameters=[OpenApiParameter("config_version", int, required=False),
+                    OpenApiParameter("dry_run", bool, required=False)],
+        responses={200: inline_serializer("StatusMappingImportOutput", {
+            "saved": serializers.BooleanField(), "added_cc_statuses": serializers.ListField(child=serializers.CharField()),
+            "unmapped": serializers.ListField(child=serializers.CharField()),
+            "agents": _DryRunRowOutput(many=True),
+        })},
+        operation_id="status_mapping_import",
+    )
+    def post(self, request):
+        raw = request.query_params.get("config_version")
+        try:
+            version = int(raw) if raw not in (None, "") else None
+        except ValueError:
+            raise ApplicationError("config_version must be a number.", field="config_version") from None
+        dry_run = request.query_params.get("dry_run", "") in ("1", "true", "yes")
+        if dry_run:
+            plan = services.status_mapping_import_plan(tenant=self.tenant, text=request.body)
+        else:
+            plan = services.status_mapping_import(tenant=self.tenant, text=request.body, expected_version=version)
+        agents = services.status_mapping_dry_run(tenant=self.tenant, mapping=plan.mapping,
+                                                 new_cc_statuses=plan.new_cc_statuses)
+        return Response({
+            "saved": not dry_run, "added_cc_statuses": [s.name for s in plan.new_cc_statuses],
+            "unmapped": list(plan.unmentioned), "agents": [dataclasses.asdict(r) for r in agents],
+        })
+
+
+class StatusMappingDryRunApi(TenantApiMixin, APIView):
+    """`POST /api/v1/status-mapping/dry-run {"mapping"}` (R-O4): each agent's current
+    and would-be CC status under a proposed map (the PUT's shape); nothing is saved."""
+
+    class Input(serializers.Serializer):
+        mapping = serializers.DictField(child=serializers.CharField(allow_null=True, allow_blank=True, max_length=60))
+
+    @extend_schema(request=Input, responses={200: inline_serializer("StatusMappingDryRunOutput", {
+        "agents": _DryRunRowOutput(many=True)})}, operation_id="status_mapping_dry_run")
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = services.status_mapping_dry_run(tenant=self.tenant, mapping=data.validated_data["mapping"])
+        return Response({"agents": [dataclasses.asdict(r) for r in rows]})
 
 
 class CCStatusListApi(TenantApiMixin, APIView):

@@ -502,3 +502,24 @@ def watch_interval_seconds(*, configured: int, pages_last_run: int, rate_limit_p
     calls_per_run = max(1, pages_last_run)
     allowed_per_minute = max(1.0, rate_limit_per_minute * budget_share)
     return max(float(configured), 60.0 * calls_per_run / allowed_per_minute)
+
+
+def preview_status(
+    *, settings: InheritanceSettings, status_map: StatusMap, agent: AgentState, live_instances: int,
+    now: datetime,
+) -> Outcome:
+    """R-O4 dry run: what the agent's CC status would become if the agent's current
+    Kustomer status were applied under `status_map` now (as a sign-in replays it, R-S8).
+    Inheritance counts as on and the flapping guard as off: the question is the map's."""
+    trial = dataclasses.replace(settings, available=True, enabled=True, flap_max_changes=0)
+    if not agent.kustomer_status_id:
+        return Outcome(Decision.UNCHANGED, agent.cc_status, reason="No Kustomer status known for the agent yet.")
+    outcome = decide_status_change(
+        settings=trial, status_map=status_map, agent=agent, live_instances=live_instances,
+        change=IncomingChange(source=SOURCE_KUSTOMER, occurred_at=now, kustomer_status_id=agent.kustomer_status_id,
+                              force=True),
+    )
+    if outcome.decision is Decision.APPLIED:
+        same = outcome.cc_status == agent.cc_status
+        return dataclasses.replace(outcome, reason="Stays as it is." if same else "")
+    return outcome

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -107,7 +107,15 @@ def mapping_page(request):
     kustomer, cc, chosen, push = stored()
     errors: dict[str, list[str]] = {}
     status = 200
-    if request.method == "POST":
+    dry_run = None
+    if request.method == "POST" and "dry_run" in request.POST:
+        # R-O4: what each agent's status would become under the map in the form; not saved.
+        chosen = {k.kustomer_id: request.POST.get(f"map:{k.kustomer_id}", "") for k in kustomer}
+        try:
+            dry_run = services.status_mapping_dry_run(tenant=tenant, mapping={k: (v or None) for k, v in chosen.items()})
+        except ApplicationError as exc:
+            errors = exc.errors
+    elif request.method == "POST":
         chosen = {k.kustomer_id: request.POST.get(f"map:{k.kustomer_id}", "") for k in kustomer}
         push_posted = "push-shown" in request.POST
         if push_posted:
@@ -140,8 +148,60 @@ def mapping_page(request):
         "warnings": selectors.status_mapping_warnings(tenant=tenant), "settings": settings,
         "two_way": settings.direction == Direction.TWO_WAY,
         "connected": kustomer_connection_exists(tenant=tenant),
-        "cc_form": CCStatusForm(), "config_version": tenant.config_version,
+        "cc_form": CCStatusForm(), "config_version": tenant.config_version, "dry_run": dry_run,
     }, status=status)
+
+
+@tenant_page
+def mapping_export(request):
+    """R-O4: the map and two-way choices as a file (by status names)."""
+    response = HttpResponse(services.status_mapping_export(tenant=request.tenant),
+                            content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="status-mapping-{request.tenant.slug}.json"'
+    return response
+
+
+@tenant_page
+def mapping_import(request):
+    """R-O4: a mapping file imported into this tenant; "Dry run" shows each agent's
+    would-be status without saving; errors per entry with their line; all or nothing."""
+    tenant = request.tenant
+    context = {"config_version": tenant.config_version}
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a mapping file.")
+        elif upload.size > 1_000_000:
+            messages.error(request, "A mapping file is at most 1 MB.")
+        else:
+            text = upload.read()
+            try:
+                if "dry_run" in request.POST:
+                    plan = services.status_mapping_import_plan(tenant=tenant, text=text)
+                else:
+                    plan = services.status_mapping_import(tenant=tenant, text=text,
+                                                          expected_version=_posted_version(request))
+                context["dry_run"] = services.status_mapping_dry_run(
+                    tenant=tenant, mapping=plan.mapping, new_cc_statuses=plan.new_cc_statuses)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                context["errors"] = [(entry, msgs) for entry, msgs in exc.errors.items()]
+                status = 409 if _stale(exc) else 400
+                tenant.refresh_from_db(fields=["config_version"])
+                context["config_version"] = tenant.config_version
+            else:
+                context["plan"] = plan
+                if "dry_run" in request.POST:
+                    context["tried"] = True
+                else:
+                    audit_record(tenant=tenant, actor=request.user, action="Status mapping imported",
+                                 target=upload.name or "",
+                                 detail=", ".join(f"added {s.name}" for s in plan.new_cc_statuses))
+                    messages.success(request, "Status mapping imported.")
+                    tenant.refresh_from_db(fields=["config_version"])
+                    context["config_version"] = tenant.config_version
+    return render(request, "statusmapping/mapping_import.html", context, status=status)
 
 
 @tenant_page

@@ -1,6 +1,7 @@
 """Writes of agent status inheritance (SPEC §3), one module per seam:
 
 - config: settings, contact-center statuses, Kustomer statuses, the status map
+- mapping_tools: the status map's export, import and dry run (R-O4)
 - agents: agents, their Kustomer users and adapter heartbeats
 - engine: the request-time decision of one status change (compare-and-set)
 - kustomer_sync: two-way pushes to Kustomer and the routing prerequisites
@@ -33,6 +34,12 @@ from statusmapping.services.config import (
     status_inheritance_update,
     status_mapping_save,
     two_way_prerequisites_check_request,
+)
+from statusmapping.services.mapping_tools import (
+    status_mapping_dry_run,
+    status_mapping_export,
+    status_mapping_import,
+    status_mapping_import_plan,
 )
 from statusmapping.services.engine import (
     agent_status_change_record,
@@ -70,6 +77,10 @@ __all__ = [
     "status_inheritance_availability_set",
     "status_inheritance_update",
     "status_mapping_save",
+    "status_mapping_dry_run",
+    "status_mapping_export",
+    "status_mapping_import",
+    "status_mapping_import_plan",
     "two_way_prerequisites_check_request",
     "agent_status_change_record",
     "agents_damped_release",
