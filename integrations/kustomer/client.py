@@ -10,9 +10,10 @@ The client does not sleep through 429s: it records Kustomer's wait in the rate l
 with ``retry_after``) for the caller's task to retry later; only a wait of at most
 ``inline_retry_max`` seconds (2 s) is waited out once, inline.
 
-``find_or_create_*`` helpers are explicit two-step operations for creates that carry a
-deterministic ``externalId`` (see ``external_ids.py``): look up by externalId; create
-if absent; when the create is refused as a duplicate (409/400), look up again.
+``find_or_create`` (module level) joins a look-up and a create that carries a
+deterministic ``externalId`` (see ``external_ids.py``) in two explicit steps: look up by
+externalId; create if absent; when the create is refused as a duplicate (409/400), look
+up again. The executor's actions (conversations/services/actions.py) compose it.
 """
 from __future__ import annotations
 
@@ -477,10 +478,6 @@ class KustomerClient:
                                 max_pages=max_pages):
             yield self._build(WorkSession.from_resource, item, method="GET", template=WORK_SESSIONS)
 
-    def list_active_work_sessions(self, *, page_size: int = DEFAULT_PAGE_SIZE,
-                                  max_pages: int | None = None) -> list[WorkSession]:
-        return list(self.iter_active_work_sessions(page_size=page_size, max_pages=max_pages))
-
     def update_work_session_status(self, *, work_session_id: str, status_id: str) -> WorkSession:
         """``PUT /v1/routing/work-sessions/{id}`` ``{"status": <routing status id>}``
         (the body is unconfirmed in Kustomer's docs; this sends the status relationship id)."""
@@ -577,27 +574,6 @@ class KustomerClient:
         """``GET /v1/customers/externalId={id}``; None on 404."""
         return self._one(Customer.from_resource, "GET", CUSTOMER_BY_EXTERNAL_ID,
                          path_params={"external_id": external_id}, none_on_404=True)
-
-    def find_or_create_customer(
-        self,
-        *,
-        external_id: str,
-        name: str | None = None,
-        emails: Sequence[str | Mapping[str, Any]] | None = None,
-        phones: Sequence[str | Mapping[str, Any]] | None = None,
-        custom: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> tuple[Customer, bool]:
-        """Look up by ``external_id``; create when absent. Returns ``(customer, created)``.
-
-        A create refused as a duplicate (409, or 400: Kustomer's status is unconfirmed)
-        is looked up again and returned when it is there; otherwise the refusal is
-        raised (e.g. the phone belongs to a customer with another externalId)."""
-        return find_or_create(
-            lambda: self.get_customer_by_external_id(external_id=external_id),
-            lambda: self.create_customer(name=name, external_id=external_id, emails=emails, phones=phones,
-                                         custom=custom, extra=extra),
-        )
 
     # ========================================================================= conversations
     def iter_customer_conversations(self, *, customer_id: str, page_size: int = DEFAULT_PAGE_SIZE,
@@ -730,32 +706,6 @@ class KustomerClient:
             path_params={"conversation_id": conversation_id}, json_body=body,
         )
 
-    def find_or_create_conversation(
-        self,
-        *,
-        customer_id: str,
-        external_id: str,
-        name: str | None = None,
-        status: str | None = None,
-        direction: str | None = None,
-        assigned_users: Sequence[str] | None = None,
-        assigned_teams: Sequence[str] | None = None,
-        priority: int | None = None,
-        tags: Sequence[str] | None = None,
-        custom: Mapping[str, Any] | None = None,
-        queue: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> tuple[Conversation, bool]:
-        """Look up by ``external_id``, create when absent; ``(conversation, created)``."""
-        return find_or_create(
-            lambda: self.get_conversation_by_external_id(external_id=external_id),
-            lambda: self.create_conversation(
-                customer_id=customer_id, external_id=external_id, name=name, status=status,
-                direction=direction, assigned_users=assigned_users, assigned_teams=assigned_teams,
-                priority=priority, tags=tags, custom=custom, queue=queue, extra=extra,
-            ),
-        )
-
     # ========================================================================= messages
     def create_message(
         self,
@@ -815,33 +765,6 @@ class KustomerClient:
         """The conversation's message with ``external_id`` (scans its messages), or None."""
         return _with_external_id(self.iter_conversation_messages(conversation_id=conversation_id), external_id)
 
-    def find_or_create_message(
-        self,
-        *,
-        conversation_id: str,
-        external_id: str,
-        channel: str,
-        app: str,
-        direction: str | None = None,
-        preview: str | None = None,
-        meta: Mapping[str, Any] | None = None,
-        custom: Mapping[str, Any] | None = None,
-        attachments: Sequence[str | AttachmentUpload | Mapping[str, Any]] | None = None,
-        queue: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> tuple[Message, bool]:
-        """Find the conversation's message with ``external_id``, create it when absent;
-        ``(message, created)``. Looks through the conversation's own messages, which
-        needs only the spec's unambiguous list endpoint."""
-        return find_or_create(
-            lambda: self.find_conversation_message(conversation_id=conversation_id, external_id=external_id),
-            lambda: self.create_message(
-                conversation_id=conversation_id, external_id=external_id, channel=channel,
-                direction=direction, app=app, preview=preview, meta=meta, custom=custom,
-                attachments=attachments, queue=queue, extra=extra,
-            ),
-        )
-
     # ========================================================================= notes
     def create_note(
         self,
@@ -878,22 +801,6 @@ class KustomerClient:
     def find_conversation_note(self, *, conversation_id: str, external_id: str) -> Note | None:
         """The conversation's note with ``external_id`` (scans its notes), or None."""
         return _with_external_id(self.iter_conversation_notes(conversation_id=conversation_id), external_id)
-
-    def find_or_create_note(
-        self,
-        *,
-        conversation_id: str,
-        external_id: str,
-        body: str,
-        attachments: Sequence[AttachmentUpload | Mapping[str, Any]] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> tuple[Note, bool]:
-        """Find the conversation's note with ``external_id``, create it when absent."""
-        return find_or_create(
-            lambda: self.find_conversation_note(conversation_id=conversation_id, external_id=external_id),
-            lambda: self.create_note(conversation_id=conversation_id, body=body, external_id=external_id,
-                                     attachments=attachments, extra=extra),
-        )
 
     # ========================================================================= attachments
     def create_attachment(self, *, name: str, content_type: str, content_length: int) -> AttachmentUpload:
@@ -938,11 +845,6 @@ class KustomerClient:
         upload = self.create_attachment(name=name, content_type=content_type, content_length=len(content))
         self.upload_attachment(upload=upload, content=content, filename=name, content_type=content_type)
         return upload
-
-    def attach_file(self, *, name: str, content_type: str, content: bytes) -> str:
-        """``upload_file`` returning only the attachment id (a message's ``attachments``
-        takes bare ids; a note's needs the ``AttachmentUpload``)."""
-        return self.upload_file(name=name, content_type=content_type, content=content).id
 
     # ========================================================================= metadata
     def get_metadata(self, *, resource: str) -> Metadata:

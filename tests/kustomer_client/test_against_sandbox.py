@@ -17,6 +17,7 @@ from integrations.kustomer.errors import (
 )
 from integrations.kustomer.external_ids import external_id
 from integrations.kustomer.ratelimit import MemoryRateLimiter
+from tests.kustomer_client.once import conversation_once, customer_once, message_once, note_once
 
 
 def make_client(org, **kwargs) -> KustomerClient:
@@ -46,10 +47,10 @@ def test_base_url_with_v1_suffix_works(sandbox_org):
 
 def test_customer_flow(sandbox_org, kc):
     ext = external_id("acme", "customer", "end-user-1")
-    customer, created = kc.find_or_create_customer(external_id=ext, name="Ann Caller", phones=["+14155550100"],
+    customer, created = customer_once(kc, external_id=ext, name="Ann Caller", phones=["+14155550100"],
                                                    emails=["ann@example.com"])
     assert created and customer.external_id == ext
-    again, created_again = kc.find_or_create_customer(external_id=ext, name="Ann Caller")
+    again, created_again = customer_once(kc, external_id=ext, name="Ann Caller")
     assert (again.id, created_again) == (customer.id, False)
     assert kc.get_customer_by_phone(phone="+14155550100").id == customer.id
     assert kc.get_customer_by_email(email="ann@example.com").id == customer.id
@@ -66,7 +67,7 @@ def test_customer_flow(sandbox_org, kc):
 def test_duplicate_phone_with_other_external_id_is_refused(kc):
     kc.create_customer(name="A", external_id="cc_t_customer_a", phones=["+14155550101"])
     with pytest.raises(KustomerError) as info:
-        kc.find_or_create_customer(external_id="cc_t_customer_b", phones=["+14155550101"])
+        customer_once(kc, external_id="cc_t_customer_b", phones=["+14155550101"])
     assert info.value.status in (400, 409) and not info.value.retryable
 
 
@@ -85,7 +86,7 @@ def test_conversation_message_note_flow(sandbox_org, kc):
     customer = kc.create_customer(name="D", external_id="cc_t_customer_d")
     conv_ids = []
     for i in range(3):
-        conv, created = kc.find_or_create_conversation(
+        conv, created = conversation_once(kc, 
             customer_id=customer.id, external_id=external_id("acme", "conversation", f"s{i}"),
             name=f"Call {i}", status="open", direction="in")
         assert created
@@ -102,24 +103,24 @@ def test_conversation_message_note_flow(sandbox_org, kc):
     assert kc.get_conversation_by_external_id(external_id="cc_acme_conversation_none") is None
 
     ext_m = external_id("acme", "message", "s1", "call-start")
-    msg, created = kc.find_or_create_message(conversation_id=conv_ids[1], external_id=ext_m, channel="voice", app="ccaip",
+    msg, created = message_once(kc, conversation_id=conv_ids[1], external_id=ext_m, channel="voice", app="ccaip",
                                              direction="in", preview="Inbound call")
     assert created and msg.external_id == ext_m
-    again, created = kc.find_or_create_message(conversation_id=conv_ids[1], external_id=ext_m, channel="voice", app="ccaip",
+    again, created = message_once(kc, conversation_id=conv_ids[1], external_id=ext_m, channel="voice", app="ccaip",
                                                direction="in", preview="Inbound call")
     assert (again.id, created) == (msg.id, False)
     assert len(sandbox_org.messages(conv_ids[1])) == 1
 
     ext_n = external_id("acme", "note", "s1", "phone")
-    note, created = kc.find_or_create_note(conversation_id=conv_ids[1], external_id=ext_n, body="From +14155550100")
+    note, created = note_once(kc, conversation_id=conv_ids[1], external_id=ext_n, body="From +14155550100")
     assert created and note.body == "From +14155550100"
-    _, created = kc.find_or_create_note(conversation_id=conv_ids[1], external_id=ext_n, body="From +14155550100")
+    _, created = note_once(kc, conversation_id=conv_ids[1], external_id=ext_n, body="From +14155550100")
     assert not created and len(sandbox_org.notes(conv_ids[1])) == 1
 
 
 def test_attachment_upload(sandbox_org, kc):
     content = b"RIFF....WAVEfmt recording bytes"
-    att_id = kc.attach_file(name="recording.wav", content_type="audio/wav", content=content)
+    att_id = kc.upload_file(name="recording.wav", content_type="audio/wav", content=content).id
     assert sandbox_org.attachment_content(att_id) == content
     transcript = kc.upload_file(name="transcript.txt", content_type="text/plain", content=b"hello")
     assert sandbox_org.attachment_content(transcript.id) == b"hello"
@@ -164,7 +165,7 @@ def test_routing_flow(sandbox_demo_org):
     assert settings.id
     assert len(kc.list_routing_queues()) >= 3
 
-    active = kc.list_active_work_sessions(page_size=2)  # 5 agents: paged
+    active = list(kc.iter_active_work_sessions(page_size=2))  # 5 agents: paged
     assert len(active) == 5 and all(ws.active for ws in active)
     session = kc.get_active_work_session(user_id=agent.id)
     assert session.status_id == statuses["Available"].id and session.routable
@@ -180,9 +181,9 @@ def test_lost_answer_after_commit_is_found_by_external_id(sandbox_org, kc):
     ext = external_id("acme", "customer", "lost-1")
     sandbox_org.inject_faults(drop_after_commit_next=1, methods=["POST"], path_contains="/customers")
     with pytest.raises((KustomerConnectionError, KustomerTimeoutError)) as info:
-        kc.find_or_create_customer(external_id=ext, name="Lost")
+        customer_once(kc, external_id=ext, name="Lost")
     assert info.value.retryable
-    customer, created = kc.find_or_create_customer(external_id=ext, name="Lost")
+    customer, created = customer_once(kc, external_id=ext, name="Lost")
     assert not created
     assert len(sandbox_org.customers()) == 1
 
@@ -192,9 +193,9 @@ def test_timeout_then_write_lands_then_found(sandbox_org):
     ext = external_id("acme", "customer", "slow-1")
     sandbox_org.inject_faults(timeout_next=1, timeout_seconds=1.0, methods=["POST"], path_contains="/customers")
     with pytest.raises(KustomerTimeoutError):
-        kc.find_or_create_customer(external_id=ext, name="Slow")
+        customer_once(kc, external_id=ext, name="Slow")
     sandbox_org.wait_for(lambda: sandbox_org.customers(), timeout=5)
-    customer, created = kc.find_or_create_customer(external_id=ext, name="Slow")
+    customer, created = customer_once(kc, external_id=ext, name="Slow")
     assert not created and len(sandbox_org.customers()) == 1
 
 

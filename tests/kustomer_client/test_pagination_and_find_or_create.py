@@ -13,6 +13,7 @@ from integrations.kustomer.errors import (
 )
 
 from .conftest import API, doc, oid, resource
+from tests.kustomer_client.once import conversation_once, customer_once, message_once, note_once
 
 NOT_FOUND = {"errors": [{"status": 404, "code": "notfound", "title": "Not Found", "source": {"parameter": "externalId"}}]}
 
@@ -77,7 +78,7 @@ EXT = "cc_acme_customer_aaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 def test_find_or_create_customer_finds_existing(client, rsps):
     rsps.get(f"{API}/customers/externalId={EXT}", json=doc(resource("customer", oid(1), {"externalId": EXT})))
-    customer, created = client.find_or_create_customer(external_id=EXT, name="Ann")
+    customer, created = customer_once(client, external_id=EXT, name="Ann")
     assert (customer.id, created) == (oid(1), False)
     assert len(rsps.calls) == 1
 
@@ -86,7 +87,7 @@ def test_find_or_create_customer_creates_when_absent(client, rsps):
     rsps.get(f"{API}/customers/externalId={EXT}", status=404, json=NOT_FOUND)
     rsps.post(f"{API}/customers", status=201, json=doc(resource("customer", oid(2), {"externalId": EXT})),
               match=[matchers.json_params_matcher({"externalId": EXT, "name": "Ann", "phones": [{"type": "other", "phone": "+14155550100"}]})])
-    customer, created = client.find_or_create_customer(external_id=EXT, name="Ann", phones=["+14155550100"])
+    customer, created = customer_once(client, external_id=EXT, name="Ann", phones=["+14155550100"])
     assert (customer.id, created) == (oid(2), True)
 
 
@@ -97,11 +98,11 @@ def test_lost_create_response_is_found_by_external_id_before_resending(client, r
     rsps.get(f"{API}/customers/externalId={EXT}", status=404, json=NOT_FOUND)
     rsps.post(f"{API}/customers", body=requests.exceptions.ReadTimeout("lost"))
     with pytest.raises(KustomerTimeoutError) as info:
-        client.find_or_create_customer(external_id=EXT, name="Ann")
+        customer_once(client, external_id=EXT, name="Ann")
     assert info.value.retryable
     # the task retries: the lookup now finds the customer the lost create made; no second POST
     rsps.get(f"{API}/customers/externalId={EXT}", json=doc(resource("customer", oid(3), {"externalId": EXT})))
-    customer, created = client.find_or_create_customer(external_id=EXT, name="Ann")
+    customer, created = customer_once(client, external_id=EXT, name="Ann")
     assert (customer.id, created) == (oid(3), False)
     assert [c.request.method for c in rsps.calls] == ["GET", "POST", "GET"]
 
@@ -111,7 +112,7 @@ def test_duplicate_on_create_is_looked_up_again(client, rsps, status, cls):
     rsps.get(f"{API}/customers/externalId={EXT}", status=404, json=NOT_FOUND)
     rsps.post(f"{API}/customers", status=status, json={"errors": [{"status": status, "code": "duplicate", "title": "externalId exists"}]})
     rsps.get(f"{API}/customers/externalId={EXT}", json=doc(resource("customer", oid(4), {"externalId": EXT})))
-    customer, created = client.find_or_create_customer(external_id=EXT)
+    customer, created = customer_once(client, external_id=EXT)
     assert (customer.id, created) == (oid(4), False)
 
 
@@ -121,7 +122,7 @@ def test_duplicate_of_another_field_is_raised(client, rsps):
                                                                 "source": {"parameter": "phones"}}]})
     rsps.get(f"{API}/customers/externalId={EXT}", status=404, json=NOT_FOUND)
     with pytest.raises(KustomerConflictError) as info:
-        client.find_or_create_customer(external_id=EXT, phones=["+14155550100"])
+        customer_once(client, external_id=EXT, phones=["+14155550100"])
     assert info.value.parameter == "phones"
 
 
@@ -130,7 +131,7 @@ def test_find_or_create_conversation(client, rsps):
     rsps.get(f"{API}/conversations/externalId={ext}", status=404, json=NOT_FOUND)
     rsps.post(f"{API}/customers/{cid}/conversations", status=409, json={"errors": [{"status": 409, "code": "conflict"}]})
     rsps.get(f"{API}/conversations/externalId={ext}", json=doc(conv(6, ext=ext)))
-    c, created = client.find_or_create_conversation(customer_id=cid, external_id=ext, name="Call", status="open")
+    c, created = conversation_once(client, customer_id=cid, external_id=ext, name="Call", status="open")
     assert (c.id, created, c.external_id) == (oid(6), False, ext)
 
 
@@ -143,9 +144,9 @@ def test_find_or_create_message_scans_the_conversation(client, rsps):
               match=[matchers.json_params_matcher({"channel": "voice", "app": "ccaip", "direction": "out", "externalId": ext})])
     rsps.get(f"{API}/conversations/{vid}/messages", json={"data": [resource("message", oid(9), {"externalId": ext})],
                                                           "links": {"next": None}})
-    m, created = client.find_or_create_message(conversation_id=vid, external_id=ext, channel="voice", app="ccaip", direction="out")
+    m, created = message_once(client, conversation_id=vid, external_id=ext, channel="voice", app="ccaip", direction="out")
     assert (m.id, created) == (oid(9), True)
-    again, created_again = client.find_or_create_message(conversation_id=vid, external_id=ext, channel="voice", app="ccaip", direction="out")
+    again, created_again = message_once(client, conversation_id=vid, external_id=ext, channel="voice", app="ccaip", direction="out")
     assert (again.id, created_again) == (oid(9), False)
 
 
@@ -153,5 +154,5 @@ def test_find_or_create_note(client, rsps):
     vid, ext = oid(10), "cc_acme_note_dddddddddddddddddddddddddd"
     rsps.get(f"{API}/conversations/{vid}/notes", json={"data": [resource("note", oid(11), {"externalId": ext, "body": "x"})],
                                                        "links": {"next": None}})
-    n, created = client.find_or_create_note(conversation_id=vid, external_id=ext, body="x")
+    n, created = note_once(client, conversation_id=vid, external_id=ext, body="x")
     assert (n.id, created) == (oid(11), False)

@@ -240,7 +240,7 @@ def test_create_attachment_and_presigned_upload(client, rsps):
     rsps.post(f"{API}/attachments", status=201, json=ATTACHMENT_201, match=[BEARER, matchers.json_params_matcher(
         {"name": "rec.mp3", "contentType": "audio/mpeg", "contentLength": 5})])
     rsps.post("https://attachment.signedurl.com/", status=204)
-    att_id = client.attach_file(name="rec.mp3", content_type="audio/mpeg", content=b"ID3\x00\x01")
+    att_id = client.upload_file(name="rec.mp3", content_type="audio/mpeg", content=b"ID3\x00\x01").id
     assert att_id == "5a4d1a8a6d92880012ad2923"
 
     upload_req = rsps.calls[1].request
@@ -269,7 +269,7 @@ def test_failed_upload_is_typed(client, rsps):
     rsps.post("https://attachment.signedurl.com/", status=403, body="<Error><Code>AccessDenied</Code></Error>")
     from integrations.kustomer.errors import KustomerAuthError
     with pytest.raises(KustomerAuthError) as info:
-        client.attach_file(name="rec.mp3", content_type="audio/mpeg", content=b"12345")
+        client.upload_file(name="rec.mp3", content_type="audio/mpeg", content=b"12345").id
     assert "AccessDenied" in str(info.value)
 
 
@@ -354,7 +354,7 @@ def test_work_sessions(client, rsps):
     assert isinstance(ws, WorkSession)
     assert ws.id == oid(41) and ws.user_id == uid and ws.status_id == sid and ws.routable and ws.active
     assert ws.signed_in_at.tzinfo is not None and ws.team_id == oid(99)
-    assert [w.id for w in client.list_active_work_sessions()] == [oid(41)]
+    assert [w.id for w in client.iter_active_work_sessions()] == [oid(41)]
     updated = client.update_work_session_status(work_session_id=oid(41), status_id=oid(32))
     assert updated.status_id == oid(32) and updated.status_type == "unavailable"
 
