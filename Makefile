@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: run test test-fast install bench clean
+.PHONY: run test test-fast install bench clean messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt kustomer_sandbox/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	./scripts/ensure_gettext.sh
+	$(PY) manage.py compilemessages --ignore '.venv*' -v 0
 	touch $@
 
 # singer-io's tap-kustomer (a public Kustomer client the tests run against the sandbox)
@@ -43,6 +45,12 @@ test-fast: $(VENV)/.installed
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	CACHE_URL=$${CACHE_URL:-locmemcache://} \
 	$(PY) -m pytest -m "unit or db" -n 2 --reuse-db $(PYTEST_ARGS)
+
+# After changing a translatable text: refresh the catalogues, translate what is new in
+# locale/ko/LC_MESSAGES/django.po, then `make install` (or compilemessages).
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l ko --no-obsolete --ignore '.venv*' --ignore 'kustomer_sandbox' --ignore 'bench' --ignore 'loadtest' --ignore 'tests' --ignore 'var'
+	$(PY) manage.py compilemessages --ignore '.venv*' -v 0
 
 clean:
 	rm -rf $(VENV) $(TAP_VENV) var staticfiles

@@ -14,6 +14,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from adapter import auth, selectors
+from django.utils.translation import gettext as _
 
 # Kustomer's own query parameters, kept across the sign-in redirects (the Cards SDK
 # needs them to reach the agent desktop).
@@ -79,5 +80,5 @@ def sign_in(request):
 @require_POST
 def sign_out(request):
     auth.session_sign_out(request)
-    messages.success(request, "Signed out of the adapter.")
+    messages.success(request, _("Signed out of the adapter."))
     return redirect("/adapter/" + _host_query(request.POST))

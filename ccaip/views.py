@@ -12,6 +12,7 @@ from ccaip import rules, selectors, services
 from ccaip.forms import AgentEmailsForm, CredentialsForm
 from core.errors import ApplicationError
 from tenants.pages import form_errors_from, tenant_page
+from django.utils.translation import gettext as _
 
 _SHOW_ONCE = "ccaip_new_password"
 
@@ -29,7 +30,7 @@ def settings_page(request):
             except ApplicationError as exc:
                 form_errors_from(exc, agents)
             else:
-                messages.success(request, "Agent map saved.")
+                messages.success(request, _("Agent map saved."))
                 return redirect("ccaip:settings")
     urls = {}
     if endpoint is not None:
@@ -48,13 +49,13 @@ def credentials_set(request):
     form = CredentialsForm(request.POST)
     if form.is_valid():
         try:
-            _, password = services.endpoint_credentials_set(tenant=request.tenant, username=form.cleaned_data["username"])
+            _endpoint, password = services.endpoint_credentials_set(tenant=request.tenant, username=form.cleaned_data["username"])
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             # Shown on the next page load only (then gone from the session).
             request.session[_SHOW_ONCE] = password
-            messages.success(request, "New credentials set. Copy the password now: it is not shown again.")
+            messages.success(request, _("New credentials set. Copy the password now: it is not shown again."))
     else:
-        messages.error(request, "Give a username.")
+        messages.error(request, _("Give a username."))
     return redirect("ccaip:settings")

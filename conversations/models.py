@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 import uuid
 
 from django.db import models
@@ -22,10 +23,10 @@ from tenants.models import Tenant
 
 class Event(models.Model):
     class State(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        PROCESSING = "processing", "Processing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        ACCEPTED = "accepted", _("Accepted")
+        PROCESSING = "processing", _("Processing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_events")
     event_id = models.CharField(max_length=200)
@@ -84,10 +85,10 @@ class Event(models.Model):
 
 class EventAction(models.Model):
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        SKIPPED = "skipped", "Skipped"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="actions")
     index = models.PositiveIntegerField()

@@ -5,6 +5,7 @@ Tenant resolution and scopes live in `tenants.api`.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _, ngettext
 import threading
 from typing import Any
 
@@ -76,11 +77,14 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def _summary(errors: dict[str, list[str]]) -> str:
     if not errors:
-        return "Invalid input."
+        return _("Invalid input.")
     field, messages = next(iter(errors.items()))
     first = f"{field}: {messages[0]}" if field != "non_field_errors" else messages[0]
     more = len(errors) - 1
-    return f"Invalid input. {first}" + (f" (and {more} more field{'s' if more > 1 else ''})" if more else "")
+    summary = _("Invalid input. %(first)s") % {"first": first}
+    if more:
+        summary += " " + ngettext("(and %(n)d more field)", "(and %(n)d more fields)", more) % {"n": more}
+    return summary
 
 
 def error_response(detail: str, *, errors: dict | None = None, status_code: int = 400, headers: dict | None = None) -> Response:
@@ -91,9 +95,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         return error_response(exc.message, errors=exc.errors, status_code=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
-        return error_response("Request body too large.", status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return error_response(_("Request body too large."), status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
+        exc = exceptions.NotFound(str(exc) or _("Not found."))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
 

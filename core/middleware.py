@@ -4,6 +4,7 @@ DRF's JSON parser reads the request stream directly, which bypasses Django's
 DATA_UPLOAD_MAX_MEMORY_SIZE check; this middleware applies the same limit by
 Content-Length (and to chunked bodies by reading at most limit + 1 bytes).
 """
+from django.utils.translation import gettext as _
 from django.conf import settings
 from django.http import JsonResponse
 
@@ -33,6 +34,6 @@ class RequestSizeLimitMiddleware:
 
 def _too_large(limit: int) -> JsonResponse:
     return JsonResponse(
-        {"detail": f"Request body too large: the limit is {limit} bytes.", "errors": {}},
+        {"detail": _("Request body too large: the limit is %(limit)d bytes.") % {"limit": limit}, "errors": {}},
         status=413,
     )

@@ -12,6 +12,7 @@ from integrations.verification import connection_expire_stale, deadline_seconds
 from core.errors import ApplicationError
 from tenants.pages import form_errors_from, tenant_page
 from integrations.forms import KustomerConnectionForm
+from django.utils.translation import gettext as _
 
 
 @tenant_page
@@ -33,10 +34,10 @@ def connection(request):
                          target=saved.pending_base_url if saved.has_pending else saved.base_url,
                          detail="new key entered" if form.cleaned_data.get("api_key") else "")
             if saved.has_pending:
-                messages.success(request, "Checking the new URL and key with Kustomer. The working connection stays "
-                                          "in use until they verify; this page shows the result.")
+                messages.success(request, _("Checking the new URL and key with Kustomer. The working connection stays "
+                                          "in use until they verify; this page shows the result."))
             else:
-                messages.success(request, "Connection saved. Verifying it with Kustomer now; this page shows the result.")
+                messages.success(request, _("Connection saved. Verifying it with Kustomer now; this page shows the result."))
             return redirect("integrations:connection")
     return render(request, "integrations/connection.html", {
         "form": form, "connection": current, "deadline": int(deadline_seconds()),
@@ -50,10 +51,10 @@ def connection(request):
 def connection_verify(request):
     current = kustomer_connection_get(tenant=request.tenant)
     if current is None:
-        messages.error(request, "Save a connection first.")
+        messages.error(request, _("Save a connection first."))
     else:
         services.kustomer_connection_verify_again(connection=current)
-        messages.success(request, "Verification queued.")
+        messages.success(request, _("Verification queued."))
     return redirect("integrations:connection")
 
 
@@ -64,7 +65,7 @@ def kustomer_app_action(request):
     or read the org's apps again. A Celery task talks to Kustomer; the page shows it."""
     action = request.POST.get("action", "")
     if action not in ("install", "register", "check"):
-        messages.error(request, "Unknown action.")
+        messages.error(request, _("Unknown action."))
         return redirect("integrations:connection")
     try:
         app_services.kustomer_app_request(tenant=request.tenant, install=action == "install", register=action != "check")

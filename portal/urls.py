@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
@@ -20,13 +21,13 @@ api_v1 = [
 def api_not_found(request, *args, **kwargs):
     """An API or webhook URL that matches no route still answers in the contract's
     error shape (not Django's HTML 404 page)."""
-    return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
+    return JsonResponse({"detail": _("Not found."), "errors": {}}, status=404)
 
 
 def server_error(request, *args, **kwargs):
     """500 in the contract's shape on API and webhook URLs; the HTML page elsewhere."""
     if request.path.startswith(("/api/", "/webhooks/")):
-        return JsonResponse({"detail": "Internal server error.", "errors": {}}, status=500)
+        return JsonResponse({"detail": _("Internal server error."), "errors": {}}, status=500)
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)
@@ -41,6 +42,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("language/", views.language_set, name="language"),
     path("metrics", metrics_view, name="metrics"),
     path("login/", views.LogInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

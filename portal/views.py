@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings as django_settings
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
@@ -16,9 +19,12 @@ from adapter.selectors import sandbox_desktop_url
 from conversations import selectors as conversation_selectors
 from conversations import services as conversation_services
 from portal import dashboard
+from portal.middleware import SESSION_KEY as LANGUAGE_SESSION_KEY
+from portal.models import UserLanguage
 from core.errors import ApplicationError, NotFoundError
 from tenants.pages import tenant_page
 from statusmapping import selectors as status_selectors
+from django.utils.translation import gettext as _
 
 # Session key of the adapter sign-in link just issued, shown once on the dashboard.
 ISSUED_LINK_KEY = "dashboard_adapter_link"
@@ -50,7 +56,7 @@ def home(request):
             return _adapter_sign_in_link(request)
         if action == "adapter_sign_out":
             return _adapter_sign_out_everywhere(request)
-        messages.error(request, "Unknown action.")
+        messages.error(request, _("Unknown action."))
         return redirect("home")
     context = _live_context(request, tenant)
     if request.GET.get("fragment") == "live":
@@ -161,3 +167,22 @@ def _check_cache() -> None:
     cache.set("portal:readyz", token, 10)
     if cache.get("portal:readyz") != token:
         raise RuntimeError("the cache did not keep a value")
+
+
+@require_POST
+def language_set(request):
+    """The header's language switch: remembered for the person (when signed in) and in
+    the browser's language cookie (the sign-in page too); back to the page it was on."""
+    language = request.POST.get("language", "")
+    back = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    response = redirect(back)
+    if language not in dict(django_settings.LANGUAGES):
+        return response
+    if request.user.is_authenticated:
+        UserLanguage.objects.update_or_create(user=request.user, defaults={"language": language})
+        request.session[LANGUAGE_SESSION_KEY] = language
+    response.set_cookie(django_settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600,
+                        samesite="Lax", secure=request.is_secure())
+    return response

@@ -32,6 +32,15 @@ if [ -z "$CHROMIUM" ]; then
     exit 1
   fi
 fi
+# Korean pages (the browser tests' Korean walk and its screenshots) need a Hangul font.
+if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi nanum; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=; [ "$(id -u)" != "0" ] && SUDO=sudo
+    echo "Installing Debian's fonts-nanum (Hangul) for the browser tests…"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-nanum >/dev/null
+  fi
+fi
 # It must actually start (a broken install fails here, not halfway through the tests).
 if ! "$CHROMIUM" --headless --no-sandbox --disable-gpu --version >/dev/null 2>&1; then
   echo "ensure_chromium: $CHROMIUM does not start" >&2

@@ -16,6 +16,7 @@ from statusmapping.forms import AgentForm, CCStatusForm, CCStatusRenameForm, Sta
 from statusmapping.models import Direction, StatusInheritanceSettings
 from tenants.models import Tenant
 from tenants.services import audit_record
+from django.utils.translation import gettext as _
 
 
 def _posted_version(request) -> int | None:
@@ -69,9 +70,9 @@ def settings_page(request):
             else:
                 form_errors_from(exc, form)
         else:
-            messages.success(request, "Agent status settings saved.")
+            messages.success(request, _("Agent status settings saved."))
             if data["direction"] == Direction.TWO_WAY and data.get("enabled", current.enabled):
-                messages.info(request, "Two-way sync: Kustomer's prerequisites are being checked; see below.")
+                messages.info(request, _("Two-way sync: Kustomer's prerequisites are being checked; see below."))
             return redirect("statusmapping:settings")
     checking = current.enabled and current.direction == Direction.TWO_WAY and current.two_way_checked_at is None
     return render(request, "statusmapping/settings.html", {
@@ -89,7 +90,7 @@ def two_way_check(request):
         messages.error(request, exc.message)
     else:
         StatusInheritanceSettings.objects.filter(tenant=request.tenant).update(two_way_checked_at=None)
-        messages.success(request, "Checking Kustomer's two-way prerequisites again; this page shows the result.")
+        messages.success(request, _("Checking Kustomer's two-way prerequisites again; this page shows the result."))
     return redirect("statusmapping:settings")
 
 
@@ -136,7 +137,7 @@ def mapping_page(request):
             else:
                 errors = exc.errors
         else:
-            messages.success(request, "Status mapping saved.")
+            messages.success(request, _("Status mapping saved."))
             return redirect("statusmapping:mapping")
     settings = selectors.inheritance_settings_get(tenant=tenant)
     rows = [{"status": k, "chosen": chosen.get(k.kustomer_id, ""), "errors": errors.get(f"mapping.{k.kustomer_id}", [])}
@@ -171,9 +172,9 @@ def mapping_import(request):
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            messages.error(request, "Choose a mapping file.")
+            messages.error(request, _("Choose a mapping file."))
         elif upload.size > 1_000_000:
-            messages.error(request, "A mapping file is at most 1 MB.")
+            messages.error(request, _("A mapping file is at most 1 MB."))
         else:
             text = upload.read()
             try:
@@ -198,7 +199,7 @@ def mapping_import(request):
                     audit_record(tenant=tenant, actor=request.user, action="Status mapping imported",
                                  target=upload.name or "",
                                  detail=", ".join(f"added {s.name}" for s in plan.new_cc_statuses))
-                    messages.success(request, "Status mapping imported.")
+                    messages.success(request, _("Status mapping imported."))
                     tenant.refresh_from_db(fields=["config_version"])
                     context["config_version"] = tenant.config_version
     return render(request, "statusmapping/mapping_import.html", context, status=status)
@@ -212,7 +213,7 @@ def kustomer_statuses_refresh(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Reading the statuses from Kustomer now; reload in a moment to see them.")
+        messages.success(request, _("Reading the statuses from Kustomer now; reload in a moment to see them."))
     return redirect("statusmapping:mapping")
 
 

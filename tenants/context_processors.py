@@ -8,6 +8,7 @@ see Support › Tenants (with the status inheritance availability switch).
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from tenants.selectors import portal_tenant
 
@@ -16,17 +17,17 @@ from tenants.selectors import portal_tenant
 # indents an entry under the one above it, the way the source nests its settings; the
 # full path of the source shows as the entry's tooltip.
 NAVIGATION = [
-    ("Home", "Dashboard", "home", 0, ()),
-    ("Settings › Developer settings", "Kustomer connection", "integrations:connection", 0, ()),
-    ("Settings › Developer settings", "Custom fields for Account and Record", "customfields:list", 0, ()),
-    ("Settings › Developer settings", "Agent status", "statusmapping:settings", 0, ()),
-    ("Settings › Developer settings", "Status mapping › Set and manage", "statusmapping:mapping", 1, ()),
-    ("Settings › Developer settings", "API keys", "tenants:api_keys", 0, ()),
-    ("Settings › Developer settings", "CCAI Platform session events", "ccaip:settings", 0, ()),
-    ("Settings", "Users", "tenants:users", 0, ()),
-    ("Operations", "Agents", "statusmapping:agents", 0, ("statusmapping:agent_history",)),
-    ("Operations", "Sync events", "conversations:events", 0, ("conversations:event_detail",)),
-    ("Operations", "Kustomer webhooks", "conversations:webhook_deliveries", 1, ()),
+    (_("Home"), _("Dashboard"), "home", 0, ()),
+    (_("Settings › Developer settings"), _("Kustomer connection"), "integrations:connection", 0, ()),
+    (_("Settings › Developer settings"), _("Custom fields for Account and Record"), "customfields:list", 0, ()),
+    (_("Settings › Developer settings"), _("Agent status"), "statusmapping:settings", 0, ()),
+    (_("Settings › Developer settings"), _("Status mapping › Set and manage"), "statusmapping:mapping", 1, ()),
+    (_("Settings › Developer settings"), _("API keys"), "tenants:api_keys", 0, ()),
+    (_("Settings › Developer settings"), _("CCAI Platform session events"), "ccaip:settings", 0, ()),
+    (_("Settings"), _("Users"), "tenants:users", 0, ()),
+    (_("Operations"), _("Agents"), "statusmapping:agents", 0, ("statusmapping:agent_history",)),
+    (_("Operations"), _("Sync events"), "conversations:events", 0, ("conversations:event_detail",)),
+    (_("Operations"), _("Kustomer webhooks"), "conversations:webhook_deliveries", 1, ()),
 ]
 # The source document's own path of a page, where the short label abbreviates it.
 SOURCE_PATHS = {
@@ -38,8 +39,8 @@ SOURCE_PATHS = {
     "statusmapping:support_tenants": "Support › Tenants › Status inheritance (availability switch)",
 }
 SUPPORT_NAVIGATION = [
-    ("Support", "Tenants", "tenants:support_tenants", 0, ()),
-    ("Support", "Status inheritance", "statusmapping:support_tenants", 1, ()),
+    (_("Support"), _("Tenants"), "tenants:support_tenants", 0, ()),
+    (_("Support"), _("Status inheritance"), "statusmapping:support_tenants", 1, ()),
 ]
 
 

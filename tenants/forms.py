@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 
 from tenants.models import ApiKeyScope, User
+from django.utils.translation import gettext_lazy as _
 
 
 class TenantCreateForm(forms.Form):
@@ -9,20 +10,20 @@ class TenantCreateForm(forms.Form):
     same again for every other caller."""
 
     name = forms.CharField(max_length=200)
-    slug = forms.SlugField(max_length=60, required=False, help_text="Leave empty to derive it from the name.")
-    default_region = forms.CharField(max_length=2, initial="US", help_text="Two-letter country code for local phone numbers.")
-    admin_email = forms.EmailField(label="First admin's e-mail",
-                                   help_text="They get an invitation link that sets their password.")
-    admin_name = forms.CharField(label="First admin's name", max_length=150, required=False)
+    slug = forms.SlugField(max_length=60, required=False, help_text=_("Leave empty to derive it from the name."))
+    default_region = forms.CharField(max_length=2, initial="US", help_text=_("Two-letter country code for local phone numbers."))
+    admin_email = forms.EmailField(label=_("First admin's e-mail"),
+                                   help_text=_("They get an invitation link that sets their password."))
+    admin_name = forms.CharField(label=_("First admin's name"), max_length=150, required=False)
 
 
 ROLE_CHOICES = [(User.Role.TENANT_ADMIN, "Admin"), (User.Role.VIEWER, "Viewer (read-only, e.g. supervisors)")]
 
 
 class UserInviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail")
-    name = forms.CharField(label="Name", max_length=150, required=False)
-    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES, initial=User.Role.TENANT_ADMIN)
+    email = forms.EmailField(label=_("E-mail"))
+    name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=User.Role.TENANT_ADMIN)
 
 
 class AnyAccountPasswordResetForm(PasswordResetForm):
@@ -34,5 +35,5 @@ class AnyAccountPasswordResetForm(PasswordResetForm):
 
 
 class ApiKeyCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Who uses this key, e.g. 'Telephony events'.")
+    name = forms.CharField(max_length=100, help_text=_("Who uses this key, e.g. 'Telephony events'."))
     scopes = forms.MultipleChoiceField(choices=ApiKeyScope.choices, widget=forms.CheckboxSelectMultiple)

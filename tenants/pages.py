@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
 from tenants.selectors import portal_tenant
+from django.utils.translation import gettext as _
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -27,7 +28,7 @@ def tenant_page(view):
         tenant = portal_tenant(request)
         if tenant is None:
             if getattr(request.user, "is_support", False):
-                messages.info(request, "Open a tenant first: its pages then act on it.")
+                messages.info(request, _("Open a tenant first: its pages then act on it."))
                 return redirect("tenants:support_tenants")
             raise PermissionDenied("This account belongs to no tenant.")
         request.tenant = tenant

@@ -15,6 +15,7 @@ from tenants import selectors, services
 from tenants.forms import AnyAccountPasswordResetForm, ApiKeyCreateForm, TenantCreateForm, UserInviteForm
 from tenants.models import ApiKeyScope, Tenant, User
 from tenants.selectors import SESSION_ACTING_TENANT
+from django.utils.translation import gettext as _
 
 
 def _portal_url(request) -> str:
@@ -74,7 +75,7 @@ def user_change(request, user_id: int):
             services.invitation_resend(user=person, actor=request.user, portal_url=_portal_url(request))
             messages.success(request, f"Invitation sent to {person.email} again.")
         else:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("tenants:users")

@@ -60,7 +60,10 @@ def test_every_admin_page_fits_a_phone_and_the_menu_folds(playwright_browser, po
         assert nav.is_visible()
         screenshot(page, "phone-menu-open", full_page=False)
         paths = nav.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-        paths += [f"/sync/events/{event.pk}/", "/agents/ann.longname.of.an.agent@acme-support.example/history/"]
+        paths.append(f"/sync/events/{event.pk}/")
+        page.goto(portal_url + "/agents/")
+        paths += page.locator("[data-testid=agents] tbody a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))")  # the agent's history and edit pages
         assert len(paths) >= 10
         for path in paths:
             page.goto(portal_url + path)
