@@ -28,6 +28,7 @@ from conversations.models import (
     EventAction,
     SessionLink,
 )
+from conversations.plan import action_from_params
 from conversations.services.actions import ACTION_EXECUTORS
 from conversations.services.context import (
     BACKOFF_CAP_SECONDS,
@@ -267,7 +268,7 @@ def _run_pending(ctx: EventContext) -> None:
     for row in EventAction.objects.filter(event=ctx.event).exclude(
         state__in=[EventAction.State.DONE, EventAction.State.SKIPPED]
     ).exclude(kind=ATTACH_FILE).order_by("index"):  # a late file has its own task (late_files.py)
-        action = rules.action_from_params(row.kind, row.rule, row.params)
+        action = action_from_params(row.kind, row.rule, row.params)
         # Counted before Kustomer is called: a later attempt knows a create may have
         # landed although its answer was lost, and looks it up first.
         EventAction.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
