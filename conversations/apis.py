@@ -196,7 +196,7 @@ class EventOutput(serializers.Serializer):
     attempts = serializers.IntegerField()
     occurred_at = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)  # null until the event is done or failed
     kustomer = serializers.SerializerMethodField()
 
     def get_kustomer(self, event: Event) -> dict:
