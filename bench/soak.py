@@ -449,7 +449,8 @@ def record(args, figures: dict, violations: list[str], took: float, quiescence: 
     lines = [SOAK_BEGIN, "## Soak: a contact-center day with a judge (`make soak`)", "",
              "Each row: one `bench/soak.py` run; expectation derived from the events sent, checked against what the "
              "Kustomer sandbox holds (see the module's docstring). Time to quiescence: from the last request sent to "
-             "every event finished, no late file or webhook delivery waiting and the broker queue empty.", "",
+             "every event finished, no late file or webhook delivery waiting and the broker queue empty. "
+             f"Load average at the end of this run: {stk.load_average()}.", "",
              "| set-up | run (UTC) | events | agents | priority | faults | invariants checked | violations | "
              "time to quiescence | queue depth peak / end | events failed (with reason) | whole run |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows.values(), SOAK_END]
