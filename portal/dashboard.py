@@ -166,3 +166,8 @@ def agents_with_statuses(*, tenant: Tenant) -> list:
 
 def status_change_feed(*, tenant: Tenant, limit: int = 12) -> list[StatusChange]:
     return list(StatusChange.objects.filter(tenant=tenant).order_by("-received_at", "-id")[:limit])
+
+
+def new_unmapped_statuses(*, tenant: Tenant) -> list:
+    """R-O5: Kustomer statuses added since an earlier refresh and not mapped yet."""
+    return list(status_selectors.kustomer_statuses_new_unmapped(tenant=tenant))

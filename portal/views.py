@@ -40,6 +40,7 @@ def _live_context(request, tenant) -> dict:
         "chart_total": sum(b.total for b in bars),
         "agents": dashboard.agents_with_statuses(tenant=tenant),
         "feed": dashboard.status_change_feed(tenant=tenant),
+        "new_unmapped_statuses": dashboard.new_unmapped_statuses(tenant=tenant),
     }
 
 

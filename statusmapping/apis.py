@@ -95,6 +95,7 @@ def _settings_output(settings) -> dict:
         "sign_out_status": settings.sign_out_cc_status.name if settings.sign_out_cc_status_id else "",
         "flap_max_changes": settings.flap_max_changes,
         "flap_hold_seconds": settings.flap_hold_seconds,
+        "email_new_unmapped_statuses": settings.email_new_unmapped_statuses,
         "two_way": {
             "ready": settings.two_way_ready,
             "checked_at": settings.two_way_checked_at,
@@ -225,6 +226,8 @@ class StatusInheritanceApi(TenantApiMixin, APIView):
         # R-O7: the flapping guard (0 changes: off).
         flap_max_changes = serializers.IntegerField(required=False, min_value=0, max_value=100)
         flap_hold_seconds = serializers.IntegerField(required=False, min_value=5, max_value=600)
+        # R-O5: e-mail the admins about new unmapped Kustomer statuses.
+        email_new_unmapped_statuses = serializers.BooleanField(required=False)
 
     @extend_schema(responses=dict, operation_id="status_inheritance_get")
     def get(self, request):

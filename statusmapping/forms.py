@@ -37,6 +37,11 @@ class StatusInheritanceForm(forms.Form):
                   "for the hold below; the latest change then applies. 0 turns the guard off."),
     )
     flap_hold_seconds = forms.IntegerField(label=_("Hold for (seconds)"), min_value=5, max_value=600, required=False)
+    email_new_unmapped_statuses = forms.BooleanField(
+        label=_("E-mail the admins about new Kustomer statuses"), required=False,
+        help_text=_("When a refresh finds a Kustomer status added since the last one and it is not mapped, the "
+                    "tenant's admins get an e-mail (once per status). The dashboard always shows it."),
+    )
 
     def __init__(self, *args, available: bool = True, cc_statuses=(), **kwargs):
         super().__init__(*args, **kwargs)

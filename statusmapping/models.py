@@ -78,6 +78,11 @@ class KustomerStatus(models.Model):
     # Set when a refresh no longer finds it in Kustomer: kept (the map and the history
     # name it) and shown as gone rather than silently dropped (R-S2).
     removed_at = models.DateTimeField(null=True, blank=True)
+    # R-O5: set when a refresh after the first one found it (it appeared in Kustomer
+    # since the last refresh); shown as new while unmapped. When the admins were e-mailed
+    # about it (once per status).
+    appeared_at = models.DateTimeField(null=True, blank=True)
+    alert_emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -131,6 +136,8 @@ class StatusInheritanceSettings(models.Model):
     # for flap_hold_seconds (0: off).
     flap_max_changes = models.PositiveIntegerField(default=0)
     flap_hold_seconds = models.PositiveIntegerField(default=30)
+    # R-O5: e-mail the tenant's admins about a new Kustomer status that is not mapped.
+    email_new_unmapped_statuses = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

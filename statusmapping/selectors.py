@@ -222,6 +222,13 @@ def status_mapping_warnings(*, tenant: Tenant) -> list[dict[str, str]]:
     )
 
 
+def kustomer_statuses_new_unmapped(*, tenant: Tenant) -> QuerySet[KustomerStatus]:
+    """R-O5: Kustomer statuses that appeared since an earlier refresh, are still there
+    and are not mapped (the dashboard's alert; cleared by mapping them)."""
+    return KustomerStatus.objects.filter(tenant=tenant, appeared_at__isnull=False, cc_status__isnull=True,
+                                         removed_at__isnull=True).order_by("appeared_at", "name")
+
+
 def kustomer_status_names(*, tenant: Tenant) -> dict[str, str]:
     return dict(KustomerStatus.objects.filter(tenant=tenant).values_list("kustomer_id", "name"))
 

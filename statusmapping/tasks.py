@@ -27,6 +27,13 @@ def kustomer_statuses_refresh_task(tenant_id: int) -> None:
     services.kustomer_statuses_refresh(tenant_id=tenant_id)
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=900, retry_jitter=True,
+             max_retries=8)
+def kustomer_status_alerts_email_task(tenant_id: int) -> None:
+    """R-O5: the e-mail about new unmapped Kustomer statuses (SMTP errors are OSErrors)."""
+    services.kustomer_status_alerts_email(tenant_id=tenant_id)
+
+
 @shared_task(acks_late=True, queued_once=True)
 def kustomer_statuses_refresh_all_task() -> None:
     """Periodic (schedule.py): every tenant with inheritance available reads its

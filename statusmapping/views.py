@@ -39,6 +39,7 @@ def _settings_initial(current) -> dict:
         "inherit_on_login": current.inherit_on_login, "watch_interval_seconds": current.watch_interval_seconds,
         "sign_out_status": current.sign_out_cc_status.name if current.sign_out_cc_status_id else "",
         "flap_max_changes": current.flap_max_changes, "flap_hold_seconds": current.flap_hold_seconds,
+        "email_new_unmapped_statuses": current.email_new_unmapped_statuses,
     }
 
 

@@ -66,3 +66,9 @@ def audit_list(*, tenant: Tenant, limit: int = 200):
     from tenants.models import AuditEntry
 
     return AuditEntry.objects.filter(tenant=tenant).select_related("actor")[:limit]
+
+
+def tenant_admin_emails(*, tenant: Tenant) -> list[str]:
+    """The e-mail addresses of the tenant's active admins (alerts, R-O5)."""
+    return sorted(set(User.objects.filter(tenant=tenant, role=User.Role.TENANT_ADMIN, is_active=True)
+                      .exclude(email="").values_list("email", flat=True)))

@@ -77,6 +77,7 @@ def status_inheritance_update(
     sign_out_status: str | None = None,
     flap_max_changes: int | None = None,
     flap_hold_seconds: int | None = None,
+    email_new_unmapped_statuses: bool | None = None,
     expected_version: int | None = None,
 ) -> StatusInheritanceSettings:
     """R-S1 step 2, R-S7, R-S8, R-S9 (the tenant admin). Only the given values change.
@@ -129,6 +130,8 @@ def status_inheritance_update(
             settings.flap_max_changes = flap_max_changes
         if flap_hold_seconds is not None:
             settings.flap_hold_seconds = flap_hold_seconds
+        if email_new_unmapped_statuses is not None:
+            settings.email_new_unmapped_statuses = email_new_unmapped_statuses
         now_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
         if now_two_way and not was_two_way:
             settings.two_way_ready = False
@@ -257,6 +260,11 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
     now = timezone.now()
     known = {k.kustomer_id: (k.name, k.status_type, k.system, k.removed_at is None)
              for k in KustomerStatus.objects.filter(tenant=tenant)}
+    # R-O5: a status this refresh finds that no earlier one did appeared in Kustomer since
+    # the last refresh (on the first read every status is simply there).
+    refreshed_before = StatusInheritanceSettings.objects.filter(
+        tenant=tenant, statuses_refreshed_at__isnull=False).exists() or bool(known)
+    appeared = [st.id for st in statuses if st.id not in known] if refreshed_before else []
     read = {st.id: ((st.name or st.id)[:200], st.status_type or "", st.system, True) for st in statuses}
     changed = read != {kid: v for kid, v in known.items() if v[3] or kid in read}
     with transaction.atomic():
@@ -277,6 +285,11 @@ def kustomer_statuses_refresh(*, tenant_id: int) -> int:
         KustomerStatus.objects.filter(tenant=tenant, removed_at__isnull=True).exclude(kustomer_id__in=seen).update(
             removed_at=now
         )
+        if appeared:
+            KustomerStatus.objects.filter(tenant=tenant, kustomer_id__in=appeared).update(appeared_at=now)
+            from statusmapping.tasks import kustomer_status_alerts_email_task
+
+            enqueue_on_commit(kustomer_status_alerts_email_task, tenant.pk)
         inheritance_settings_ensure(tenant=tenant)
         StatusInheritanceSettings.objects.filter(tenant=tenant).update(
             statuses_refreshed_at=now, statuses_refresh_error=""
@@ -338,3 +351,35 @@ def status_mapping_save(
                 wanted = push_targets.get(cc.pk, "")
                 if cc.push_kustomer_status_id != wanted:
                     CCStatus.objects.filter(pk=cc.pk).update(push_kustomer_status_id=wanted)
+
+
+def kustomer_status_alerts_email(*, tenant_id: int) -> int:
+    """R-O5: e-mail the tenant's admins (Django's e-mail backend) about the Kustomer
+    statuses that appeared since an earlier refresh and are still not mapped, when the
+    tenant turned it on; each status once. Returns how many statuses the e-mail named."""
+    from django.conf import settings as django_settings
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    from tenants.selectors import tenant_admin_emails
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    if not StatusInheritanceSettings.objects.filter(tenant=tenant, email_new_unmapped_statuses=True).exists():
+        return 0
+    recipients = tenant_admin_emails(tenant=tenant)
+    with transaction.atomic():
+        # Locked and marked in one transaction: two runs never both send about one status.
+        pending = list(selectors.kustomer_statuses_new_unmapped(tenant=tenant).filter(alert_emailed_at__isnull=True)
+                       .select_for_update(skip_locked=True, of=("self",)))
+        if not pending or not recipients:
+            return 0
+        send_mail(
+            subject=f"New Kustomer status{'es' if len(pending) > 1 else ''} not mapped: "
+                    f"{', '.join(k.name for k in pending)}",
+            message=render_to_string("statusmapping/new_statuses_email.txt", {
+                "tenant": tenant, "statuses": pending,
+                "link": django_settings.PORTAL_PUBLIC_URL.rstrip("/") + "/settings/status-mapping/"}),
+            from_email=None, recipient_list=recipients,
+        )
+        KustomerStatus.objects.filter(pk__in=[k.pk for k in pending]).update(alert_emailed_at=timezone.now())
+    return len(pending)
