@@ -114,6 +114,7 @@ def _mapping_output(tenant: Tenant) -> dict:
         "kustomer_statuses": [_kustomer_status(k) for k in kustomer],
         "cc_statuses": [_cc_status(c) for c in cc],
         "warnings": selectors.status_mapping_warnings(tenant=tenant),
+        "config_version": tenant.config_version,
     }
 
 
@@ -229,16 +230,22 @@ class StatusInheritanceApi(TenantApiMixin, APIView):
         # R-O5: e-mail the admins about new unmapped Kustomer statuses.
         email_new_unmapped_statuses = serializers.BooleanField(required=False)
 
+        # Optimistic concurrency: the version read with GET; an older one answers 409.
+        config_version = serializers.IntegerField(required=False, min_value=0)
+
     @extend_schema(responses=dict, operation_id="status_inheritance_get")
     def get(self, request):
-        return Response(_settings_output(selectors.inheritance_settings_get(tenant=self.tenant)))
+        return Response({**_settings_output(selectors.inheritance_settings_get(tenant=self.tenant)),
+                         "config_version": self.tenant.config_version})
 
     @extend_schema(request=Input, responses=dict, operation_id="status_inheritance_put")
     def put(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        settings = services.status_inheritance_update(tenant=self.tenant, **data.validated_data)
-        return Response(_settings_output(settings))
+        fields = dict(data.validated_data)
+        settings = services.status_inheritance_update(tenant=self.tenant, expected_version=fields.pop(
+            "config_version", None), **fields)
+        return Response({**_settings_output(settings), "config_version": self.tenant.config_version})
 
 
 class TwoWayCheckApi(TenantApiMixin, APIView):
@@ -301,6 +308,8 @@ class StatusMappingApi(TenantApiMixin, APIView):
         push = serializers.DictField(
             child=serializers.CharField(allow_null=True, allow_blank=True, max_length=64), required=False
         )
+        # Optimistic concurrency: the version read with GET; an older one answers 409.
+        config_version = serializers.IntegerField(required=False, min_value=0)
 
     @extend_schema(responses=dict, operation_id="status_mapping_get")
     def get(self, request):
@@ -312,7 +321,8 @@ class StatusMappingApi(TenantApiMixin, APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         services.status_mapping_save(
-            tenant=self.tenant, mapping=data.validated_data["mapping"], push=data.validated_data.get("push")
+            tenant=self.tenant, mapping=data.validated_data["mapping"], push=data.validated_data.get("push"),
+            expected_version=data.validated_data.get("config_version"),
         )
         return Response(_mapping_output(self.tenant))
 

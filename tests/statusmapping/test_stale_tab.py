@@ -95,3 +95,23 @@ def test_whole_set_forms_warn_before_leaving_with_unsaved_changes(admin_client, 
     for url in ("/settings/status-mapping/", "/settings/agent-status/"):
         page = admin_client.get(url).content.decode()
         assert "data-unsaved-warn" in page and "portal/unsaved.js" in page
+
+
+def test_the_api_refuses_a_stale_put_of_the_map_and_the_settings(api, tenant):
+    services.cc_status_ensure_defaults(tenant=tenant)
+    KustomerStatusFactory(tenant=tenant, kustomer_id="k1", name="Lunch")
+    version = api.get("/api/v1/status-mapping").json()["config_version"]
+    first = api.put("/api/v1/status-mapping", {"mapping": {"k1": "Lunch"}, "config_version": version}, format="json")
+    assert first.status_code == 200 and first.json()["config_version"] > version
+    stale = api.put("/api/v1/status-mapping", {"mapping": {"k1": None}, "config_version": version}, format="json")
+    assert stale.status_code == 409 and "config_version" in stale.json()["errors"]
+    assert KustomerStatus.objects.get(kustomer_id="k1").cc_status.name == "Lunch"
+
+    settings_version = api.get("/api/v1/status-inheritance").json()["config_version"]
+    assert api.put("/api/v1/status-inheritance", {"watch_interval_seconds": 9, "config_version": settings_version},
+                   format="json").status_code == 200
+    refused = api.put("/api/v1/status-inheritance", {"watch_interval_seconds": 3, "config_version": settings_version},
+                      format="json")
+    assert refused.status_code == 409
+    assert StatusInheritanceSettings.objects.get(tenant=tenant).watch_interval_seconds == 9
+    assert api.put("/api/v1/status-inheritance", {"watch_interval_seconds": 4}, format="json").status_code == 200
