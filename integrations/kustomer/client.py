@@ -51,7 +51,6 @@ from .types import (
     Note,
     OutboundWebhook,
     RateLimitInfo,
-    RoutingQueue,
     RoutingStatus,
     Team,
     TeamRoutingSettings,
@@ -81,23 +80,16 @@ CONVERSATION = "/conversations/{conversation_id}"
 CONVERSATION_BY_EXTERNAL_ID = "/conversations/externalId={external_id}"
 CONVERSATION_MESSAGES = "/conversations/{conversation_id}/messages"
 CONVERSATION_NOTES = "/conversations/{conversation_id}/notes"
-# The OpenAPI file spells this one ``/messages/externalid=:externalId`` (lower-case
-# ``externalid``; Kustomer's router is case-insensitive).
-MESSAGE_BY_EXTERNAL_ID = "/messages/externalid={external_id}"
 ATTACHMENTS = "/attachments"
 METADATA = "/metadata/{resource}"
 USERS = "/users"
-USER = "/users/{user_id}"
 CURRENT_USER = "/users/current"
-USER_TEAMS = "/users/{user_id}/teams"
 TEAMS = "/teams"
-TEAM = "/teams/{team_id}"
 ROUTING_STATUSES = "/routing/statuses"
 USER_WORK_SESSIONS = "/routing/users/{user_id}/work-sessions"
 WORK_SESSIONS = "/routing/work-sessions"
 WORK_SESSION = "/routing/work-sessions/{work_session_id}"
 TEAM_ROUTING_SETTINGS = "/routing/settings/{team_id}"
-ROUTING_QUEUES = "/routing/queues"
 OUTBOUND_WEBHOOKS = "/outbound-webhooks"
 OUTBOUND_WEBHOOK = "/outbound-webhooks/{webhook_id}"
 
@@ -439,29 +431,14 @@ class KustomerClient:
         wanted = (email or "").strip().lower()
         return [u for u in self.list_users(email=wanted) if (u.email or "").lower() == wanted]
 
-    def get_user(self, *, user_id: str) -> User:
-        return self._one(User.from_resource, "GET", USER, path_params={"user_id": user_id})  # type: ignore[return-value]
-
-    def list_user_teams(self, *, user_id: str) -> list[Team]:
-        return self._list(Team.from_resource, USER_TEAMS, path_params={"user_id": user_id})
-
     # ========================================================================= teams
     def list_teams(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> list[Team]:
         return self._list(Team.from_resource, TEAMS, page_size=page_size)
-
-    def get_team(self, *, team_id: str) -> Team:
-        return self._one(Team.from_resource, "GET", TEAM, path_params={"team_id": team_id})  # type: ignore[return-value]
 
     # ========================================================================= routing
     def list_routing_statuses(self) -> list[RoutingStatus]:
         """``GET /v1/routing/statuses``: the org's user statuses (name, statusType)."""
         return self._list(RoutingStatus.from_resource, ROUTING_STATUSES)
-
-    def list_user_work_sessions(self, *, user_id: str, page_size: int = DEFAULT_PAGE_SIZE,
-                                max_pages: int | None = None) -> list[WorkSession]:
-        """``GET /v1/routing/users/{id}/work-sessions`` (current and past sessions)."""
-        return self._list(WorkSession.from_resource, USER_WORK_SESSIONS, path_params={"user_id": user_id},
-                          page_size=page_size, max_pages=max_pages)
 
     def get_active_work_session(self, *, user_id: str, max_pages: int | None = 5) -> WorkSession | None:
         """The user's live work session (``active`` / no ``signedOutAt``), or None."""
@@ -491,9 +468,6 @@ class KustomerClient:
         return self._one(  # type: ignore[return-value]
             TeamRoutingSettings.from_resource, "GET", TEAM_ROUTING_SETTINGS, path_params={"team_id": team_id}
         )
-
-    def list_routing_queues(self) -> list[RoutingQueue]:
-        return self._list(RoutingQueue.from_resource, ROUTING_QUEUES)
 
     # ========================================================================= customers
     @staticmethod
@@ -671,11 +645,6 @@ class KustomerClient:
             path_params={"customer_id": customer_id}, json_body=body,
         )
 
-    def get_conversation(self, *, conversation_id: str) -> Conversation:
-        return self._one(  # type: ignore[return-value]
-            Conversation.from_resource, "GET", CONVERSATION, path_params={"conversation_id": conversation_id}
-        )
-
     def get_conversation_by_external_id(self, *, external_id: str) -> Conversation | None:
         """``GET /v1/conversations/externalId={id}``; None on 404."""
         return self._one(Conversation.from_resource, "GET", CONVERSATION_BY_EXTERNAL_ID,
@@ -749,11 +718,6 @@ class KustomerClient:
             Message.from_resource, "POST", CONVERSATION_MESSAGES,
             path_params={"conversation_id": conversation_id}, json_body=body,
         )
-
-    def get_message_by_external_id(self, *, external_id: str) -> Message | None:
-        """``GET /v1/messages/externalid={id}``; None on 404."""
-        return self._one(Message.from_resource, "GET", MESSAGE_BY_EXTERNAL_ID,
-                         path_params={"external_id": external_id}, none_on_404=True)
 
     def iter_conversation_messages(self, *, conversation_id: str, page_size: int = DEFAULT_PAGE_SIZE,
                                    max_pages: int | None = None) -> Iterator[Message]:

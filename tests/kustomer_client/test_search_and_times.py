@@ -46,8 +46,8 @@ def test_message_by_external_id_is_found(kc):
     conversation = kc.create_conversation(customer_id=customer.id)
     message = kc.create_message(conversation_id=conversation.id, channel="voice", app="ccaip", external_id="x-1")
 
-    assert kc.get_message_by_external_id(external_id="x-1").id == message.id
-    assert kc.get_message_by_external_id(external_id="x-2") is None
+    assert kc.find_conversation_message(conversation_id=conversation.id, external_id="x-1").id == message.id
+    assert kc.find_conversation_message(conversation_id=conversation.id, external_id="x-2") is None
 
 
 def test_messages_carry_sent_at_and_admin_keys_give_notes_their_time(sandbox_org, kc):
