@@ -9,5 +9,6 @@ urlpatterns = [
     # reachable; retry first, or its URL would read as an id ending in "/retry".
     path("events/<path:id>/retry", apis.EventRetryApi.as_view(), name="conversations-event-retry"),
     path("events/<path:id>", apis.EventDetailApi.as_view(), name="conversations-event-detail"),
+    path("call-logging-policies", apis.CallLoggingPoliciesApi.as_view(), name="conversations-call-logging-policies"),
     path("click-to-call", apis.ClickToCallApi.as_view(), name="conversations-click-to-call"),
 ]

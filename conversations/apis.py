@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from conversations import rules, selectors, services
 from conversations.forms import MAX_PAGE_SIZE, PAGE_SIZE, EventFilterForm
 from conversations.models import Event
+from conversations.services.policies import call_logging_policies_update
 from core.errors import NotFoundError
 from tenants.api import TenantApiMixin
 
@@ -38,6 +39,16 @@ def phone_to_e164(value: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _phone_normalised(values: dict, part: str, name: str, region: str, errors: dict) -> dict:
+    """``values[name]`` in E.164 when given; a bad number goes to ``errors[part][name]``."""
+    if values.get(name):
+        try:
+            values[name] = phone_to_e164(values[name], region)
+        except serializers.ValidationError as exc:
+            errors.setdefault(part, {})[name] = exc.detail
+    return values
+
+
 class _Strict(serializers.Serializer):
     """Unknown keys are refused by name (a typo must not pass silently)."""
 
@@ -57,6 +68,8 @@ class _Session(_Strict):
     queue = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
     language = serializers.CharField(max_length=20, required=False, allow_null=True, allow_blank=True)
     recording_enabled = serializers.BooleanField(required=False, default=False)
+    # Added (SPEC R-P2): the contact-center number the session came in on or went out from.
+    cc_number = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
 
 
 class _EndUser(_Strict):
@@ -96,6 +109,8 @@ class _CustomDataRequired(_Strict):
 class _OutboundData(_Strict):
     kustomer_customer_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$", required=False, allow_null=True,
                                                   error_messages={"invalid": "A Kustomer id is 24 hex characters."})
+    # Added (SPEC R-P1): false when the called party never answered.
+    answered = serializers.BooleanField(required=False, allow_null=True)
 
 
 class _AbandonedData(_Strict):
@@ -117,6 +132,7 @@ _TranscriptLine._declared_fields["from"] = serializers.CharField(max_length=200)
 
 
 class _EndedData(_Strict):
+    answered = serializers.BooleanField(required=False, allow_null=True)  # added (R-P1): outbound calls
     duration_seconds = _Seconds()
     hold_seconds = _Seconds()
     wait_seconds = _Seconds()
@@ -247,17 +263,13 @@ class EventCreateApi(TenantApiMixin, APIView):
         def validate(self, attrs):
             errors: dict = {}
             region = self.context["tenant"].default_region
-            end_user = dict(attrs["end_user"])
-            if end_user.get("phone"):
-                try:
-                    end_user["phone"] = phone_to_e164(end_user["phone"], region)
-                except serializers.ValidationError as exc:
-                    errors.setdefault("end_user", {})["phone"] = exc.detail
+            end_user = _phone_normalised(dict(attrs["end_user"]), "end_user", "phone", region, errors)
             if not end_user.get("phone") and not end_user.get("identifier"):
                 errors.setdefault("end_user", {})["phone"] = ["Give end_user.phone or end_user.identifier."]
             if attrs["type"] == rules.OUTBOUND_STARTED and not end_user.get("phone"):
                 errors.setdefault("end_user", {})["phone"] = ["An outbound call needs the phone number it calls."]
             attrs["end_user"] = end_user
+            attrs["session"] = _phone_normalised(dict(attrs["session"]), "session", "cc_number", region, errors)
             data_serializer = DATA_SERIALIZERS[attrs["type"]](data=attrs.get("data") or {})
             if not data_serializer.is_valid():
                 errors["data"] = data_serializer.errors
@@ -376,3 +388,27 @@ class ClickToCallApi(TenantApiMixin, APIView):
         event = services.click_to_call_start(tenant=self.tenant, **serializer.validated_data)
         return Response(self.OutputSerializer({"session_id": event.session_id, "event_id": event.event_id}).data,
                         status=status.HTTP_201_CREATED)
+
+
+class CallLoggingPoliciesApi(TenantApiMixin, APIView):
+    """`GET|PUT /api/v1/call-logging-policies` (SPEC §6): a PUT changes the fields it
+    gives; a bad value answers 400 naming its field."""
+
+    class InputSerializer(_Strict):
+        logging = serializers.DictField(child=serializers.CharField(), required=False)
+        create_unknown_customers = serializers.BooleanField(required=False)
+        connected_numbers = serializers.ListField(child=serializers.CharField(max_length=40, allow_blank=True),
+                                                  required=False, max_length=200)
+        default_owner_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+
+    @extend_schema(responses=dict, operation_id="call_logging_policies_get")
+    def get(self, request):
+        return Response(selectors.call_logging_policies_output(
+            selectors.call_logging_policies_read(tenant=self.tenant)))
+
+    @extend_schema(request=InputSerializer, responses=dict, operation_id="call_logging_policies_put")
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policies = call_logging_policies_update(tenant=self.tenant, **serializer.validated_data)
+        return Response(selectors.call_logging_policies_output(policies))

@@ -42,3 +42,59 @@ class EventFilterForm(forms.Form):
             since=data.get("since"), until=data.get("until"), sort=data.get("sort") or "-received",
             region=region,
         )
+
+
+# The page's words for the session kinds and the ways to log them (rules.SESSION_KINDS, LOG_CHOICES).
+KIND_LABELS = {
+    "ivr_answered": _("IVR call answered"), "abandoned": _("Abandoned call"),
+    "outbound_answered": _("Outbound call answered"), "outbound_not_answered": _("Outbound call not answered"),
+    "voicemail": _("Voicemail"), "chat": _("Chat"), "mobile_sdk_call": _("Mobile SDK call"),
+}
+LOG_LABELS = {"open": _("Open conversation"), "done": _("Done conversation"), "skip": _("Do not log")}
+
+
+class CallLoggingPoliciesForm(forms.Form):
+    """Settings › Developer settings › Call logging policies (SPEC §6)."""
+
+    create_unknown_customers = forms.BooleanField(
+        required=False, label=_("Create a Kustomer customer for an unknown number"),
+        help_text=_("Off: only sessions of customers Kustomer already knows are logged."))
+    connected_numbers = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Connected contact-center numbers"),
+        help_text=_("One a line, any format (read with the tenant's default region). Empty: sessions on every "
+                    "number are logged; otherwise only sessions on these numbers (the event's session.cc_number)."))
+    default_owner_email = forms.EmailField(
+        required=False, label=_("Default CRM user (email)"),
+        help_text=_("Records no agent owns (abandoned calls, voicemails, chats before assignment) are assigned to "
+                    "this Kustomer user instead of nobody."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fields = {}
+        for kind in rules.SESSION_KINDS:
+            fields[f"log_{kind}"] = forms.ChoiceField(label=KIND_LABELS[kind],
+                                                      choices=[(how, LOG_LABELS[how]) for how in rules.LOG_CHOICES])
+        self.fields = {**fields, **self.fields}
+
+    @staticmethod
+    def initial_from(policies: rules.Policies) -> dict:
+        initial = {f"log_{kind}": policies.log_as(kind) for kind in rules.SESSION_KINDS}
+        initial.update(create_unknown_customers=policies.create_unknown_customers,
+                       connected_numbers="\n".join(policies.connected_numbers),
+                       default_owner_email=policies.default_owner_email or "")
+        return initial
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "logging": {kind: data[f"log_{kind}"] for kind in rules.SESSION_KINDS},
+            "create_unknown_customers": data["create_unknown_customers"],
+            "connected_numbers": [line for line in (data["connected_numbers"] or "").splitlines() if line.strip()],
+            "default_owner_email": data["default_owner_email"] or "",
+        }
+
+    def add_service_errors(self, exc) -> None:
+        for name, messages in exc.errors.items():
+            field = f"log_{name.split('.', 1)[1]}" if name.startswith("logging.") else name
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

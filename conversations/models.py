@@ -260,3 +260,21 @@ class TenantSyncSetup(models.Model):
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="sync_setup")
     metadata_version = models.PositiveIntegerField(default=0)
     metadata_defined_at = models.DateTimeField(null=True, blank=True)
+
+
+class CallLoggingPolicies(models.Model):
+    """A tenant's call logging policies (SPEC §6); no row, or a row of defaults,
+    reproduces §4 exactly. The rules read them as ``rules.Policies``."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="call_logging_policies")
+    # R-P1: session kind (rules.SESSION_KINDS) -> open | done | skip; a kind left out is "open".
+    logging = models.JSONField(default=dict, blank=True)
+    # R-P2: create customers for unknown numbers, and the connected CC numbers (E.164; empty: all).
+    create_unknown_customers = models.BooleanField(default=True)
+    connected_numbers = models.JSONField(default=list, blank=True)
+    # R-P6: the Kustomer user (by email) that records no agent owns go to ("": nobody).
+    default_owner_email = models.EmailField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"call logging policies of {self.tenant_id}"

@@ -28,6 +28,14 @@ class EnsureCustomer(Action):
     identifier: str | None = None
     name: str | None = None
     email: str | None = None
+    create: bool = True  # R-P2: False = only a customer Kustomer already has
+
+
+@dataclass(frozen=True)
+class SkipEvent(Action):
+    """The tenant's policies say this event is not logged (R-P1, R-P2): nothing is written."""
+
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class UpdateConversation(Action):
 
 _KIND_BY_CLASS = {
     EnsureCustomer: "ensure_customer",
+    SkipEvent: "skip_event",
     UseCustomer: "use_customer",
     CreateConversation: "create_conversation",
     JoinConversation: "join_conversation",

@@ -23,6 +23,7 @@ import phonenumbers
 from conversations.plan import (  # the plan's actions, named here too: rules return them
     Action,
     EnsureCustomer,
+    SkipEvent,
     UseCustomer,
     CreateConversation,
     JoinConversation,
@@ -101,6 +102,7 @@ class EventFacts:
     email: str | None = None
     agent_email: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    cc_number: str | None = None  # the contact-center number of the session (E.164), R-P2
 
 
 @dataclass(frozen=True)
@@ -138,12 +140,73 @@ class Situation:
     customer_just_created: bool = False  # R-C3
     previous_session_conversation: str | None = None  # callbacks: the earlier call's
     previous_session_duration: int | None = None
+    customer_unknown: bool = False  # R-P2: Kustomer knows no such customer and creating one is off
 
     def newest_first(self) -> list[ConversationFacts]:
         return sorted(self.conversations, key=lambda c: c.created_at, reverse=True)
 
     def by_ref(self, ref: str | None) -> ConversationFacts | None:
         return next((c for c in self.conversations if c.ref == ref), None) if ref else None
+
+
+# -------------------------------------------------------------------------- policies (SPEC §6)
+# R-P1: the kinds of session a tenant logs each its own way.
+SESSION_KINDS: dict[str, str] = {
+    "ivr_answered": "IVR call answered",
+    "abandoned": "Abandoned call",
+    "outbound_answered": "Outbound call answered",
+    "outbound_not_answered": "Outbound call not answered",
+    "voicemail": "Voicemail",
+    "chat": "Chat",
+    "mobile_sdk_call": "Mobile SDK call",
+}
+LOG_OPEN, LOG_DONE, LOG_SKIP = "open", "done", "skip"
+LOG_CHOICES: dict[str, str] = {LOG_OPEN: "Open conversation", LOG_DONE: "Done conversation", LOG_SKIP: "Do not log"}
+# The events after which a session of a "done" kind leaves its conversation done.
+_SESSION_CLOSING = (SESSION_ENDED, CALL_ABANDONED, VOICEMAIL_RECEIVED)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """A tenant's call logging policies (SPEC §6); the defaults reproduce §4 exactly."""
+
+    logging: Mapping[str, str] = field(default_factory=dict)  # session kind -> open | done | skip (absent: open)
+    create_unknown_customers: bool = True  # R-P2
+    connected_numbers: tuple[str, ...] = ()  # R-P2: E.164; empty: every number is logged
+    default_owner_email: str | None = None  # R-P6
+
+    def log_as(self, kind: str) -> str:
+        return self.logging.get(kind) or LOG_OPEN
+
+
+DEFAULT_POLICIES = Policies()
+
+
+def logging_kind(event: EventFacts) -> str:
+    """R-P1: the kind of session an event is about. An outbound call counts as answered
+    unless the event says ``data.answered: false``; SDK voice calls (mobile or web) are
+    "mobile SDK calls"."""
+    if event.type in (VOICEMAIL_RECEIVED, VOICEMAIL_UPDATED):
+        return "voicemail"
+    if event.channel == "chat":
+        return "chat"
+    if event.type == CALL_ABANDONED:
+        return "abandoned"
+    if event.source == "outbound" or event.type in (OUTBOUND_STARTED, CALLBACK_REQUESTED):
+        return "outbound_not_answered" if event.data.get("answered") is False else "outbound_answered"
+    if event.source in SDK_SOURCES:
+        return "mobile_sdk_call"
+    return "ivr_answered"
+
+
+def not_logged(event: EventFacts, policies: Policies) -> tuple[str, str] | None:
+    """(rule, reason) when the tenant's policies say this event is not logged at all."""
+    kind = logging_kind(event)
+    if policies.log_as(kind) == LOG_SKIP:
+        return "R-P1", f"{SESSION_KINDS[kind]} sessions are not logged"
+    if policies.connected_numbers and event.cc_number not in policies.connected_numbers:
+        return "R-P2", f"contact-center number {event.cc_number or '(none given)'} is not a connected number"
+    return None
 
 
 # -------------------------------------------------------------------------- helpers
@@ -199,8 +262,12 @@ def standard_fields(event: EventFacts, kind: str) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------- decisions
-def decide_customer(event: EventFacts, known: KnownCustomer | None) -> Action | None:
+def decide_customer(event: EventFacts, known: KnownCustomer | None,
+                    policies: Policies = DEFAULT_POLICIES) -> Action | None:
     """None when the customer is already mapped; otherwise the first action."""
+    skipped = not_logged(event, policies)
+    if skipped is not None:
+        return SkipEvent(rule=skipped[0], reason=skipped[1])
     given = event.data.get("kustomer_customer_id") if event.type == OUTBOUND_STARTED else None
     if given:
         if known is not None and known.kustomer_customer_id == given:
@@ -209,8 +276,10 @@ def decide_customer(event: EventFacts, known: KnownCustomer | None) -> Action | 
     if known is not None and known.kustomer_customer_id:
         return None
     rule = "R-C2" if event.identifier and event.source in SDK_SOURCES else "R-C1"
+    if not policies.create_unknown_customers:
+        rule = "R-P2"
     return EnsureCustomer(rule=rule, phone=event.phone, identifier=event.identifier, name=event.name,
-                          email=event.email)
+                          email=event.email, create=policies.create_unknown_customers)
 
 
 def _new_conversation(event: EventFacts, rule: str, *, kind: str | None = None,
@@ -303,8 +372,27 @@ def _assignment(event: EventFacts, situation: Situation, email: str | None, rule
     return actions
 
 
-def decide_conversation(event: EventFacts, situation: Situation) -> list[Action]:
-    """The ordered Kustomer writes for one event."""
+def decide_conversation(event: EventFacts, situation: Situation,
+                        policies: Policies = DEFAULT_POLICIES) -> list[Action]:
+    """The ordered Kustomer writes for one event, under the tenant's policies (SPEC §6)."""
+    if situation.customer_unknown or not_logged(event, policies) is not None:
+        return []  # R-P2 / R-P1: nothing to write
+    actions = _decide_writes(event, situation)
+    return _apply_policies(event, situation, policies, actions)
+
+
+def _apply_policies(event: EventFacts, situation: Situation, policies: Policies, actions: list[Action]) -> list[Action]:
+    placed_now = situation.session_conversation is None
+    if (policies.default_owner_email and placed_now and actions and isinstance(actions[0], CreateConversation)
+            and not any(isinstance(a, AssignConversation) for a in actions)):
+        # R-P6: a record no agent owns goes to the default CRM user (sent with the create).
+        actions.insert(1, AssignConversation(rule="R-P6", agent_email=policies.default_owner_email))
+    if policies.log_as(logging_kind(event)) == LOG_DONE and (placed_now or event.type in _SESSION_CLOSING):
+        actions.append(UpdateConversation(rule="R-P1", status="done"))
+    return actions
+
+
+def _decide_writes(event: EventFacts, situation: Situation) -> list[Action]:
     actions: list[Action] = []
     placed_now = situation.session_conversation is None
     if placed_now:

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from conversations import rules
-from conversations.models import Event, WebhookDelivery
+from conversations.models import CallLoggingPolicies, Event, WebhookDelivery
 from core.errors import NotFoundError
 from core.text import duration_text
 from tenants.models import Tenant
@@ -124,3 +124,27 @@ def event_waiting_reason(event: Event, *, now: datetime | None = None) -> str:
     if event.state == Event.State.PROCESSING:
         return f"being applied now (attempt {event.attempts}){error}"
     return f"queued, not taken by a worker yet ({duration_text(now - event.received_at)} since received)"
+
+
+def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:
+    """The tenant's call logging policies as the rules read them (SPEC §6); defaults
+    when the tenant never saved any."""
+    row = CallLoggingPolicies.objects.filter(tenant=tenant).first()
+    if row is None:
+        return rules.DEFAULT_POLICIES
+    return rules.Policies(
+        logging={k: v for k, v in (row.logging or {}).items() if k in rules.SESSION_KINDS and v in rules.LOG_CHOICES},
+        create_unknown_customers=row.create_unknown_customers,
+        connected_numbers=tuple(row.connected_numbers or ()),
+        default_owner_email=row.default_owner_email or None,
+    )
+
+
+def call_logging_policies_output(policies: rules.Policies) -> dict:
+    """The policies as the API and the page show them (every kind spelled out)."""
+    return {
+        "logging": {kind: policies.log_as(kind) for kind in rules.SESSION_KINDS},
+        "create_unknown_customers": policies.create_unknown_customers,
+        "connected_numbers": list(policies.connected_numbers),
+        "default_owner_email": policies.default_owner_email or "",
+    }

@@ -7,11 +7,14 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.dates import parse_datetime
 from conversations import selectors, services
-from conversations.forms import PAGE_SIZE, EventFilterForm
+from conversations import rules
+from conversations.forms import PAGE_SIZE, CallLoggingPoliciesForm, EventFilterForm
+from conversations.services.policies import call_logging_policies_update
 from conversations.models import Event
 from core.errors import ApplicationError, NotFoundError
 from integrations.selectors import kustomer_web_links_for
@@ -108,3 +111,25 @@ def webhook_delivery_retry(request, pk: int):
     else:
         messages.success(request, f"Webhook delivery {delivery.kustomer_event_id} queued again.")
     return redirect(reverse("conversations:webhook_deliveries"))
+
+
+@tenant_page
+def call_logging_policies(request):
+    """Settings › Developer settings › Call logging policies (SPEC §6)."""
+    current = selectors.call_logging_policies_read(tenant=request.tenant)
+    form = CallLoggingPoliciesForm(request.POST or None, initial=CallLoggingPoliciesForm.initial_from(current))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                call_logging_policies_update(tenant=request.tenant, **form.service_arguments())
+            except ApplicationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Call logging policies saved."))
+                return redirect("conversations:call_logging_policies")
+        status = 400
+    kinds = [form[f"log_{kind}"] for kind in rules.SESSION_KINDS]
+    return render(request, "conversations/call_logging_policies.html", {
+        "form": form, "kinds": kinds, "region": request.tenant.default_region,
+    }, status=status)

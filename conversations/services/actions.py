@@ -53,6 +53,9 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
     if found is None and action.phone:
         found, how = client.get_customer_by_phone(phone=action.phone), "phone"
     created = False
+    if found is None and not action.create:
+        # R-P2: only customers Kustomer already knows are logged; this number is not one.
+        return {"skipped": True, "reason": "no Kustomer customer has this number; creating customers is off (R-P2)"}
     if found is None:
         try:
             found = client.create_customer(
@@ -80,6 +83,10 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
     ctx.customer_link, ctx.customer_id, ctx.customer_created_now = link, found.id, created
     ctx.ids["customer_id"] = found.id
     return {"customer_id": found.id, "found": how, "created": created}
+
+
+def _exec_skip_event(ctx: EventContext, action: rules.SkipEvent, row: EventAction) -> dict[str, Any]:
+    return {"skipped": True, "reason": action.reason}
 
 
 def _exec_use_customer(ctx: EventContext, action: rules.UseCustomer, row: EventAction) -> dict[str, Any]:
@@ -293,6 +300,7 @@ def _exec_update_conversation(ctx: EventContext, action: rules.UpdateConversatio
 
 ACTION_EXECUTORS = {
     "ensure_customer": _exec_ensure_customer,
+    "skip_event": _exec_skip_event,
     "use_customer": _exec_use_customer,
     "create_conversation": _exec_create_conversation,
     "join_conversation": _exec_join_conversation,

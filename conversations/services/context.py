@@ -69,4 +69,5 @@ def event_facts(event: Event) -> rules.EventFacts:
         email=end_user.get("email") or None,
         agent_email=(p.get("agent") or {}).get("email") or None,
         data=p.get("data") or {},
+        cc_number=session.get("cc_number") or None,
     )

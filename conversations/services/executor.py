@@ -22,6 +22,7 @@ from django.utils import timezone
 from conversations import rules
 from conversations.fetch import FetchBusy, FetchError
 from conversations.locks import customer_lock
+from conversations.selectors import call_logging_policies_read
 from conversations.models import (
     CustomerLink,
     Event,
@@ -216,6 +217,7 @@ def _attempt_logged(event: Event, outcome: str, *, ended, error: str = "", next_
 def _run(ctx: EventContext) -> None:
     event = ctx.event
     _load_context(ctx)
+    policies = call_logging_policies_read(tenant=ctx.tenant)  # SPEC §6: inputs of the rules
     if event.plan_stage < 1:
         known = None
         if ctx.customer_link is not None:
@@ -224,7 +226,7 @@ def _run(ctx: EventContext) -> None:
                 created_by_us=ctx.customer_link.created_by_us,
                 created_session_id=ctx.customer_link.created_session_id or None,
             )
-        first = rules.decide_customer(ctx.facts, known)
+        first = rules.decide_customer(ctx.facts, known, policies)
         with transaction.atomic():
             if first is not None:
                 EventAction.objects.get_or_create(
@@ -234,8 +236,10 @@ def _run(ctx: EventContext) -> None:
         event.plan_stage = 1
     _run_pending(ctx)
     if event.plan_stage < 2:
-        situation = situation_for(ctx)
-        decided = rules.decide_conversation(ctx.facts, situation)
+        # No customer after the first step: the policies said not to log it, or Kustomer
+        # knows no such customer and creating one is off (R-P1, R-P2).
+        situation = situation_for(ctx) if ctx.customer_id else rules.Situation(customer_unknown=True)
+        decided = rules.decide_conversation(ctx.facts, situation, policies)
         with transaction.atomic():
             EventAction.objects.bulk_create([
                 EventAction(event=event, index=i, kind=a.kind, rule=a.rule, params=a.params())

@@ -1,0 +1,72 @@
+"""A tenant's call logging policies (SPEC §6): validated and saved here; the rules read
+them as ``rules.Policies`` (selectors.call_logging_policies_read)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+
+from conversations import rules
+from conversations.models import CallLoggingPolicies
+from conversations.selectors import call_logging_policies_read
+from core.errors import ApplicationError
+from tenants.models import Tenant
+
+
+def call_logging_policies_update(
+    *, tenant: Tenant, logging: Mapping[str, str] | None = None, create_unknown_customers: bool | None = None,
+    connected_numbers: Iterable[str] | None = None, default_owner_email: str | None = None,
+) -> rules.Policies:
+    """Change the given policies (the rest stay); a bad value raises ApplicationError
+    naming its field (``logging.<kind>``, ``connected_numbers``, ``default_owner_email``)."""
+    errors: dict[str, list[str]] = {}
+    row, _ = CallLoggingPolicies.objects.get_or_create(tenant=tenant)
+    changes: dict[str, Any] = {}
+    if logging is not None:
+        if not isinstance(logging, Mapping):
+            errors["logging"] = ["An object of session kind → open | done | skip."]
+        else:
+            merged = dict(row.logging or {})
+            for kind, how in logging.items():
+                if kind not in rules.SESSION_KINDS:
+                    errors.setdefault(f"logging.{kind}", []).append(
+                        f"Unknown session kind; one of {', '.join(rules.SESSION_KINDS)}.")
+                elif how not in rules.LOG_CHOICES:
+                    errors.setdefault(f"logging.{kind}", []).append(
+                        f"{how!r} is not one of {', '.join(rules.LOG_CHOICES)}.")
+                else:
+                    merged[kind] = how
+            changes["logging"] = merged
+    if create_unknown_customers is not None:
+        changes["create_unknown_customers"] = bool(create_unknown_customers)
+    if connected_numbers is not None:
+        numbers: list[str] = []
+        for text in connected_numbers:
+            text = str(text).strip()
+            if not text:
+                continue
+            e164 = rules.phone_search_key(text, tenant.default_region)
+            if e164 is None:
+                errors.setdefault("connected_numbers", []).append(
+                    f"{text!r} is not a valid phone number (read with default region {tenant.default_region or 'US'}).")
+                continue
+            if e164 not in numbers:
+                numbers.append(e164)
+        changes["connected_numbers"] = numbers
+    if default_owner_email is not None:
+        email = default_owner_email.strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors.setdefault("default_owner_email", []).append(f"{email!r} is not an email address.")
+        changes["default_owner_email"] = email
+    if errors:
+        first = next(iter(errors))
+        raise ApplicationError(f"{first}: {errors[first][0]}", errors=errors)
+    if changes:
+        CallLoggingPolicies.objects.filter(pk=row.pk).update(**changes, updated_at=timezone.now())
+    return call_logging_policies_read(tenant=tenant)

@@ -1,0 +1,101 @@
+"""Call logging policies (SPEC §6) end to end: the policy set through the API, events
+through the API, a worker, and what the Kustomer sandbox then holds."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conversations.e2e_helpers import add_agent, apply, conversation, event, state
+
+pytestmark = pytest.mark.e2e
+PHONE = "+14155550123"
+CC = "+14155550100"
+
+
+def set_policies(e2e, **body) -> dict:
+    r = e2e.api.put(f"{e2e.url}/api/v1/call-logging-policies", json=body, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def plan(e2e, event_id: str) -> list[dict]:
+    from conversations.models import EventAction
+
+    return list(EventAction.objects.filter(event__event_id=event_id, event__tenant=e2e.tenant)
+                .order_by("index").values("kind", "rule", "state"))
+
+
+def test_r_p1_defaults_unchanged_abandoned_call_is_an_open_conversation(e2e):
+    """No policies saved: an abandoned call is logged as in §4 (R-T4), open, nobody's."""
+    result = apply(e2e, event("call.abandoned", "s-p100", agent=None, data={"wait_seconds": 42}))
+    conv = conversation(e2e, result["kustomer"]["conversation_id"])
+    assert conv["attributes"]["status"] == "open"
+    assert conv["attributes"].get("assignedUsers") in (None, [])
+    assert len(e2e.sandbox.customers()) == 1 and len(e2e.sandbox.conversations()) == 1
+
+
+def test_r_p1_skipped_call_type_writes_nothing_others_still_logged(e2e):
+    set_policies(e2e, logging={"abandoned": "skip"})
+    skipped = event("call.abandoned", "s-p110", agent=None, data={"wait_seconds": 5})
+    apply(e2e, skipped)
+    assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []
+    assert [(a["kind"], a["rule"], a["state"]) for a in plan(e2e, skipped["id"])] == [
+        ("skip_event", "R-P1", "skipped")]
+    answered = apply(e2e, event("call.answered", "s-p111", agent=None))
+    assert len(e2e.sandbox.conversations()) == 1
+    assert conversation(e2e, answered["kustomer"]["conversation_id"])["attributes"]["status"] == "open"
+
+
+def test_r_p1_done_conversation_for_chats(e2e):
+    set_policies(e2e, logging={"chat": "done"})
+    started = apply(e2e, event("session.started", "s-p120", channel="chat", source="web_sdk", agent=None))
+    conv_id = started["kustomer"]["conversation_id"]
+    assert conversation(e2e, conv_id)["attributes"]["status"] == "done"
+    # the chat's end (an inbound message would reopen it) leaves it done again
+    apply(e2e, event("session.ended", "s-p120", channel="chat", source="web_sdk", agent=None,
+                     data={"duration_seconds": 60}))
+    assert conversation(e2e, conv_id)["attributes"]["status"] == "done"
+    assert len(e2e.sandbox.messages(conv_id)) == 2  # both are on the timeline
+    # an IVR call keeps the default: open
+    call = apply(e2e, event("call.answered", "s-p121", agent=None))
+    assert conversation(e2e, call["kustomer"]["conversation_id"])["attributes"]["status"] == "open"
+
+
+def test_r_p2_unknown_number_with_creation_off_is_not_logged_known_one_is(e2e):
+    set_policies(e2e, create_unknown_customers=False)
+    unknown = event("call.answered", "s-p130", agent=None)
+    apply(e2e, unknown)
+    assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []
+    assert state(e2e, unknown["id"])["kustomer"]["customer_id"] in ("", None)
+    # A customer Kustomer already has (made there by someone else) is logged.
+    known = e2e.sandbox.session().post(f"{e2e.sandbox.base_url}/v1/customers", json={
+        "name": "Bob", "phones": [{"type": "mobile", "phone": "+14155550124"}]})
+    assert known.status_code in (200, 201), known.text
+    customer_id = known.json()["data"]["id"]
+    result = apply(e2e, event("call.answered", "s-p131", phone="+14155550124", agent=None))
+    assert result["kustomer"]["customer_id"] == customer_id
+    assert len(e2e.sandbox.customers()) == 1 and len(e2e.sandbox.conversations()) == 1
+
+
+def test_r_p2_connected_numbers_filter(e2e):
+    set_policies(e2e, connected_numbers=["(415) 555-0100"])
+    on_ours = event("call.answered", "s-p140", agent=None)
+    on_ours["session"]["cc_number"] = "415-555-0100"
+    elsewhere = event("call.answered", "s-p141", agent=None, phone="+14155550125")
+    elsewhere["session"]["cc_number"] = "+14155550199"
+    without = event("call.answered", "s-p142", agent=None, phone="+14155550126")
+    result = apply(e2e, on_ours)
+    apply(e2e, elsewhere)
+    apply(e2e, without)
+    assert [c["id"] for c in e2e.sandbox.conversations()] == [result["kustomer"]["conversation_id"]]
+    assert [p["phone"] for c in e2e.sandbox.customers() for p in c["attributes"]["phones"]] == [PHONE]
+    assert plan(e2e, elsewhere["id"])[0]["rule"] == "R-P2"
+
+
+def test_r_p6_default_owner_gets_unowned_records_agents_keep_theirs(e2e):
+    desk_id = add_agent(e2e, "desk@example.com", name="Front desk")
+    agent_id = add_agent(e2e, "agent1@example.com")
+    set_policies(e2e, default_owner_email="desk@example.com")
+    abandoned = apply(e2e, event("call.abandoned", "s-p150", agent=None, data={"wait_seconds": 3}))
+    assert conversation(e2e, abandoned["kustomer"]["conversation_id"])["attributes"]["assignedUsers"] == [desk_id]
+    answered = apply(e2e, event("call.answered", "s-p151", menu="Sales"))
+    assert conversation(e2e, answered["kustomer"]["conversation_id"])["attributes"]["assignedUsers"] == [agent_id]

@@ -1,0 +1,160 @@
+"""Call logging policies (SPEC §6, R-P1, R-P2, R-P6): the pure decisions with each
+policy as an input, the API (`GET|PUT /api/v1/call-logging-policies`) and the page."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from conversations import rules
+from conversations.rules import (
+    AssignConversation,
+    CreateConversation,
+    EnsureCustomer,
+    EventFacts,
+    Policies,
+    Situation,
+    SkipEvent,
+    UpdateConversation,
+    decide_conversation,
+    decide_customer,
+)
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+PHONE = "+14155550123"
+CC = "+14155550100"
+
+
+def ev(type_: str, *, channel="voice", source="ivr", agent="agent1@example.com", data=None, cc_number=CC) -> EventFacts:
+    return EventFacts(event_id=f"e-{type_}", type=type_, occurred_at=T0, session_id="s-1", channel=channel,
+                      source=source, menu="Billing", phone=PHONE, agent_email=agent, data=data or {},
+                      language="en", cc_number=cc_number)
+
+
+# ------------------------------------------------------------------ pure decisions
+@pytest.mark.parametrize("event, kind", [
+    (ev("call.answered"), "ivr_answered"),
+    (ev("call.abandoned", agent=None), "abandoned"),
+    (ev("call.outbound_started", source="outbound"), "outbound_answered"),
+    (ev("session.ended", source="outbound", data={"answered": False}), "outbound_not_answered"),
+    (ev("voicemail.received", agent=None), "voicemail"),
+    (ev("session.started", channel="chat", source="web_sdk"), "chat"),
+    (ev("session.started", source="mobile_sdk"), "mobile_sdk_call"),
+])
+def test_r_p1_session_kinds(event, kind):
+    assert rules.logging_kind(event) == kind
+
+
+def test_defaults_reproduce_section_4():
+    for type_ in ("call.answered", "call.abandoned", "voicemail.received", "session.ended"):
+        event = ev(type_)
+        assert decide_customer(event, None, Policies()) == decide_customer(event, None)
+        assert decide_conversation(event, Situation(), Policies()) == decide_conversation(event, Situation())
+
+
+def test_r_p1_skipped_kind_writes_nothing():
+    policies = Policies(logging={"abandoned": "skip"})
+    first = decide_customer(ev("call.abandoned", agent=None), None, policies)
+    assert isinstance(first, SkipEvent) and first.rule == "R-P1"
+    assert decide_conversation(ev("call.abandoned", agent=None), Situation(), policies) == []
+    # other kinds are untouched
+    assert isinstance(decide_customer(ev("call.answered"), None, policies), EnsureCustomer)
+
+
+def test_r_p1_done_kind_leaves_the_conversation_done():
+    policies = Policies(logging={"voicemail": "done"})
+    actions = decide_conversation(ev("voicemail.received", agent=None), Situation(), policies)
+    assert isinstance(actions[0], CreateConversation)
+    assert actions[-1] == UpdateConversation(rule="R-P1", status="done")
+    # a session of the kind still running (joined, not closing) is not closed
+    joined = decide_conversation(ev("custom_data.received", source="mobile_sdk"), Situation(session_conversation="7"),
+                                 Policies(logging={"mobile_sdk_call": "done"}))
+    assert not any(isinstance(a, UpdateConversation) and a.status == "done" for a in joined)
+
+
+def test_r_p2_unknown_numbers_not_created_when_off():
+    first = decide_customer(ev("call.answered"), None, Policies(create_unknown_customers=False))
+    assert isinstance(first, EnsureCustomer) and first.create is False and first.rule == "R-P2"
+    assert decide_conversation(ev("call.answered"), Situation(customer_unknown=True),
+                               Policies(create_unknown_customers=False)) == []
+
+
+def test_r_p2_connected_numbers_filter():
+    policies = Policies(connected_numbers=("+14155550100",))
+    assert isinstance(decide_customer(ev("call.answered"), None, policies), EnsureCustomer)
+    other = ev("call.answered", cc_number="+14155550199")
+    assert decide_customer(other, None, policies).rule == "R-P2"
+    assert decide_conversation(other, Situation(), policies) == []
+    assert decide_conversation(ev("call.answered", cc_number=None), Situation(), policies) == []
+
+
+def test_r_p6_default_owner_only_when_no_agent_owns_it():
+    policies = Policies(default_owner_email="desk@example.com")
+    abandoned = decide_conversation(ev("call.abandoned", agent=None), Situation(), policies)
+    assert abandoned[1] == AssignConversation(rule="R-P6", agent_email="desk@example.com")
+    answered = decide_conversation(ev("call.answered"), Situation(), policies)
+    assert [a.agent_email for a in answered if isinstance(a, AssignConversation)] == ["agent1@example.com"]
+    joined = decide_conversation(ev("call.abandoned", agent=None), Situation(session_conversation="3"), policies)
+    assert not any(isinstance(a, AssignConversation) for a in joined)
+
+
+# ------------------------------------------------------------------ API and page
+URL = "/api/v1/call-logging-policies"
+
+
+@pytest.mark.django_db
+def test_api_defaults_put_and_errors_naming_the_field(api, tenant):
+    got = api.get(URL).json()
+    assert got == {"logging": {k: "open" for k in rules.SESSION_KINDS}, "create_unknown_customers": True,
+                   "connected_numbers": [], "default_owner_email": ""}
+    r = api.put(URL, {"logging": {"abandoned": "skip", "voicemail": "done"}, "create_unknown_customers": False,
+                      "connected_numbers": ["(415) 555-0100"], "default_owner_email": "desk@example.com"},
+                format="json")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["logging"]["abandoned"] == "skip" and body["logging"]["voicemail"] == "done"
+    assert body["logging"]["chat"] == "open"
+    assert body["connected_numbers"] == ["+14155550100"] and body["create_unknown_customers"] is False
+    assert api.get(URL).json() == body
+    # a PUT changes only what it gives
+    assert api.put(URL, {"logging": {"chat": "done"}}, format="json").json()["logging"]["abandoned"] == "skip"
+    bad = api.put(URL, {"logging": {"chat": "maybe"}}, format="json")
+    assert bad.status_code == 400 and "logging.chat" in bad.json()["errors"]
+    bad = api.put(URL, {"logging": {"fax": "open"}}, format="json")
+    assert bad.status_code == 400 and "logging.fax" in bad.json()["errors"]
+    bad = api.put(URL, {"connected_numbers": ["12"]}, format="json")
+    assert bad.status_code == 400 and "connected_numbers" in bad.json()["errors"]
+    bad = api.put(URL, {"default_owner_email": "nobody"}, format="json")
+    assert bad.status_code == 400 and "default_owner_email" in bad.json()["errors"]
+    bad = api.put(URL, {"colour": "red"}, format="json")
+    assert bad.status_code == 400 and "colour" in bad.json()["errors"]
+    assert api.get(URL).json()["logging"]["chat"] == "done"  # the refused PUTs changed nothing
+
+
+@pytest.mark.django_db
+def test_openapi_schema_has_the_policies_endpoint_and_cc_number(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi").content.decode()
+    assert "/api/v1/call-logging-policies" in schema and "call_logging_policies_put" in schema
+    assert "cc_number" in schema
+
+
+@pytest.mark.django_db
+def test_page_shows_and_saves_the_policies(admin_client, tenant):
+    page = admin_client.get("/settings/call-logging-policies/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Settings › Developer settings › Call logging policies" in html
+    assert "Mobile SDK call" in html and "Do not log" in html
+    form = {f"log_{k}": "open" for k in rules.SESSION_KINDS}
+    form.update(log_abandoned="skip", connected_numbers="415 555 0100\n", default_owner_email="desk@example.com")
+    saved = admin_client.post("/settings/call-logging-policies/", form)
+    assert saved.status_code == 302
+    from conversations.selectors import call_logging_policies_read
+    policies = call_logging_policies_read(tenant=tenant)
+    assert policies.log_as("abandoned") == "skip" and policies.create_unknown_customers is False  # unticked
+    assert policies.connected_numbers == ("+14155550100",)
+    assert policies.default_owner_email == "desk@example.com"
+    form["connected_numbers"] = "not a number"
+    refused = admin_client.post("/settings/call-logging-policies/", form)
+    assert refused.status_code == 400
+    assert 'data-testid="error-connected_numbers"' in refused.content.decode()
