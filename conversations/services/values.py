@@ -47,24 +47,19 @@ def session_facts(ctx: EventContext) -> Any:
 
 
 def custom_field_values(ctx: EventContext, klass: str) -> dict[str, Any]:
-    try:
-        from customfields.selectors import custom_field_values_for_session
-    except ImportError:
-        return {}  # the custom fields app has not landed its selector: no fields
+    from customfields.selectors import custom_field_values_for_session
+
     return dict(custom_field_values_for_session(tenant=ctx.tenant, klass=klass, facts=session_facts(ctx)) or {})
 
 
 def kustomer_user_id_for(ctx: EventContext, email: str) -> str | None:
     """The Kustomer user of an agent, matched by email (R-S5): the agent row's id when
     set, else Kustomer's user list (cached: agents rarely change their email)."""
-    try:
-        from statusmapping.selectors import agent_get_by_email
-    except ImportError:
-        agent_get_by_email = None
-    if agent_get_by_email is not None:
-        agent = agent_get_by_email(tenant=ctx.tenant, email=email)
-        if agent is not None and getattr(agent, "kustomer_user_id", ""):
-            return agent.kustomer_user_id
+    from statusmapping.selectors import agent_get_by_email
+
+    agent = agent_get_by_email(tenant=ctx.tenant, email=email)
+    if agent is not None and agent.kustomer_user_id:
+        return agent.kustomer_user_id
     # Per org (R-S14): a tenant that moved to another org never gets an old org's user id.
     key = (f"conversations:kustomer-user:{ctx.tenant.pk}:{ctx.client.org_key}:"
            f"{hashlib.sha256(email.lower().encode()).hexdigest()[:32]}")
