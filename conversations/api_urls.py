@@ -11,4 +11,5 @@ urlpatterns = [
     path("events/<path:id>", apis.EventDetailApi.as_view(), name="conversations-event-detail"),
     path("call-logging-policies", apis.CallLoggingPoliciesApi.as_view(), name="conversations-call-logging-policies"),
     path("click-to-call", apis.ClickToCallApi.as_view(), name="conversations-click-to-call"),
+    path("sync-settings", apis.SyncSettingsApi.as_view(), name="conversations-sync-settings"),
 ]

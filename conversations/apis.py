@@ -412,3 +412,28 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         serializer.is_valid(raise_exception=True)
         policies = call_logging_policies_update(tenant=self.tenant, **serializer.validated_data)
         return Response(selectors.call_logging_policies_output(policies))
+
+
+class SyncSettingsApi(TenantApiMixin, APIView):
+    """`GET|PUT /api/v1/sync-settings` (added): the portal's own sync settings;
+    `close_out_after_hours` (R-O2, default 4, 0 = never)."""
+
+    class Input(serializers.Serializer):
+        close_out_after_hours = serializers.IntegerField(required=False, min_value=0, max_value=720)
+
+    class Output(serializers.Serializer):
+        close_out_after_hours = serializers.IntegerField()
+
+    @extend_schema(responses=Output, operation_id="sync_settings_get")
+    def get(self, request):
+        from conversations.services.close_out import sync_settings_get
+
+        return Response(self.Output(sync_settings_get(tenant=self.tenant)).data)
+
+    @extend_schema(request=Input, responses=Output, operation_id="sync_settings_put")
+    def put(self, request):
+        from conversations.services.close_out import sync_settings_update
+
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(self.Output(sync_settings_update(tenant=self.tenant, **data.validated_data)).data)

@@ -278,3 +278,16 @@ class CallLoggingPolicies(models.Model):
 
     def __str__(self) -> str:
         return f"call logging policies of {self.tenant_id}"
+
+
+class SyncSettings(models.Model):
+    """A tenant's conversation-sync settings of the portal's own (SPEC §7)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="sync_settings")
+    # R-O2: a session with no end event this many hours after its last event is closed
+    # out with a note (0: never).
+    close_out_after_hours = models.PositiveIntegerField(default=4)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Sync settings of {self.tenant}"

@@ -50,6 +50,13 @@ CUSTOM_DATA_RECEIVED = "custom_data.received"
 CSAT_SUBMITTED = "csat.submitted"
 VOICEMAIL_UPDATED = "voicemail.updated"
 DISPOSITION_SUBMITTED = "disposition.submitted"
+# R-O2: made by the portal (never accepted from the API) for a session whose end never
+# arrived: a note on its conversation; the session's later events still apply.
+SESSION_CLOSED_OUT = "session.closed_out"
+# Events after which a session has nothing more to come (R-O2 looks for sessions that
+# started and have none of these).
+SESSION_STARTS = (SESSION_STARTED, CALL_ANSWERED, OUTBOUND_STARTED)
+SESSION_ENDS = (SESSION_ENDED, CALL_ABANDONED, VOICEMAIL_RECEIVED, SESSION_CLOSED_OUT)
 
 EVENT_TYPES = (
     SESSION_STARTED, CALL_ANSWERED, OUTBOUND_STARTED, CALL_ABANDONED, VOICEMAIL_RECEIVED, SESSION_ENDED,
@@ -483,7 +490,17 @@ def _decide_writes(event: EventFacts, situation: Situation) -> list[Action]:
             actions += _assignment(event, situation, event.agent_email, "R-U10")
     elif t == DISPOSITION_SUBMITTED:
         actions.append(AddNote(rule="disposition", body=disposition_note(label, data, event.agent_email)))
+    elif t == SESSION_CLOSED_OUT:
+        actions.append(AddNote(rule="R-O2", body=close_out_note(label, data)))
     return actions
+
+
+def close_out_note(label: str, data: Mapping[str, Any]) -> str:
+    """R-O2: the note on a session whose end never arrived."""
+    hours = data.get("after_hours")
+    return (f"{label} closed out by the portal: no end arrived from the contact center within {hours} hour"
+            f"{'' if hours == 1 else 's'} of its last event. Events of this {label.lower()} that arrive later "
+            "still apply.")
 
 
 def disposition_note(label: str, data: Mapping[str, Any], agent_email: str | None) -> str:

@@ -39,6 +39,14 @@ def webhook_deliveries_sweep_task(mark: str | None = None) -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True, queued_once=True)
+def sessions_close_out_task() -> int:
+    """R-O2: beat's tick; queued once at a time (core.queue)."""
+    from conversations.services.close_out import sessions_close_out
+
+    return sessions_close_out()
+
+
+@shared_task(acks_late=True, ignore_result=True, queued_once=True)
 def events_purge_task() -> int:
     return services.events_purge()
 
