@@ -75,3 +75,31 @@ def test_mapping_page_dropdowns_save_and_warn(browser_page, live_server, tenant_
     assert page.locator('[data-code="routable_when_away"]').count() == 1
     assert page.input_value('select[name="map:k-off"]') == "In-chat"
     assert KustomerStatus.objects.get(kustomer_id="k-off").cc_status.name == "In-chat"
+
+
+def test_r_o4_dry_run_shows_each_agents_would_be_status_without_saving(browser_page, live_server, tenant_admin):
+    """R-O4 in Chromium: the admin changes a dropdown and presses Dry run: the agent
+    whose Kustomer status it maps shows the status they would get; nothing is saved."""
+    from tests.browser.conftest import screenshot
+
+    tenant = tenant_admin.tenant
+    inheritance_on(tenant)
+    seed_map(tenant)
+    AgentFactory(tenant=tenant, email="agent1@example.com", name="Ann Agent", kustomer_user_id="u1")
+    AgentFactory(tenant=tenant, email="agent2@example.com", name="Bo Agent", kustomer_user_id="u2")
+    for email, kid in (("agent1@example.com", "k3"), ("agent2@example.com", "k1")):
+        services.agent_status_change_record(tenant=tenant, event_id=f"st-{email}", source="kustomer",
+                                            agent_email=email, kustomer_status_id=kid, occurred_at=timezone.now())
+    page = browser_page
+    page.goto(f"{live_server.url}/settings/status-mapping/")
+    page.select_option('select[name="map:k3"]', "Meeting")
+    page.get_by_role("button", name="Dry run", exact=True).click()
+    page.wait_for_selector('[data-testid="dry-run"]')
+    ann = page.locator('tr[data-testid="dry-run-agent1@example.com"]')
+    bo = page.locator('tr[data-testid="dry-run-agent2@example.com"]')
+    assert ann.locator('[data-testid="would-be"]').inner_text() == "Meeting"
+    assert "Break" in ann.inner_text() and "Status 3" in ann.inner_text()
+    assert bo.locator('[data-testid="would-be"]').inner_text() == "Available" and "Stays as it is" in bo.inner_text()
+    assert KustomerStatus.objects.get(tenant=tenant, kustomer_id="k3").cc_status.name == "Break"  # not saved
+    page.locator('[data-testid="dry-run"]').scroll_into_view_if_needed()
+    screenshot(page, "status_mapping_dry_run")
