@@ -115,6 +115,8 @@ class _OutboundData(_Strict):
 
 class _AbandonedData(_Strict):
     wait_seconds = _Seconds()
+    # Added (SPEC R-P3): why the call reached no agent.
+    reason = serializers.ChoiceField(choices=list(rules.MISSED_REASONS), required=False, allow_null=True)
 
 
 class _VoicemailData(_Strict):
@@ -400,6 +402,10 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         connected_numbers = serializers.ListField(child=serializers.CharField(max_length=40, allow_blank=True),
                                                   required=False, max_length=200)
         default_owner_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+        name_templates = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+        preview_templates = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+        number_format = serializers.CharField(required=False)
+        short_abandon_seconds = serializers.IntegerField(required=False)
 
     @extend_schema(responses=dict, operation_id="call_logging_policies_get")
     def get(self, request):

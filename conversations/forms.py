@@ -67,6 +67,12 @@ class CallLoggingPoliciesForm(forms.Form):
         required=False, label=_("Default CRM user (email)"),
         help_text=_("Records no agent owns (abandoned calls, voicemails, chats before assignment) are assigned to "
                     "this Kustomer user instead of nobody."))
+    number_format = forms.ChoiceField(required=False, label=_("Phone number format in names and previews"), choices=[
+        ("international", "+1 415-555-0123"), ("national", "(415) 555-0123"), ("e164", "+14155550123")])
+    short_abandon_seconds = forms.IntegerField(
+        required=False, min_value=0, max_value=600, label=_("Short abandon under (seconds)"),
+        help_text=_("An abandoned call whose sender gave no reason, abandoned sooner than this, is a short abandon "
+                    "(0: off)."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,11 +80,20 @@ class CallLoggingPoliciesForm(forms.Form):
         for kind in rules.SESSION_KINDS:
             fields[f"log_{kind}"] = forms.ChoiceField(label=KIND_LABELS[kind],
                                                       choices=[(how, LOG_LABELS[how]) for how in rules.LOG_CHOICES])
+        for kind in rules.SESSION_KINDS:
+            for what in ("name", "preview"):
+                fields[f"{what}_{kind}"] = forms.CharField(
+                    required=False, max_length=rules.TEMPLATE_MAX, label=KIND_LABELS[kind],
+                    widget=forms.TextInput(attrs={"data-template": what, "size": 34}))
         self.fields = {**fields, **self.fields}
 
     @staticmethod
     def initial_from(policies: rules.Policies) -> dict:
         initial = {f"log_{kind}": policies.log_as(kind) for kind in rules.SESSION_KINDS}
+        for kind in rules.SESSION_KINDS:
+            initial[f"name_{kind}"] = policies.name_templates.get(kind, "")
+            initial[f"preview_{kind}"] = policies.preview_templates.get(kind, "")
+        initial.update(number_format=policies.number_format, short_abandon_seconds=policies.short_abandon_seconds)
         initial.update(create_unknown_customers=policies.create_unknown_customers,
                        connected_numbers="\n".join(policies.connected_numbers),
                        default_owner_email=policies.default_owner_email or "")
@@ -91,10 +106,15 @@ class CallLoggingPoliciesForm(forms.Form):
             "create_unknown_customers": data["create_unknown_customers"],
             "connected_numbers": [line for line in (data["connected_numbers"] or "").splitlines() if line.strip()],
             "default_owner_email": data["default_owner_email"] or "",
+            "name_templates": {kind: data[f"name_{kind}"] for kind in rules.SESSION_KINDS},
+            "preview_templates": {kind: data[f"preview_{kind}"] for kind in rules.SESSION_KINDS},
+            "number_format": data["number_format"] or None, "short_abandon_seconds": data["short_abandon_seconds"],
         }
 
     def add_service_errors(self, exc) -> None:
         for name, messages in exc.errors.items():
-            field = f"log_{name.split('.', 1)[1]}" if name.startswith("logging.") else name
+            prefix, _dot, kind = name.partition(".")
+            field = {"logging": f"log_{kind}", "name_templates": f"name_{kind}",
+                     "preview_templates": f"preview_{kind}"}.get(prefix, name) if kind else name
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)

@@ -274,6 +274,12 @@ class CallLoggingPolicies(models.Model):
     connected_numbers = models.JSONField(default=list, blank=True)
     # R-P6: the Kustomer user (by email) that records no agent owns go to ("": nobody).
     default_owner_email = models.EmailField(blank=True)
+    # R-P3: session kind -> template of the conversation name / the record's first message
+    # preview ("" or absent: §4's wording); the number's display format; short abandon.
+    name_templates = models.JSONField(default=dict, blank=True)
+    preview_templates = models.JSONField(default=dict, blank=True)
+    number_format = models.CharField(max_length=20, default="international")
+    short_abandon_seconds = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -13,8 +13,9 @@ mirror before asking). Every action names the rule that asked for it.
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -181,6 +182,13 @@ class Policies:
     create_unknown_customers: bool = True  # R-P2
     connected_numbers: tuple[str, ...] = ()  # R-P2: E.164; empty: every number is logged
     default_owner_email: str | None = None  # R-P6
+    # R-P3: per session kind, templates of the conversation name and of the record's first
+    # message preview (absent or "": the §4 wording); the number's display format; calls
+    # abandoned after less than this many seconds are "short abandon" (0: off).
+    name_templates: Mapping[str, str] = field(default_factory=dict)
+    preview_templates: Mapping[str, str] = field(default_factory=dict)
+    number_format: str = "international"  # international | national | e164
+    short_abandon_seconds: int = 0
 
     def log_as(self, kind: str) -> str:
         return self.logging.get(kind) or LOG_OPEN
@@ -204,6 +212,88 @@ def logging_kind(event: EventFacts) -> str:
     if event.source in SDK_SOURCES:
         return "mobile_sdk_call"
     return "ivr_answered"
+
+
+# R-P3: why a call reached no agent (call.abandoned's data.reason, or derived).
+MISSED_REASONS: dict[str, str] = {
+    "abandoned_in_ivr": "abandoned in IVR",
+    "abandoned_in_queue": "abandoned in queue",
+    "short_abandon": "short abandon",
+    "no_agent_available": "no agent available",
+    "out_of_hours": "out of hours",
+    "no_agent_answered": "no agent answered",
+}
+NUMBER_FORMATS = ("international", "national", "e164")
+# The placeholders a name or preview template may use, with the page's sample values.
+TEMPLATE_PLACEHOLDERS: dict[str, str] = {
+    "kind": "Abandoned call", "number": "+1 415-555-0123", "menu": "Billing", "queue": "Billing",
+    "agent": "agent1@example.com", "duration": "42s", "reason": "abandoned in queue",
+}
+TEMPLATE_MAX = 200
+
+
+def template_errors(template: str) -> list[str]:
+    """What is wrong with a name or preview template ([] when it is fine): only the
+    placeholders of TEMPLATE_PLACEHOLDERS, as {name}, no format specs."""
+    if len(template) > TEMPLATE_MAX:
+        return [f"At most {TEMPLATE_MAX} characters."]
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return [f"Not a template: {exc} (write {{ and }} as {{{{ and }}}})."]
+    errors = []
+    for _text, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_PLACEHOLDERS:
+            errors.append(f"Unknown placeholder {{{name}}}; use {', '.join('{' + p + '}' for p in TEMPLATE_PLACEHOLDERS)}.")
+        elif spec or conversion:
+            errors.append(f"Write the placeholder as {{{name}}}, without a format.")
+    return errors
+
+
+def missed_reason(event: EventFacts, policies: Policies) -> str | None:
+    """R-P3: the reason a call reached no agent: the sender's, else "short abandon" when
+    it was abandoned after less than the tenant's threshold."""
+    given = event.data.get("reason") if event.type == CALL_ABANDONED else None
+    if given in MISSED_REASONS:
+        return given
+    if event.type == CALL_ABANDONED and policies.short_abandon_seconds > 0:
+        try:
+            waited = int(event.data.get("wait_seconds"))
+        except (TypeError, ValueError):
+            return None
+        if waited < policies.short_abandon_seconds:
+            return "short_abandon"
+    return None
+
+
+def display_number(phone: str | None, number_format: str) -> str:
+    if not phone:
+        return ""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    how = {"national": phonenumbers.PhoneNumberFormat.NATIONAL, "e164": phonenumbers.PhoneNumberFormat.E164}.get(
+        number_format, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, how)
+
+
+def render_template(template: str, event: EventFacts, policies: Policies) -> str:
+    """A name or preview template filled from the event (placeholders it lacks are empty)."""
+    reason = missed_reason(event, policies)
+    values = {
+        "kind": SESSION_KINDS[logging_kind(event)],
+        "number": display_number(event.phone, policies.number_format) or event.identifier or "",
+        "menu": event.menu or "", "queue": event.queue or "", "agent": event.agent_email or "",
+        "duration": _duration(event.data.get("duration_seconds", event.data.get("wait_seconds"))),
+        "reason": MISSED_REASONS.get(reason, "") if reason else "",
+    }
+    try:
+        return template.format_map(values).strip()
+    except (KeyError, ValueError, IndexError):  # refused on save; never fail an event over it
+        return template
 
 
 def not_logged(event: EventFacts, policies: Policies) -> tuple[str, str] | None:
@@ -394,7 +484,18 @@ def _apply_policies(event: EventFacts, situation: Situation, policies: Policies,
             and not any(isinstance(a, AssignConversation) for a in actions)):
         # R-P6: a record no agent owns goes to the default CRM user (sent with the create).
         actions.insert(1, AssignConversation(rule="R-P6", agent_email=policies.default_owner_email))
-    if policies.log_as(logging_kind(event)) == LOG_DONE and (placed_now or event.type in _SESSION_CLOSING):
+    kind = logging_kind(event)
+    reason = missed_reason(event, policies)
+    for i, action in enumerate(actions):
+        if isinstance(action, CreateConversation) and policies.name_templates.get(kind):
+            actions[i] = replace(action, name=render_template(policies.name_templates[kind], event, policies))
+        elif isinstance(action, AddMessage):
+            if placed_now and policies.preview_templates.get(kind):
+                actions[i] = replace(action, preview=render_template(policies.preview_templates[kind], event, policies))
+            elif reason and event.type == CALL_ABANDONED:
+                actions[i] = replace(action, preview=f"{action.preview} · {MISSED_REASONS[reason]}")
+            break  # the record's first message only
+    if policies.log_as(kind) == LOG_DONE and (placed_now or event.type in _SESSION_CLOSING):
         actions.append(UpdateConversation(rule="R-P1", status="done"))
     return actions
 

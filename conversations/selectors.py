@@ -137,6 +137,10 @@ def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:
         create_unknown_customers=row.create_unknown_customers,
         connected_numbers=tuple(row.connected_numbers or ()),
         default_owner_email=row.default_owner_email or None,
+        name_templates={k: v for k, v in (row.name_templates or {}).items() if k in rules.SESSION_KINDS and v},
+        preview_templates={k: v for k, v in (row.preview_templates or {}).items() if k in rules.SESSION_KINDS and v},
+        number_format=row.number_format or "international",
+        short_abandon_seconds=row.short_abandon_seconds,
     )
 
 
@@ -147,4 +151,8 @@ def call_logging_policies_output(policies: rules.Policies) -> dict:
         "create_unknown_customers": policies.create_unknown_customers,
         "connected_numbers": list(policies.connected_numbers),
         "default_owner_email": policies.default_owner_email or "",
+        "name_templates": {kind: policies.name_templates.get(kind, "") for kind in rules.SESSION_KINDS},
+        "preview_templates": {kind: policies.preview_templates.get(kind, "") for kind in rules.SESSION_KINDS},
+        "number_format": policies.number_format,
+        "short_abandon_seconds": policies.short_abandon_seconds,
     }

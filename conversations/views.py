@@ -130,6 +130,8 @@ def call_logging_policies(request):
                 return redirect("conversations:call_logging_policies")
         status = 400
     kinds = [form[f"log_{kind}"] for kind in rules.SESSION_KINDS]
+    templates = [(form[f"name_{kind}"], form[f"preview_{kind}"]) for kind in rules.SESSION_KINDS]
     return render(request, "conversations/call_logging_policies.html", {
-        "form": form, "kinds": kinds, "region": request.tenant.default_region,
+        "form": form, "kinds": kinds, "templates": templates, "region": request.tenant.default_region,
+        "samples": rules.TEMPLATE_PLACEHOLDERS,
     }, status=status)

@@ -19,9 +19,11 @@ from tenants.models import Tenant
 def call_logging_policies_update(
     *, tenant: Tenant, logging: Mapping[str, str] | None = None, create_unknown_customers: bool | None = None,
     connected_numbers: Iterable[str] | None = None, default_owner_email: str | None = None,
+    name_templates: Mapping[str, str] | None = None, preview_templates: Mapping[str, str] | None = None,
+    number_format: str | None = None, short_abandon_seconds: int | None = None,
 ) -> rules.Policies:
     """Change the given policies (the rest stay); a bad value raises ApplicationError
-    naming its field (``logging.<kind>``, ``connected_numbers``, ``default_owner_email``)."""
+    naming its field (``logging.<kind>``, ``name_templates.<kind>``, ``connected_numbers``, ...)."""
     errors: dict[str, list[str]] = {}
     row, _ = CallLoggingPolicies.objects.get_or_create(tenant=tenant)
     changes: dict[str, Any] = {}
@@ -64,6 +66,27 @@ def call_logging_policies_update(
             except ValidationError:
                 errors.setdefault("default_owner_email", []).append(f"{email!r} is not an email address.")
         changes["default_owner_email"] = email
+    for name, given in (("name_templates", name_templates), ("preview_templates", preview_templates)):
+        if given is None:
+            continue
+        merged = dict(getattr(row, name) or {})
+        for kind, template in dict(given).items():
+            template = str(template or "").strip()
+            problems = ([f"Unknown session kind; one of {', '.join(rules.SESSION_KINDS)}."]
+                        if kind not in rules.SESSION_KINDS else rules.template_errors(template))
+            if problems:
+                errors.setdefault(f"{name}.{kind}", []).extend(problems)
+            else:
+                merged[kind] = template
+        changes[name] = {k: v for k, v in merged.items() if v}
+    if number_format is not None:
+        if number_format not in rules.NUMBER_FORMATS:
+            errors.setdefault("number_format", []).append(f"One of {', '.join(rules.NUMBER_FORMATS)}.")
+        changes["number_format"] = number_format
+    if short_abandon_seconds is not None:
+        if not 0 <= int(short_abandon_seconds) <= 600:
+            errors.setdefault("short_abandon_seconds", []).append("From 0 (off) to 600 seconds.")
+        changes["short_abandon_seconds"] = int(short_abandon_seconds)
     if errors:
         first = next(iter(errors))
         raise ApplicationError(f"{first}: {errors[first][0]}", errors=errors)

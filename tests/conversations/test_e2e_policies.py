@@ -99,3 +99,21 @@ def test_r_p6_default_owner_gets_unowned_records_agents_keep_theirs(e2e):
     assert conversation(e2e, abandoned["kustomer"]["conversation_id"])["attributes"]["assignedUsers"] == [desk_id]
     answered = apply(e2e, event("call.answered", "s-p151", menu="Sales"))
     assert conversation(e2e, answered["kustomer"]["conversation_id"])["attributes"]["assignedUsers"] == [agent_id]
+
+
+def test_r_p3_readable_names_and_missed_call_reasons(e2e):
+    set_policies(e2e, name_templates={"abandoned": "Missed call from {number} · {queue}"},
+                 preview_templates={"abandoned": "{kind} ({reason}) after {duration}"}, short_abandon_seconds=10)
+    short = apply(e2e, event("call.abandoned", "s-p160", agent=None, data={"wait_seconds": 3}))
+    conv = conversation(e2e, short["kustomer"]["conversation_id"])
+    assert conv["attributes"]["name"] == "Missed call from +1 415-555-0123 · Billing"
+    [message] = e2e.sandbox.messages(conv["id"])
+    assert message["attributes"]["preview"] == "Abandoned call (short abandon) after 3s"
+    given = apply(e2e, event("call.abandoned", "s-p161", agent=None, phone="+14155550127",
+                             data={"wait_seconds": 30, "reason": "no_agent_available"}))
+    [message] = e2e.sandbox.messages(given["kustomer"]["conversation_id"])
+    assert message["attributes"]["preview"] == "Abandoned call (no agent available) after 30s"
+    # kinds without a template keep §4's wording
+    call = apply(e2e, event("call.answered", "s-p162", agent=None, phone="+14155550128"))
+    assert conversation(e2e, call["kustomer"]["conversation_id"])["attributes"]["name"] == \
+        "Call with Ann Lee (Billing > Refunds)"

@@ -106,7 +106,10 @@ URL = "/api/v1/call-logging-policies"
 def test_api_defaults_put_and_errors_naming_the_field(api, tenant):
     got = api.get(URL).json()
     assert got == {"logging": {k: "open" for k in rules.SESSION_KINDS}, "create_unknown_customers": True,
-                   "connected_numbers": [], "default_owner_email": ""}
+                   "connected_numbers": [], "default_owner_email": "",
+                   "name_templates": {k: "" for k in rules.SESSION_KINDS},
+                   "preview_templates": {k: "" for k in rules.SESSION_KINDS},
+                   "number_format": "international", "short_abandon_seconds": 0}
     r = api.put(URL, {"logging": {"abandoned": "skip", "voicemail": "done"}, "create_unknown_customers": False,
                       "connected_numbers": ["(415) 555-0100"], "default_owner_email": "desk@example.com"},
                 format="json")
@@ -158,3 +161,62 @@ def test_page_shows_and_saves_the_policies(admin_client, tenant):
     refused = admin_client.post("/settings/call-logging-policies/", form)
     assert refused.status_code == 400
     assert 'data-testid="error-connected_numbers"' in refused.content.decode()
+
+
+# ------------------------------------------------------------------ R-P3 readable records
+def test_r_p3_templates_name_and_preview_with_the_number_in_display_format():
+    policies = Policies(name_templates={"abandoned": "Missed call from {number} · {queue}"},
+                        preview_templates={"abandoned": "{kind}: {reason} after {duration}"},
+                        short_abandon_seconds=10)
+    event = EventFacts(event_id="e-1", type="call.abandoned", occurred_at=T0, session_id="s-1", channel="voice",
+                       source="ivr", menu="Billing", queue="Billing", phone=PHONE, data={"wait_seconds": 4})
+    actions = decide_conversation(event, Situation(), policies)
+    assert actions[0].name == "Missed call from +1 415-555-0123 · Billing"
+    message = next(a for a in actions if isinstance(a, rules.AddMessage))
+    assert message.preview == "Abandoned call: short abandon after 4s"
+    national = Policies(name_templates={"abandoned": "{number}"}, number_format="national")
+    assert decide_conversation(event, Situation(), national)[0].name == "(415) 555-0123"
+
+
+def test_r_p3_missed_call_reason_from_the_event_else_short_abandon():
+    policies = Policies(short_abandon_seconds=10)
+    given = ev("call.abandoned", agent=None, data={"wait_seconds": 4, "reason": "out_of_hours"})
+    assert rules.missed_reason(given, policies) == "out_of_hours"
+    preview = next(a for a in decide_conversation(given, Situation(), policies) if isinstance(a, rules.AddMessage))
+    assert preview.preview == "Abandoned call after 4s waiting · out of hours"
+    assert rules.missed_reason(ev("call.abandoned", agent=None, data={"wait_seconds": 4}), policies) == "short_abandon"
+    assert rules.missed_reason(ev("call.abandoned", agent=None, data={"wait_seconds": 40}), policies) is None
+    assert rules.missed_reason(ev("call.abandoned", agent=None, data={"wait_seconds": 4}), Policies()) is None
+
+
+def test_r_p3_template_validation():
+    assert rules.template_errors("Missed call from {number} · {menu}") == []
+    assert rules.template_errors("{nope}") and rules.template_errors("{number!r}")
+    assert rules.template_errors("{number:>10}") and rules.template_errors("{") and rules.template_errors("x" * 201)
+
+
+@pytest.mark.django_db
+def test_r_p3_api_templates_validated_on_save(api, tenant):
+    r = api.put(URL, {"name_templates": {"abandoned": "Missed call from {number}"}, "short_abandon_seconds": 10,
+                      "number_format": "national", "preview_templates": {"chat": "Chat on {queue}"}}, format="json")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["name_templates"]["abandoned"] == "Missed call from {number}" and body["name_templates"]["chat"] == ""
+    assert body["preview_templates"]["chat"] == "Chat on {queue}"
+    assert body["number_format"] == "national" and body["short_abandon_seconds"] == 10
+    bad = api.put(URL, {"name_templates": {"abandoned": "Call {caller}"}}, format="json")
+    assert bad.status_code == 400 and "name_templates.abandoned" in bad.json()["errors"]
+    bad = api.put(URL, {"number_format": "roman"}, format="json")
+    assert bad.status_code == 400 and "number_format" in bad.json()["errors"]
+    assert api.get(URL).json()["name_templates"]["abandoned"] == "Missed call from {number}"
+
+
+@pytest.mark.django_db
+def test_r_p3_page_shows_template_errors_and_the_live_preview_samples(admin_client, tenant):
+    form = {f"log_{k}": "open" for k in rules.SESSION_KINDS}
+    form.update(number_format="international", short_abandon_seconds="0", name_abandoned="Call {caller}")
+    refused = admin_client.post("/settings/call-logging-policies/", form)
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert 'data-testid="error-name_abandoned"' in html and "{caller}" in html
+    assert 'id="template-samples"' in html and "+1 415-555-0123" in html
