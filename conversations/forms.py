@@ -2,6 +2,9 @@
 `GET /api/v1/events`, so both read the same parameters the same way."""
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +14,17 @@ from conversations.selectors import EVENT_SORTS, EventFilters
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """The time in UTC (what the database compares); an offset or year it cannot hold
+    is the caller's error, not the server's."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(dt_timezone.utc)
+    except (OverflowError, ValueError):
+        raise forms.ValidationError(_("Not a time the portal can search by.")) from None
 
 
 class EventFilterForm(forms.Form):
@@ -26,6 +40,12 @@ class EventFilterForm(forms.Form):
     sort = forms.ChoiceField(required=False, label=_("Sort"), choices=[(s, s) for s in EVENT_SORTS])
     page = forms.IntegerField(required=False, min_value=1)
     page_size = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+    def clean_since(self):
+        return _utc(self.cleaned_data.get("since"))
+
+    def clean_until(self):
+        return _utc(self.cleaned_data.get("until"))
 
     def clean(self):
         data = super().clean()
