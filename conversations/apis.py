@@ -406,6 +406,7 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         preview_templates = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
         number_format = serializers.CharField(required=False)
         short_abandon_seconds = serializers.IntegerField(required=False)
+        reopen_days = serializers.IntegerField(required=False)
 
     @extend_schema(responses=dict, operation_id="call_logging_policies_get")
     def get(self, request):

@@ -280,6 +280,8 @@ class CallLoggingPolicies(models.Model):
     preview_templates = models.JSONField(default=dict, blank=True)
     number_format = models.CharField(max_length=20, default="international")
     short_abandon_seconds = models.PositiveIntegerField(default=0)
+    # R-P4: a session may also join (and reopen) a conversation closed less than this many days ago (0: off).
+    reopen_days = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ import json
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -133,6 +133,7 @@ class ConversationFacts:
     channel: str | None = None
     menu: str | None = None
     source: str | None = None
+    status_changed_at: datetime | None = None  # when Kustomer last changed its status (R-P4)
 
     @property
     def is_open(self) -> bool:
@@ -189,6 +190,7 @@ class Policies:
     preview_templates: Mapping[str, str] = field(default_factory=dict)
     number_format: str = "international"  # international | national | e164
     short_abandon_seconds: int = 0
+    reopen_days: int = 0  # R-P4: 0 = off
 
     def log_as(self, kind: str) -> str:
         return self.logging.get(kind) or LOG_OPEN
@@ -478,8 +480,30 @@ def decide_conversation(event: EventFacts, situation: Situation,
     return _apply_policies(event, situation, policies, actions)
 
 
+def reopen_candidate(event: EventFacts, situation: Situation, days: int) -> ConversationFacts | None:
+    """R-P4: the customer's newest done conversation on the event's menu and channel that
+    was closed less than ``days`` days before the event happened."""
+    if days <= 0:
+        return None
+    for conv in situation.newest_first():
+        if (conv.status == "done" and conv.kind in ("call", "chat") and conv.channel == event.channel
+                and (conv.menu or None) == (event.menu or None) and conv.status_changed_at is not None
+                and event.occurred_at - conv.status_changed_at < timedelta(days=days)):
+            return conv
+    return None
+
+
 def _apply_policies(event: EventFacts, situation: Situation, policies: Policies, actions: list[Action]) -> list[Action]:
     placed_now = situation.session_conversation is None
+    if placed_now and actions and isinstance(actions[0], CreateConversation) and actions[0].rule in ("R-T1", "R-T2"):
+        closed = reopen_candidate(event, situation, policies.reopen_days)
+        if closed is not None:
+            # R-P4: no open conversation to join (R-U1), but one closed within the window: reopen it.
+            rest = [a for a in actions[1:] if not (isinstance(a, AddNote) and a.rule == "R-D2")]
+            actions = [JoinConversation(rule="R-P4", session_id=event.session_id, conversation_ref=closed.ref),
+                       UpdateConversation(rule="R-P4", status="open"),
+                       *[replace(a, rule="R-P4") if isinstance(a, AddMessage) and a.rule == actions[0].rule else a
+                         for a in rest]]
     if (policies.default_owner_email and placed_now and actions and isinstance(actions[0], CreateConversation)
             and not any(isinstance(a, AssignConversation) for a in actions)):
         # R-P6: a record no agent owns goes to the default CRM user (sent with the create).

@@ -141,6 +141,7 @@ def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:
         preview_templates={k: v for k, v in (row.preview_templates or {}).items() if k in rules.SESSION_KINDS and v},
         number_format=row.number_format or "international",
         short_abandon_seconds=row.short_abandon_seconds,
+        reopen_days=row.reopen_days,
     )
 
 
@@ -155,4 +156,5 @@ def call_logging_policies_output(policies: rules.Policies) -> dict:
         "preview_templates": {kind: policies.preview_templates.get(kind, "") for kind in rules.SESSION_KINDS},
         "number_format": policies.number_format,
         "short_abandon_seconds": policies.short_abandon_seconds,
+        "reopen_days": policies.reopen_days,
     }

@@ -127,6 +127,7 @@ def situation_for(ctx: EventContext) -> rules.Situation:
             rules.ConversationFacts(
                 ref=str(c.pk), status=c.status or None, created_at=c.kustomer_created_at, kind=c.kind,
                 channel=c.channel or None, menu=c.menu or None, source=c.source or None,
+                status_changed_at=c.status_updated_at,
             ) for c in conversations
         ),
         session_conversation=str(ctx.conversation.pk) if ctx.conversation else None,

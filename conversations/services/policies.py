@@ -20,7 +20,7 @@ def call_logging_policies_update(
     *, tenant: Tenant, logging: Mapping[str, str] | None = None, create_unknown_customers: bool | None = None,
     connected_numbers: Iterable[str] | None = None, default_owner_email: str | None = None,
     name_templates: Mapping[str, str] | None = None, preview_templates: Mapping[str, str] | None = None,
-    number_format: str | None = None, short_abandon_seconds: int | None = None,
+    number_format: str | None = None, short_abandon_seconds: int | None = None, reopen_days: int | None = None,
 ) -> rules.Policies:
     """Change the given policies (the rest stay); a bad value raises ApplicationError
     naming its field (``logging.<kind>``, ``name_templates.<kind>``, ``connected_numbers``, ...)."""
@@ -87,6 +87,10 @@ def call_logging_policies_update(
         if not 0 <= int(short_abandon_seconds) <= 600:
             errors.setdefault("short_abandon_seconds", []).append("From 0 (off) to 600 seconds.")
         changes["short_abandon_seconds"] = int(short_abandon_seconds)
+    if reopen_days is not None:
+        if not 0 <= int(reopen_days) <= 365:
+            errors.setdefault("reopen_days", []).append("From 0 (off) to 365 days.")
+        changes["reopen_days"] = int(reopen_days)
     if errors:
         first = next(iter(errors))
         raise ApplicationError(f"{first}: {errors[first][0]}", errors=errors)

@@ -117,3 +117,27 @@ def test_r_p3_readable_names_and_missed_call_reasons(e2e):
     call = apply(e2e, event("call.answered", "s-p162", agent=None, phone="+14155550128"))
     assert conversation(e2e, call["kustomer"]["conversation_id"])["attributes"]["name"] == \
         "Call with Ann Lee (Billing > Refunds)"
+
+
+def test_r_p4_reopen_window_reopens_the_closed_conversation_once(e2e):
+    set_policies(e2e, reopen_days=3)
+    first = apply(e2e, event("call.answered", "s-p170", agent=None))
+    conv_id = first["kustomer"]["conversation_id"]
+    r = e2e.sandbox.session().post(
+        f"{e2e.sandbox.base_url}/__sandbox/orgs/{e2e.sandbox.org_id}/conversations/{conv_id}/close", json={})
+    assert r.status_code == 200, r.text
+    body = event("call.answered", "s-p171", agent=None)
+    second = apply(e2e, body)
+    assert second["kustomer"]["conversation_id"] == conv_id  # joined, not a new one
+    assert conversation(e2e, conv_id)["attributes"]["status"] == "open"
+    assert len(e2e.sandbox.conversations()) == 1
+    assert len(e2e.sandbox.messages(conv_id)) == 2
+    # the same event again changes nothing (exactly once)
+    assert e2e.post("/api/v1/events", body).status_code == 200
+    assert len(e2e.sandbox.conversations()) == 1 and len(e2e.sandbox.messages(conv_id)) == 2
+    # with the window off, the next call after a close opens a new conversation (§4)
+    set_policies(e2e, reopen_days=0)
+    e2e.sandbox.session().post(
+        f"{e2e.sandbox.base_url}/__sandbox/orgs/{e2e.sandbox.org_id}/conversations/{conv_id}/close", json={})
+    third = apply(e2e, event("call.answered", "s-p172", agent=None))
+    assert third["kustomer"]["conversation_id"] != conv_id

@@ -109,7 +109,7 @@ def test_api_defaults_put_and_errors_naming_the_field(api, tenant):
                    "connected_numbers": [], "default_owner_email": "",
                    "name_templates": {k: "" for k in rules.SESSION_KINDS},
                    "preview_templates": {k: "" for k in rules.SESSION_KINDS},
-                   "number_format": "international", "short_abandon_seconds": 0}
+                   "number_format": "international", "short_abandon_seconds": 0, "reopen_days": 0}
     r = api.put(URL, {"logging": {"abandoned": "skip", "voicemail": "done"}, "create_unknown_customers": False,
                       "connected_numbers": ["(415) 555-0100"], "default_owner_email": "desk@example.com"},
                 format="json")
@@ -220,3 +220,33 @@ def test_r_p3_page_shows_template_errors_and_the_live_preview_samples(admin_clie
     html = refused.content.decode()
     assert 'data-testid="error-name_abandoned"' in html and "{caller}" in html
     assert 'id="template-samples"' in html and "+1 415-555-0123" in html
+
+
+# ------------------------------------------------------------------ R-P4 reopen window
+def test_r_p4_reopen_window_inside_and_outside():
+    from datetime import timedelta
+
+    from conversations.rules import AddNote, ConversationFacts, JoinConversation
+
+    def closed(days_ago: float) -> Situation:
+        return Situation(conversations=(ConversationFacts(
+            ref="9", status="done", created_at=T0 - timedelta(days=10), kind="call", channel="voice", menu="Billing",
+            source="ivr", status_changed_at=T0 - timedelta(days=days_ago)),))
+
+    event = ev("call.answered")
+    inside = decide_conversation(event, closed(2), Policies(reopen_days=3))
+    assert inside[0] == JoinConversation(rule="R-P4", session_id="s-1", conversation_ref="9")
+    assert inside[1] == UpdateConversation(rule="R-P4", status="open")
+    assert not any(isinstance(a, AddNote) and a.rule == "R-D2" for a in inside)
+    assert isinstance(decide_conversation(event, closed(4), Policies(reopen_days=3))[0], CreateConversation)
+    assert isinstance(decide_conversation(event, closed(2), Policies())[0], CreateConversation)  # 0 = off
+    other_menu = ev("call.answered")
+    other_menu = EventFacts(**{**other_menu.__dict__, "menu": "Sales"})
+    assert isinstance(decide_conversation(other_menu, closed(1), Policies(reopen_days=3))[0], CreateConversation)
+
+
+@pytest.mark.django_db
+def test_r_p4_api_reopen_days(api, tenant):
+    assert api.put(URL, {"reopen_days": 7}, format="json").json()["reopen_days"] == 7
+    bad = api.put(URL, {"reopen_days": 400}, format="json")
+    assert bad.status_code == 400 and "reopen_days" in bad.json()["errors"]
