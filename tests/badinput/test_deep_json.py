@@ -66,3 +66,4 @@ def test_the_adapter_api_refuses_too_deep_json(tenant):
     response = adapter_client(tenant).post("/adapter/api/heartbeat", data='{"agent_email": ' + nested(5000) + "}",
                                            content_type="application/json")
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+
