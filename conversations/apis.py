@@ -427,9 +427,11 @@ class SyncSettingsApi(TenantApiMixin, APIView):
 
     class Input(serializers.Serializer):
         close_out_after_hours = serializers.IntegerField(required=False, min_value=0, max_value=720)
+        ambiguous_pick_latest = serializers.BooleanField(required=False)
 
     class Output(serializers.Serializer):
         close_out_after_hours = serializers.IntegerField()
+        ambiguous_pick_latest = serializers.BooleanField()
 
     @extend_schema(responses=Output, operation_id="sync_settings_get")
     def get(self, request):

@@ -27,6 +27,8 @@ class Event(models.Model):
         PROCESSING = "processing", _("Processing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        # R-O1: several Kustomer customers have the event's number; an admin picks one.
+        NEEDS_CUSTOMER = "needs_customer", _("Needs a customer")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_events")
     event_id = models.CharField(max_length=200)
@@ -40,7 +42,7 @@ class Event(models.Model):
     body_hash = models.CharField(max_length=64)
     payload = models.JSONField()
 
-    state = models.CharField(max_length=12, choices=State.choices, default=State.ACCEPTED)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACCEPTED)
     attempts = models.PositiveIntegerField(default=0)
     # Failed tries that count towards the cap (a 429 is a pause, not a failure).
     transient_failures = models.PositiveIntegerField(default=0)
@@ -57,6 +59,11 @@ class Event(models.Model):
     # "ended_at", "outcome": done | retry | failed, "error", "next_attempt_at"}.
     attempt_log = models.JSONField(default=list, blank=True)
 
+    # R-O1: the Kustomer customers the event's number matched (read by the executor's
+    # task: id, name, emails, latest conversations), and the admin's choice: a customer
+    # id or "new".
+    customer_candidates = models.JSONField(default=list, blank=True)
+    customer_choice = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
@@ -295,6 +302,9 @@ class SyncSettings(models.Model):
     # R-O2: a session with no end event this many hours after its last event is closed
     # out with a note (0: never).
     close_out_after_hours = models.PositiveIntegerField(default=4)
+    # R-O1: a number several Kustomer customers share goes to the most recently updated
+    # one instead of waiting for an admin's choice.
+    ambiguous_pick_latest = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

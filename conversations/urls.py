@@ -7,6 +7,7 @@ app_name = "conversations"
 
 urlpatterns = [
     path("sync/events/", views.events, name="events"),
+    path("sync/needs-customer/", views.needs_customer, name="needs_customer"),
     path("sync/events/<int:pk>/", views.event_detail, name="event_detail"),
     path("sync/events/<int:pk>/retry/", views.event_retry, name="event_retry"),
     path("settings/call-logging-policies/", views.call_logging_policies, name="call_logging_policies"),

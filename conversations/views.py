@@ -135,3 +135,26 @@ def call_logging_policies(request):
         "form": form, "kinds": kinds, "templates": templates, "region": request.tenant.default_region,
         "samples": rules.TEMPLATE_PLACEHOLDERS,
     }, status=status)
+
+
+@tenant_page
+def needs_customer(request):
+    """R-O1: events whose number several Kustomer customers share, with the candidates
+    (read by the executor's task); "Use this one" or "New customer" runs them."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from conversations.services.needs_customer import event_customer_choose, events_needing_customer
+    from core.errors import ApplicationError
+
+    if request.method == "POST":
+        try:
+            count = event_customer_choose(tenant=request.tenant, event_pk=int(request.POST.get("event", 0)),
+                                          kustomer_customer_id=request.POST.get("customer") or None)
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+        else:
+            messages.success(request, f"{count} event{'s' if count != 1 else ''} of this number run again.")
+        return redirect("conversations:needs_customer")
+    return render(request, "conversations/needs_customer.html",
+                  {"waiting": list(events_needing_customer(tenant=request.tenant)[:100])})

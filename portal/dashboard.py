@@ -171,3 +171,8 @@ def status_change_feed(*, tenant: Tenant, limit: int = 12) -> list[StatusChange]
 def new_unmapped_statuses(*, tenant: Tenant) -> list:
     """R-O5: Kustomer statuses added since an earlier refresh and not mapped yet."""
     return list(status_selectors.kustomer_statuses_new_unmapped(tenant=tenant))
+
+
+def needs_customer_count(*, tenant: Tenant) -> int:
+    """R-O1: events waiting for an admin to choose their Kustomer customer."""
+    return Event.objects.filter(tenant=tenant, state=Event.State.NEEDS_CUSTOMER).count()

@@ -41,6 +41,7 @@ def _live_context(request, tenant) -> dict:
         "agents": dashboard.agents_with_statuses(tenant=tenant),
         "feed": dashboard.status_change_feed(tenant=tenant),
         "new_unmapped_statuses": dashboard.new_unmapped_statuses(tenant=tenant),
+        "needs_customer": dashboard.needs_customer_count(tenant=tenant),
     }
 
 

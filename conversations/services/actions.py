@@ -17,7 +17,7 @@ from conversations.models import (
     SessionLink,
     SyncedConversation,
 )
-from conversations.services.context import MESSAGE_APP, EventContext, EventFailed
+from conversations.services.context import MESSAGE_APP, EventContext, EventFailed, NeedsCustomer
 from conversations.services.late_files import late_file_defer
 from conversations.services.placement import mirror_status_set
 from conversations.services.values import (
@@ -50,8 +50,9 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
     found, how = None, None
     if not claimed or row.attempts > 1:  # an earlier try may have created it
         found, how = client.get_customer_by_external_id(external_id=link.external_id), "externalId"
-    if found is None and action.phone:
-        found, how = client.get_customer_by_phone(phone=action.phone), "phone"
+    choice = ctx.event.customer_choice
+    if found is None and action.phone and choice != "new":
+        found, how = _customer_by_phone(ctx, action.phone), "phone"
     created = False
     if found is None and not action.create:
         # R-P2: only customers Kustomer already knows are logged; this number is not one.
@@ -68,6 +69,18 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
         except (KustomerConflictError, KustomerBadRequestError):
             # Taken meanwhile (by our lost create, or by someone else with this phone/email).
             found = client.get_customer_by_external_id(external_id=link.external_id)
+            if found is None and choice == "new":
+                # R-O1: the admin asked for a new customer beside those holding the number;
+                # an org that refuses a second holder gets it without (the R-D2 note has it).
+                found = client.create_customer(
+                    name=action.name or action.phone or action.identifier, external_id=link.external_id,
+                    custom=custom_field_values(ctx, "customer") or None)
+                CustomerLink.objects.filter(pk=link.pk).update(
+                    kustomer_customer_id=found.id, created_by_us=True, created_session_id=ctx.event.session_id)
+                link.refresh_from_db()
+                ctx.customer_link, ctx.customer_id, ctx.customer_created_now = link, found.id, True
+                ctx.ids["customer_id"] = found.id
+                return {"customer_id": found.id, "found": "created", "created": True}
             if found is None and action.phone:
                 found = client.get_customer_by_phone(phone=action.phone)
             if found is None and action.email:
@@ -83,6 +96,29 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
     ctx.customer_link, ctx.customer_id, ctx.customer_created_now = link, found.id, created
     ctx.ids["customer_id"] = found.id
     return {"customer_id": found.id, "found": how, "created": created}
+
+
+def _customer_by_phone(ctx: EventContext, phone: str):
+    """R-O1: the one customer with this phone; several are never guessed between (the
+    event waits for an admin's choice, NeedsCustomer) unless the tenant chose the most
+    recently updated one."""
+    from conversations.models import SyncSettings
+
+    matches = ctx.client.search_customers_by_phone(phone=phone)
+    if len(matches) <= 1:
+        return matches[0] if matches else ctx.client.get_customer_by_phone(phone=phone)
+    if SyncSettings.objects.filter(tenant=ctx.tenant, ambiguous_pick_latest=True).exists():
+        return max(matches, key=lambda c: (c.updated_at is not None, c.updated_at or 0, c.id))
+    candidates = []
+    for customer in matches[:5]:
+        latest = ctx.client.list_customer_conversations(customer_id=customer.id, page_size=3, max_pages=1)[:3]
+        candidates.append({
+            "id": customer.id, "name": customer.display_name or customer.name or "", "emails": list(customer.emails),
+            "updated_at": customer.updated_at.isoformat() if customer.updated_at else None,
+            "conversations": [{"id": c.id, "name": getattr(c, "name", "") or "", "status": getattr(c, "status", "") or ""}
+                              for c in latest],
+        })
+    raise NeedsCustomer(f"{len(matches)} Kustomer customers have {phone}: choose one (or a new customer).", candidates)
 
 
 def _exec_skip_event(ctx: EventContext, action: rules.SkipEvent, row: EventAction) -> dict[str, Any]:

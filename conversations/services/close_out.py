@@ -32,12 +32,15 @@ def sync_settings_get(*, tenant: Tenant) -> SyncSettings:
     return found if found is not None else SyncSettings(tenant=tenant)
 
 
-def sync_settings_update(*, tenant: Tenant, close_out_after_hours: int | None = None) -> SyncSettings:
+def sync_settings_update(*, tenant: Tenant, close_out_after_hours: int | None = None,
+                         ambiguous_pick_latest: bool | None = None) -> SyncSettings:
     if close_out_after_hours is not None and not 0 <= close_out_after_hours <= 720:
         raise ApplicationError("Give 0 (never) to 720 hours.", field="close_out_after_hours")
     settings, _ = SyncSettings.objects.get_or_create(tenant=tenant)
     if close_out_after_hours is not None:
         settings.close_out_after_hours = close_out_after_hours
+    if ambiguous_pick_latest is not None:
+        settings.ambiguous_pick_latest = ambiguous_pick_latest
     settings.save()
     return settings
 

@@ -36,6 +36,15 @@ class EventFailed(Exception):
     """The event cannot be applied (permanent error): mark it failed."""
 
 
+class NeedsCustomer(Exception):
+    """R-O1: several Kustomer customers have the event's number: never guessed, the
+    event waits for an admin's choice. ``candidates``: what the page shows of each."""
+
+    def __init__(self, message: str, candidates: list[dict]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
 @dataclass
 class EventContext:
     tenant: Tenant

@@ -36,6 +36,7 @@ from conversations.services.context import (
     MAX_RUNS,
     EventContext,
     EventFailed,
+    NeedsCustomer,
     RetryLater,
     event_facts,
 )
@@ -143,6 +144,13 @@ def _apply_event(event: Event) -> bool:
         return _wait(event, exc.message, exc.seconds, counts=exc.counts)
     except EventFailed as exc:
         _finish_failed(event, str(exc), ids=ctx.ids)
+        return True
+    except NeedsCustomer as exc:
+        # R-O1: waits in the "needs a customer" list; what is done stays done.
+        now = timezone.now()
+        Event.objects.filter(pk=event.pk).update(
+            state=Event.State.NEEDS_CUSTOMER, error=str(exc)[:4000], customer_candidates=exc.candidates,
+            updated_at=now, attempt_log=_attempt_logged(event, "needs_customer", ended=now, error=str(exc)))
         return True
     except SoftTimeLimitExceeded:
         # The task ran out of time mid-event: not the event's fault; what is done stays done.

@@ -539,6 +539,13 @@ class KustomerClient:
         return self._one(Customer.from_resource, "GET", CUSTOMER_BY_PHONE, path_params={"phone": phone},
                          none_on_404=True)
 
+    def search_customers_by_phone(self, *, phone: str, limit: int = 10) -> list[Customer]:
+        """Every customer holding this phone (``POST /v1/customers/search``, one page):
+        a number may be shared, and R-O1 never guesses between them."""
+        items = self.search(query_context="customer", criteria=[{"customer_phone": {"equals": phone}}],
+                            page_size=limit, max_pages=1)
+        return [self._build(Customer.from_resource, item, method="POST", template=CUSTOMER_SEARCH) for item in items]
+
     def get_customer_by_email(self, *, email: str) -> Customer | None:
         """``GET /v1/customers/email={email}``; None on 404."""
         return self._one(Customer.from_resource, "GET", CUSTOMER_BY_EMAIL,
