@@ -407,6 +407,7 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         number_format = serializers.CharField(required=False)
         short_abandon_seconds = serializers.IntegerField(required=False)
         reopen_days = serializers.IntegerField(required=False)
+        delay_call_until_connected = serializers.BooleanField(required=False)
 
     @extend_schema(responses=dict, operation_id="call_logging_policies_get")
     def get(self, request):

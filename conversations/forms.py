@@ -89,6 +89,9 @@ class CallLoggingPoliciesForm(forms.Form):
                     "this Kustomer user instead of nobody."))
     number_format = forms.ChoiceField(required=False, label=_("Phone number format in names and previews"), choices=[
         ("international", "+1 415-555-0123"), ("national", "(415) 555-0123"), ("e164", "+14155550123")])
+    delay_call_until_connected = forms.BooleanField(
+        required=False, label=_("Make a call's record only once an agent is connected"),
+        help_text=_("A call that ends before that is logged as an abandoned call."))
     reopen_days = forms.IntegerField(
         required=False, min_value=0, max_value=365, label=_("Reopen window (days)"),
         help_text=_("A session that finds no open conversation on its menu and channel joins and reopens one "
@@ -118,7 +121,8 @@ class CallLoggingPoliciesForm(forms.Form):
             initial[f"name_{kind}"] = policies.name_templates.get(kind, "")
             initial[f"preview_{kind}"] = policies.preview_templates.get(kind, "")
         initial.update(number_format=policies.number_format, short_abandon_seconds=policies.short_abandon_seconds,
-                       reopen_days=policies.reopen_days)
+                       reopen_days=policies.reopen_days,
+                       delay_call_until_connected=policies.delay_call_until_connected)
         initial.update(create_unknown_customers=policies.create_unknown_customers,
                        connected_numbers="\n".join(policies.connected_numbers),
                        default_owner_email=policies.default_owner_email or "")
@@ -134,7 +138,7 @@ class CallLoggingPoliciesForm(forms.Form):
             "name_templates": {kind: data[f"name_{kind}"] for kind in rules.SESSION_KINDS},
             "preview_templates": {kind: data[f"preview_{kind}"] for kind in rules.SESSION_KINDS},
             "number_format": data["number_format"] or None, "short_abandon_seconds": data["short_abandon_seconds"],
-            "reopen_days": data["reopen_days"],
+            "reopen_days": data["reopen_days"], "delay_call_until_connected": data["delay_call_until_connected"],
         }
 
     def add_service_errors(self, exc) -> None:

@@ -289,6 +289,8 @@ class CallLoggingPolicies(models.Model):
     short_abandon_seconds = models.PositiveIntegerField(default=0)
     # R-P4: a session may also join (and reopen) a conversation closed less than this many days ago (0: off).
     reopen_days = models.PositiveIntegerField(default=0)
+    # R-P5: an inbound call's record is made only once an agent is connected.
+    delay_call_until_connected = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

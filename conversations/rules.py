@@ -191,6 +191,7 @@ class Policies:
     number_format: str = "international"  # international | national | e164
     short_abandon_seconds: int = 0
     reopen_days: int = 0  # R-P4: 0 = off
+    delay_call_until_connected: bool = False  # R-P5
 
     def log_as(self, kind: str) -> str:
         return self.logging.get(kind) or LOG_OPEN
@@ -298,6 +299,18 @@ def render_template(template: str, event: EventFacts, policies: Policies) -> str
         return template
 
 
+def _call_waits_for_agent(event: EventFacts, policies: Policies) -> bool:
+    """R-P5: an inbound voice session whose record waits for an agent to be connected."""
+    return (policies.delay_call_until_connected and event.channel == "voice" and event.source != "outbound"
+            and event.type not in (CALL_ANSWERED, CALL_ABANDONED, VOICEMAIL_RECEIVED, VOICEMAIL_UPDATED,
+                                   OUTBOUND_STARTED, CALLBACK_REQUESTED))
+
+
+def _as_abandoned(event: EventFacts) -> EventFacts:
+    """R-P5: a delayed call that ended before an agent was connected is an abandoned call."""
+    return replace(event, type=CALL_ABANDONED, data={"wait_seconds": event.data.get("wait_seconds")})
+
+
 def not_logged(event: EventFacts, policies: Policies) -> tuple[str, str] | None:
     """(rule, reason) when the tenant's policies say this event is not logged at all."""
     kind = logging_kind(event)
@@ -364,6 +377,11 @@ def standard_fields(event: EventFacts, kind: str) -> dict[str, Any]:
 def decide_customer(event: EventFacts, known: KnownCustomer | None,
                     policies: Policies = DEFAULT_POLICIES) -> Action | None:
     """None when the customer is already mapped; otherwise the first action."""
+    if event.type == SESSION_STARTED and _call_waits_for_agent(event, policies):
+        return SkipEvent(rule="R-P5", reason="the call's record waits until an agent is connected")
+    unmapped = known is None or not known.kustomer_customer_id
+    if event.type == SESSION_ENDED and unmapped and _call_waits_for_agent(event, policies):
+        event = _as_abandoned(event)  # an unmapped caller's call was never answered: the abandoned-call policy
     skipped = not_logged(event, policies)
     if skipped is not None:
         return SkipEvent(rule=skipped[0], reason=skipped[1])
@@ -474,9 +492,16 @@ def _assignment(event: EventFacts, situation: Situation, email: str | None, rule
 def decide_conversation(event: EventFacts, situation: Situation,
                         policies: Policies = DEFAULT_POLICIES) -> list[Action]:
     """The ordered Kustomer writes for one event, under the tenant's policies (SPEC §6)."""
+    delayed = situation.session_conversation is None and _call_waits_for_agent(event, policies)
+    if delayed and event.type != SESSION_ENDED:
+        return []  # R-P5: nothing is written until an agent is connected
+    if delayed:
+        event = _as_abandoned(event)  # R-P5: ended before an agent: the abandoned-call policy
     if situation.customer_unknown or not_logged(event, policies) is not None:
         return []  # R-P2 / R-P1: nothing to write
     actions = _decide_writes(event, situation)
+    if delayed:
+        actions = [replace(a, rule="R-P5") if a.rule == "R-T4" else a for a in actions]
     return _apply_policies(event, situation, policies, actions)
 
 

@@ -142,6 +142,7 @@ def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:
         number_format=row.number_format or "international",
         short_abandon_seconds=row.short_abandon_seconds,
         reopen_days=row.reopen_days,
+        delay_call_until_connected=row.delay_call_until_connected,
     )
 
 
@@ -157,4 +158,5 @@ def call_logging_policies_output(policies: rules.Policies) -> dict:
         "number_format": policies.number_format,
         "short_abandon_seconds": policies.short_abandon_seconds,
         "reopen_days": policies.reopen_days,
+        "delay_call_until_connected": policies.delay_call_until_connected,
     }

@@ -141,3 +141,21 @@ def test_r_p4_reopen_window_reopens_the_closed_conversation_once(e2e):
         f"{e2e.sandbox.base_url}/__sandbox/orgs/{e2e.sandbox.org_id}/conversations/{conv_id}/close", json={})
     third = apply(e2e, event("call.answered", "s-p172", agent=None))
     assert third["kustomer"]["conversation_id"] != conv_id
+
+
+def test_r_p5_delayed_record_made_when_connected_and_unanswered_call_is_abandoned(e2e):
+    set_policies(e2e, delay_call_until_connected=True)
+    apply(e2e, event("session.started", "s-p180", source="mobile_sdk", agent=None))
+    assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []  # nothing before an agent
+    answered = apply(e2e, event("call.answered", "s-p180", source="mobile_sdk", agent=None))
+    assert [c["id"] for c in e2e.sandbox.conversations()] == [answered["kustomer"]["conversation_id"]]
+    # another call ends before an agent is connected: logged as an abandoned call, once
+    apply(e2e, event("session.started", "s-p181", source="mobile_sdk", agent=None, phone="+14155550129"))
+    ended = event("session.ended", "s-p181", source="mobile_sdk", agent=None, phone="+14155550129",
+                  data={"wait_seconds": 20, "duration_seconds": 20})
+    result = apply(e2e, ended)
+    assert e2e.post("/api/v1/events", ended).status_code == 200  # again: nothing new
+    conv_id = result["kustomer"]["conversation_id"]
+    assert len(e2e.sandbox.conversations()) == 2
+    [message] = e2e.sandbox.messages(conv_id)
+    assert message["attributes"]["preview"].startswith("Abandoned call")

@@ -109,7 +109,8 @@ def test_api_defaults_put_and_errors_naming_the_field(api, tenant):
                    "connected_numbers": [], "default_owner_email": "",
                    "name_templates": {k: "" for k in rules.SESSION_KINDS},
                    "preview_templates": {k: "" for k in rules.SESSION_KINDS},
-                   "number_format": "international", "short_abandon_seconds": 0, "reopen_days": 0}
+                   "number_format": "international", "short_abandon_seconds": 0, "reopen_days": 0,
+                   "delay_call_until_connected": False}
     r = api.put(URL, {"logging": {"abandoned": "skip", "voicemail": "done"}, "create_unknown_customers": False,
                       "connected_numbers": ["(415) 555-0100"], "default_owner_email": "desk@example.com"},
                 format="json")
@@ -250,3 +251,27 @@ def test_r_p4_api_reopen_days(api, tenant):
     assert api.put(URL, {"reopen_days": 7}, format="json").json()["reopen_days"] == 7
     bad = api.put(URL, {"reopen_days": 400}, format="json")
     assert bad.status_code == 400 and "reopen_days" in bad.json()["errors"]
+
+
+# ------------------------------------------------------------------ R-P5 delayed record
+def test_r_p5_call_record_waits_for_an_agent():
+    policies = Policies(delay_call_until_connected=True)
+    started = ev("session.started", source="mobile_sdk")
+    assert decide_customer(started, None, policies) == SkipEvent(rule="R-P5", reason=(
+        "the call's record waits until an agent is connected"))
+    assert decide_conversation(started, Situation(), policies) == []
+    answered = decide_conversation(ev("call.answered", source="mobile_sdk"), Situation(), policies)
+    assert isinstance(answered[0], CreateConversation) and answered[0].rule == "R-T2"
+    # ended before an agent: the abandoned-call policy
+    ended = ev("session.ended", source="mobile_sdk", agent=None, data={"wait_seconds": 9})
+    actions = decide_conversation(ended, Situation(), policies)
+    assert isinstance(actions[0], CreateConversation) and actions[0].rule == "R-P5"
+    assert any(isinstance(a, rules.AddMessage) and a.preview.startswith("Abandoned call") for a in actions)
+    skip = Policies(delay_call_until_connected=True, logging={"abandoned": "skip"})
+    assert decide_conversation(ended, Situation(), skip) == []
+    assert isinstance(decide_customer(ended, None, skip), SkipEvent)
+    # a call already answered ends normally
+    assert isinstance(decide_conversation(ended, Situation(session_conversation="4"), skip)[0], rules.AddMessage)
+    assert decide_customer(ended, rules.KnownCustomer(kustomer_customer_id="c1"), skip) is None
+    # chats and outbound calls are not delayed
+    assert decide_conversation(ev("session.started", channel="chat", source="web_sdk"), Situation(), policies)
