@@ -104,9 +104,12 @@ def _customer_by_phone(ctx: EventContext, phone: str):
     recently updated one."""
     from conversations.models import SyncSettings
 
+    one = ctx.client.get_customer_by_phone(phone=phone)
+    if one is None:
+        return None  # no customer has it: nothing to choose (and no search spent)
     matches = ctx.client.search_customers_by_phone(phone=phone)
     if len(matches) <= 1:
-        return matches[0] if matches else ctx.client.get_customer_by_phone(phone=phone)
+        return one
     if SyncSettings.objects.filter(tenant=ctx.tenant, ambiguous_pick_latest=True).exists():
         return max(matches, key=lambda c: (c.updated_at is not None, c.updated_at or 0, c.id))
     candidates = []
