@@ -159,3 +159,20 @@ def test_r_p5_delayed_record_made_when_connected_and_unanswered_call_is_abandone
     assert len(e2e.sandbox.conversations()) == 2
     [message] = e2e.sandbox.messages(conv_id)
     assert message["attributes"]["preview"].startswith("Abandoned call")
+
+
+def test_r_p4_outside_the_window_a_new_conversation(e2e):
+    from datetime import datetime, timedelta, timezone
+
+    set_policies(e2e, reopen_days=2)
+    first = apply(e2e, event("call.answered", "s-p190", agent=None))
+    conv_id = first["kustomer"]["conversation_id"]
+    r = e2e.sandbox.session().post(
+        f"{e2e.sandbox.base_url}/__sandbox/orgs/{e2e.sandbox.org_id}/conversations/{conv_id}/close", json={})
+    assert r.status_code == 200, r.text
+    later = datetime.now(timezone.utc) + timedelta(days=3)  # the next call comes 3 days after the close
+    second = apply(e2e, event("call.answered", "s-p191", agent=None, at=later))
+    assert second["kustomer"]["conversation_id"] != conv_id
+    assert conversation(e2e, conv_id)["attributes"]["status"] == "done"  # not reopened
+    inside = apply(e2e, event("call.answered", "s-p192", agent=None, at=later + timedelta(hours=1)))
+    assert inside["kustomer"]["conversation_id"] == second["kustomer"]["conversation_id"]  # R-U1: the open one
