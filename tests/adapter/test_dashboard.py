@@ -26,7 +26,7 @@ def test_sync_health_counts_the_last_hour_by_state_and_ages_the_oldest_unprocess
     make_event(tenant, "b", "failed", now - timedelta(minutes=1))
     make_event(TenantFactory(slug="globex"), "g", "accepted", now - timedelta(minutes=50))
     health = dashboard.sync_health_get(tenant=tenant, now=now)
-    assert health.last_hour_by_state == {"accepted": 1, "processing": 0, "done": 0, "failed": 1}
+    assert health.last_hour_by_state == {"accepted": 1, "processing": 0, "needs_customer": 0, "done": 0, "failed": 1}
     assert health.last_hour_total == 2
     assert health.oldest_unfinished_event_id == "a"
     assert timedelta(minutes=4) < health.oldest_unfinished_age <= timedelta(minutes=5, seconds=1)

@@ -117,7 +117,10 @@ def test_the_sign_in_link_fits_the_agents_card_and_copies(playwright_browser, po
             assert card["x"] - 1 <= box[0] and box[1] <= card["x"] + card["width"] + 1, box
         url = page.get_by_test_id("adapter-link-url").input_value()
         page.get_by_test_id("copy-adapter-link").click()
-        assert page.get_by_test_id("copy-adapter-link").inner_text() == "Copied"
+        # The clipboard write is a promise: wait for the button to say it is done.
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=copy-adapter-link]').textContent.trim() === 'Copied'",
+            timeout=10_000)
         assert page.evaluate("navigator.clipboard.readText()") == url
         screenshot(page, "phone-sign-in-link", full_page=False)
     finally:
