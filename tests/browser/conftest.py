@@ -97,6 +97,14 @@ def log_in(context, portal_url: str, username: str, password: str = PASSWORD):
     return page
 
 
+def submit(page, target) -> None:
+    """Click a link or a form's button and wait for the page it leads to. A click
+    followed by wait_for_load_state() can return at once (the old page is loaded), so a
+    reload or a database assertion straight after it races the navigation."""
+    with page.expect_navigation(wait_until="load"):
+        target.click()
+
+
 def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     """Save <name>.png into SCREENSHOTS (see above)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

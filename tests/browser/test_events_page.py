@@ -6,7 +6,7 @@ import pytest
 
 from integrations.models import KustomerConnection
 from core.crypto import encrypt_secret
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, submit
 from tests.conversations.test_events_list import make_events
 from tests.tenants.factories import TenantFactory, UserFactory
 
@@ -52,18 +52,15 @@ def test_search_and_pages_over_a_thousand_events(new_context, portal_url):
 
     # A Kustomer conversation id finds it too; clearing the search shows everything again.
     page.fill("#id_q", conversation)
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Search"))
     assert rows(page) == ["evt-0778"]
-    page.get_by_role("link", name="Clear filters").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("link", name="Clear filters"))
     assert len(rows(page)) == 50
 
     # Filters hold while paging: failed chats only (every 15th event: 80 of them).
     page.select_option("#id_state", "failed")
     page.select_option("#id_type", "session.started")
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Search"))
     assert page.get_by_test_id("result-count").inner_text() == "Events 1–50 of 80"
     page.get_by_test_id("pager").get_by_role("link", name="Next ›").click()
     page.wait_for_url("**page=2")

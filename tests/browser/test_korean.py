@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, screenshot
+from tests.browser.conftest import PASSWORD, screenshot, submit
 from tests.conversations.test_events_list import make_events
 from tests.tenants.factories import TenantFactory, UserFactory
 
@@ -46,30 +46,25 @@ def test_korean_walk_of_the_admins_main_pages(playwright_browser, portal_url):
         nav.wait_for()
         assert nav.locator("h4").first.inner_text() in ("홈", "HOME")
         for label, heading in MAIN_PAGES:
-            nav.get_by_role("link", name=label, exact=True).click()
-            page.wait_for_load_state()
+            submit(page, nav.get_by_role("link", name=label, exact=True))
             h1 = page.locator("h1").inner_text()
             if heading:
                 assert heading in h1, (label, h1)
             crumbs = page.locator(".crumbs").inner_text()
             assert HANGUL.search(crumbs), (label, crumbs)
             assert nav.locator("a.active").inner_text().split("\n")[-1] == label
-        page.get_by_role("link", name="대시보드", exact=True).click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("link", name="대시보드", exact=True))
         assert "동기화 상태" in page.locator("main").inner_text()
         screenshot(page, "dashboard-ko")
-        nav.get_by_role("link", name="동기화 이벤트", exact=True).click()
-        page.wait_for_load_state()
+        submit(page, nav.get_by_role("link", name="동기화 이벤트", exact=True))
         assert page.get_by_test_id("result-count").inner_text() == "이벤트 60개 중 1–50"
         assert page.get_by_role("button", name="검색").count() == 1
         screenshot(page, "events-ko")
 
         # The footer switches this person to English; the choice outlives the session.
-        page.get_by_role("button", name="English").click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("button", name="English"))
         assert page.locator("h1").inner_text() == "Sync events"
-        page.get_by_role("button", name="Log out").click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("button", name="Log out"))
         # This browser keeps the choice (cookie), so the sign-in page is in English too.
         page.fill("#id_username", "acme-admin")
         page.fill("#id_password", PASSWORD)
@@ -77,8 +72,7 @@ def test_korean_walk_of_the_admins_main_pages(playwright_browser, portal_url):
         page.locator("nav.side").wait_for()
         assert page.locator("h1").inner_text() == "Acme Support"
         assert page.locator("nav.side").get_by_role("link", name="Dashboard", exact=True).count() == 1
-        page.get_by_role("button", name="한국어").click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("button", name="한국어"))
         assert page.locator("nav.side").get_by_role("link", name="대시보드", exact=True).count() == 1
     finally:
         context.close()

@@ -8,7 +8,7 @@ import pytest
 
 from conversations.models import Event
 from statusmapping.services import agent_create
-from tests.browser.conftest import install_kustomer_app, log_in, screenshot
+from tests.browser.conftest import install_kustomer_app, log_in, screenshot, submit
 from tests.tenants.factories import SupportUserFactory, TenantFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,8 +43,7 @@ def test_admin_logs_in_and_finds_each_setting_by_the_sources_path(new_context, p
     # Support pages are not offered to a tenant admin.
     assert nav.get_by_text("Support").count() == 0
     for label, heading in SOURCE_PATHS:
-        nav.get_by_role("link", name=label, exact=True).click()
-        page.wait_for_load_state()
+        submit(page, nav.get_by_role("link", name=label, exact=True))
         assert heading in page.locator("h1").inner_text()
         assert nav.locator("a.active").get_attribute("data-label") == label
 
@@ -58,8 +57,7 @@ def test_support_staff_see_support_tenants_and_open_one(new_context, portal_url)
     assert "Open a tenant first" in page.get_by_test_id("messages").inner_text()
     # Until a tenant is open only the support pages are offered.
     assert page.locator("nav.side h4").all_inner_texts() in (["SUPPORT"], ["Support"])
-    page.get_by_test_id("tenant-acme").get_by_role("button", name="Open").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_test_id("tenant-acme").get_by_role("button", name="Open"))
     assert page.get_by_test_id("current-tenant").inner_text() == "Acme Support"
     page.goto(f"{portal_url}/")
     assert page.locator("h1").inner_text() == "Acme Support"

@@ -19,7 +19,7 @@ from integrations.models import KustomerConnection
 from kustomer_sandbox.demo import seed_demo_org
 from kustomer_sandbox.pytest_plugin import SandboxOrg
 from statusmapping.models import Agent, KustomerStatus
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, submit
 from tests.conversations.e2e_helpers import event
 from tests.tenants.factories import SupportUserFactory
 
@@ -93,7 +93,7 @@ def test_a_tenants_whole_life_from_invitation_to_moving_its_kustomer_org(stack, 
     support.fill("#id_default_region", "US")
     support.fill("#id_admin_email", "boss@acme.test")
     support.fill("#id_admin_name", "Ann Boss")
-    support.get_by_role("button", name=re.compile("Create tenant")).click()
+    submit(support, support.get_by_role("button", name=re.compile("Create tenant")))
     assert "an invitation went to boss@acme.test" in support.get_by_test_id("messages").inner_text()
     from tenants.models import Tenant
 
@@ -118,7 +118,7 @@ def test_a_tenants_whole_life_from_invitation_to_moving_its_kustomer_org(stack, 
     page.goto(f"{portal_url}/settings/kustomer/")
     page.fill("#id_base_url", org1.base_url)
     page.fill("#id_api_key", org1.api_key)
-    page.get_by_role("button", name="Save and verify").click()
+    submit(page, page.get_by_role("button", name="Save and verify"))
     wait_until(lambda: _verified_org(tenant) == org1.org_id, what="first org verified", worker=worker)
     wait_until(lambda: WebhookSubscription.objects.filter(tenant=tenant).exclude(kustomer_webhook_id="").exists(),
                what="webhook subscription in the first org", worker=worker)
@@ -129,13 +129,12 @@ def test_a_tenants_whole_life_from_invitation_to_moving_its_kustomer_org(stack, 
     page.goto(f"{portal_url}/agents/")
     for email in AGENTS:
         page.fill("#id_email", email)
-        page.get_by_role("button", name=re.compile("Add")).first.click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("button", name=re.compile("Add")).first)
     ids1 = _user_ids(org1)
     wait_until(lambda: {a.email: a.kustomer_user_id for a in Agent.objects.filter(tenant=tenant)}
                == {e: ids1[e] for e in AGENTS}, what="agents linked in the first org", worker=worker)
     page.goto(f"{portal_url}/settings/status-mapping/")
-    page.get_by_role("button", name=re.compile("Refresh statuses")).click()
+    submit(page, page.get_by_role("button", name=re.compile("Refresh statuses")))
 
     def statuses_listed():
         page.reload()
@@ -143,14 +142,14 @@ def test_a_tenants_whole_life_from_invitation_to_moving_its_kustomer_org(stack, 
 
     wait_until(statuses_listed, what="statuses of the first org", worker=worker)
     page.get_by_label("CC status for Lunch", exact=True).select_option("Lunch")
-    page.get_by_role("button", name=re.compile("Save status mapping")).click()
+    submit(page, page.get_by_role("button", name=re.compile("Save status mapping")))
     assert KustomerStatus.objects.get(tenant=tenant, name="Lunch").cc_status.name == "Lunch"
 
     # Adds a key: the secret is shown once, after a redirect.
     page.goto(f"{portal_url}/settings/api-keys/")
     page.fill("#id_name", "Telephony events")
     page.get_by_label(re.compile("Send contact-center events")).check()
-    page.get_by_role("button", name="Create key").click()
+    submit(page, page.get_by_role("button", name="Create key"))
     plain = page.get_by_test_id("new-key-secret").inner_text().strip()
     page.reload()
     assert page.get_by_test_id("new-key").count() == 0
@@ -171,7 +170,7 @@ def test_a_tenants_whole_life_from_invitation_to_moving_its_kustomer_org(stack, 
     # Switches to the second org: same URL, the second org's key.
     page.goto(f"{portal_url}/settings/kustomer/")
     page.fill("#id_api_key", org2.api_key)
-    page.get_by_role("button", name="Save and verify").click()
+    submit(page, page.get_by_role("button", name="Save and verify"))
     wait_until(lambda: _verified_org(tenant) == org2.org_id, what="second org in use", worker=worker)
 
     def move_summarised():
@@ -230,7 +229,6 @@ def test_unsaved_changes_ask_before_leaving_the_agent_status_page(live_server, n
     page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
     page.click("#id_watch_interval_seconds")
     page.fill("#id_watch_interval_seconds", "42")
-    page.get_by_test_id("settings-form").locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_test_id("settings-form").locator("button[type=submit]"))
     assert "saved" in page.get_by_test_id("messages").inner_text()
     assert asked == []
