@@ -70,6 +70,10 @@ class _Session(_Strict):
     recording_enabled = serializers.BooleanField(required=False, default=False)
     # Added (SPEC R-P2): the contact-center number the session came in on or went out from.
     cc_number = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
+    # Added (SPEC R-P5): chats: how many messages the end user had sent in the session when
+    # the event happened (a tenant may delay a chat's record until N).
+    end_user_message_count = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False,
+                                                      allow_null=True)
 
 
 class _EndUser(_Strict):
@@ -408,6 +412,7 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         short_abandon_seconds = serializers.IntegerField(required=False)
         reopen_days = serializers.IntegerField(required=False)
         delay_call_until_connected = serializers.BooleanField(required=False)
+        delay_chat_until_messages = serializers.IntegerField(required=False)
 
     @extend_schema(responses=dict, operation_id="call_logging_policies_get")
     def get(self, request):

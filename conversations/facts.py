@@ -84,6 +84,9 @@ class EventFacts:
     agent_email: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     cc_number: str | None = None  # the contact-center number of the session (E.164), R-P2
+    # R-P5: chats: how many messages the end user had sent in the session when this
+    # event happened (session.end_user_message_count); None: the sender did not say.
+    end_user_message_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ class CallLoggingPoliciesForm(forms.Form):
     delay_call_until_connected = forms.BooleanField(
         required=False, label=_("Make a call's record only once an agent is connected"),
         help_text=_("A call that ends before that is logged as an abandoned call."))
+    delay_chat_until_messages = forms.IntegerField(
+        required=False, min_value=0, max_value=100, label=_("Make a chat's record only once the end user has sent this many messages"),
+        help_text=_("0: off. A chat that ends before that is logged as an abandoned call; the event's "
+                    "session.end_user_message_count gives the count."))
     reopen_days = forms.IntegerField(
         required=False, min_value=0, max_value=365, label=_("Reopen window (days)"),
         help_text=_("A session that finds no open conversation on its menu and channel joins and reopens one "
@@ -122,7 +126,8 @@ class CallLoggingPoliciesForm(forms.Form):
             initial[f"preview_{kind}"] = policies.preview_templates.get(kind, "")
         initial.update(number_format=policies.number_format, short_abandon_seconds=policies.short_abandon_seconds,
                        reopen_days=policies.reopen_days,
-                       delay_call_until_connected=policies.delay_call_until_connected)
+                       delay_call_until_connected=policies.delay_call_until_connected,
+                       delay_chat_until_messages=policies.delay_chat_until_messages)
         initial.update(create_unknown_customers=policies.create_unknown_customers,
                        connected_numbers="\n".join(policies.connected_numbers),
                        default_owner_email=policies.default_owner_email or "")
@@ -139,6 +144,7 @@ class CallLoggingPoliciesForm(forms.Form):
             "preview_templates": {kind: data[f"preview_{kind}"] for kind in rules.SESSION_KINDS},
             "number_format": data["number_format"] or None, "short_abandon_seconds": data["short_abandon_seconds"],
             "reopen_days": data["reopen_days"], "delay_call_until_connected": data["delay_call_until_connected"],
+            "delay_chat_until_messages": data["delay_chat_until_messages"],
         }
 
     def add_service_errors(self, exc) -> None:

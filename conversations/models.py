@@ -291,6 +291,8 @@ class CallLoggingPolicies(models.Model):
     reopen_days = models.PositiveIntegerField(default=0)
     # R-P5: an inbound call's record is made only once an agent is connected.
     delay_call_until_connected = models.BooleanField(default=False)
+    # R-P5: a chat's record is made only once the end user has sent this many messages (0: off).
+    delay_chat_until_messages = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -58,6 +58,7 @@ class Policies:
     short_abandon_seconds: int = 0
     reopen_days: int = 0  # R-P4: 0 = off
     delay_call_until_connected: bool = False  # R-P5
+    delay_chat_until_messages: int = 0  # R-P5: a chat's record waits for this many end-user messages (0 = off)
 
     def log_as(self, kind: str) -> str:
         return self.logging.get(kind) or LOG_OPEN
@@ -72,10 +73,10 @@ def logging_kind(event: EventFacts) -> str:
     "mobile SDK calls"."""
     if event.type in (VOICEMAIL_RECEIVED, VOICEMAIL_UPDATED):
         return "voicemail"
+    if event.type == CALL_ABANDONED:
+        return "abandoned"  # a chat that ended before its record was made (R-P5) too
     if event.channel == "chat":
         return "chat"
-    if event.type == CALL_ABANDONED:
-        return "abandoned"
     if event.source == "outbound" or event.type in (OUTBOUND_STARTED, CALLBACK_REQUESTED):
         return "outbound_not_answered" if event.data.get("answered") is False else "outbound_answered"
     if event.source in SDK_SOURCES:
@@ -172,8 +173,35 @@ def _call_waits_for_agent(event: EventFacts, policies: Policies) -> bool:
                                    OUTBOUND_STARTED, CALLBACK_REQUESTED))
 
 
+def _chat_waits_for_messages(event: EventFacts, policies: Policies) -> bool:
+    """R-P5: a chat whose record waits until the end user has sent the tenant's number
+    of messages (an event that gives no count counts as none sent)."""
+    return (policies.delay_chat_until_messages > 0 and event.channel == "chat"
+            and event.type not in (CALL_ABANDONED, VOICEMAIL_RECEIVED, VOICEMAIL_UPDATED, OUTBOUND_STARTED,
+                                   CALLBACK_REQUESTED)
+            and (event.end_user_message_count or 0) < policies.delay_chat_until_messages)
+
+
+def record_delay(event: EventFacts, policies: Policies) -> str | None:
+    """R-P5: why the session's record is not made yet at this event (None: it may be)."""
+    if _call_waits_for_agent(event, policies):
+        return "the call's record waits until an agent is connected"
+    if _chat_waits_for_messages(event, policies):
+        n = policies.delay_chat_until_messages
+        return f"the chat's record waits until the end user has sent {n} message{'' if n == 1 else 's'}"
+    return None
+
+
+def chat_was_delayed(event: EventFacts, policies: Policies) -> bool:
+    """R-P5: a chat of a tenant that delays chats' records, at an event past the count
+    (its earlier events wrote nothing, so the record starts here)."""
+    return (policies.delay_chat_until_messages > 0 and event.channel == "chat"
+            and not _chat_waits_for_messages(event, policies))
+
+
 def _as_abandoned(event: EventFacts) -> EventFacts:
-    """R-P5: a delayed call that ended before an agent was connected is an abandoned call."""
+    """R-P5: a delayed call that ended before an agent was connected, or a delayed chat
+    that ended before the end user sent enough messages, is an abandoned session."""
     return replace(event, type=CALL_ABANDONED, data={"wait_seconds": event.data.get("wait_seconds")})
 
 

@@ -84,6 +84,9 @@ from conversations.policies import (  # noqa: F401  (re-exported: rules.Policies
     display_number,
     render_template,
     _call_waits_for_agent,
+    _chat_waits_for_messages,
+    record_delay,
+    chat_was_delayed,
     _as_abandoned,
     not_logged,
     _duration,
@@ -138,11 +141,14 @@ def standard_fields(event: EventFacts, kind: str) -> dict[str, Any]:
 def decide_customer(event: EventFacts, known: KnownCustomer | None,
                     policies: Policies = DEFAULT_POLICIES) -> Action | None:
     """None when the customer is already mapped; otherwise the first action."""
-    if event.type == SESSION_STARTED and _call_waits_for_agent(event, policies):
-        return SkipEvent(rule="R-P5", reason="the call's record waits until an agent is connected")
     unmapped = known is None or not known.kustomer_customer_id
-    if event.type == SESSION_ENDED and unmapped and _call_waits_for_agent(event, policies):
-        event = _as_abandoned(event)  # an unmapped caller's call was never answered: the abandoned-call policy
+    delay = record_delay(event, policies)
+    if delay and (event.type == SESSION_STARTED or (unmapped and event.type != SESSION_ENDED)):
+        # R-P5: nothing is written yet (an unmapped customer's session cannot be placed yet:
+        # placing it needs the customer).
+        return SkipEvent(rule="R-P5", reason=delay)
+    if event.type == SESSION_ENDED and unmapped and delay:
+        event = _as_abandoned(event)  # never placed: the abandoned-call policy
     skipped = not_logged(event, policies)
     if skipped is not None:
         return SkipEvent(rule=skipped[0], reason=skipped[1])
@@ -253,16 +259,23 @@ def _assignment(event: EventFacts, situation: Situation, email: str | None, rule
 def decide_conversation(event: EventFacts, situation: Situation,
                         policies: Policies = DEFAULT_POLICIES) -> list[Action]:
     """The ordered Kustomer writes for one event, under the tenant's policies (SPEC §6)."""
-    delayed = situation.session_conversation is None and _call_waits_for_agent(event, policies)
+    placed_now = situation.session_conversation is None
+    delayed = placed_now and record_delay(event, policies) is not None
     if delayed and event.type != SESSION_ENDED:
-        return []  # R-P5: nothing is written until an agent is connected
+        return []  # R-P5: nothing is written until an agent is connected / enough chat messages
     if delayed:
-        event = _as_abandoned(event)  # R-P5: ended before an agent: the abandoned-call policy
+        event = _as_abandoned(event)  # R-P5: ended before that: the abandoned-call policy
     if situation.customer_unknown or not_logged(event, policies) is not None:
         return []  # R-P2 / R-P1: nothing to write
     actions = _decide_writes(event, situation)
     if delayed:
         actions = [replace(a, rule="R-P5") if a.rule == "R-T4" else a for a in actions]
+    elif (placed_now and event.type != SESSION_STARTED and chat_was_delayed(event, policies) and event.agent_email
+          and actions and isinstance(actions[0], CreateConversation)
+          and not any(isinstance(a, AssignConversation) for a in actions)):
+        # R-P5: the chat's record starts at this event; its answer (R-X1) wrote nothing then,
+        # so the agent the event names gets it now (sent with the create).
+        actions[1:1] = _assignment(event, situation, event.agent_email, "R-P5")
     return _apply_policies(event, situation, policies, actions)
 
 

@@ -143,6 +143,7 @@ def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:
         short_abandon_seconds=row.short_abandon_seconds,
         reopen_days=row.reopen_days,
         delay_call_until_connected=row.delay_call_until_connected,
+        delay_chat_until_messages=row.delay_chat_until_messages,
     )
 
 
@@ -159,4 +160,5 @@ def call_logging_policies_output(policies: rules.Policies) -> dict:
         "short_abandon_seconds": policies.short_abandon_seconds,
         "reopen_days": policies.reopen_days,
         "delay_call_until_connected": policies.delay_call_until_connected,
+        "delay_chat_until_messages": policies.delay_chat_until_messages,
     }

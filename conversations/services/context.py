@@ -79,4 +79,5 @@ def event_facts(event: Event) -> rules.EventFacts:
         agent_email=(p.get("agent") or {}).get("email") or None,
         data=p.get("data") or {},
         cc_number=session.get("cc_number") or None,
+        end_user_message_count=session.get("end_user_message_count"),
     )

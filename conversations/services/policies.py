@@ -21,7 +21,7 @@ def call_logging_policies_update(
     connected_numbers: Iterable[str] | None = None, default_owner_email: str | None = None,
     name_templates: Mapping[str, str] | None = None, preview_templates: Mapping[str, str] | None = None,
     number_format: str | None = None, short_abandon_seconds: int | None = None, reopen_days: int | None = None,
-    delay_call_until_connected: bool | None = None,
+    delay_call_until_connected: bool | None = None, delay_chat_until_messages: int | None = None,
 ) -> rules.Policies:
     """Change the given policies (the rest stay); a bad value raises ApplicationError
     naming its field (``logging.<kind>``, ``name_templates.<kind>``, ``connected_numbers``, ...)."""
@@ -90,6 +90,10 @@ def call_logging_policies_update(
         changes["short_abandon_seconds"] = int(short_abandon_seconds)
     if delay_call_until_connected is not None:
         changes["delay_call_until_connected"] = bool(delay_call_until_connected)
+    if delay_chat_until_messages is not None:
+        if not 0 <= int(delay_chat_until_messages) <= 100:
+            errors.setdefault("delay_chat_until_messages", []).append("From 0 (off) to 100 messages.")
+        changes["delay_chat_until_messages"] = int(delay_chat_until_messages)
     if reopen_days is not None:
         if not 0 <= int(reopen_days) <= 365:
             errors.setdefault("reopen_days", []).append("From 0 (off) to 365 days.")

@@ -176,3 +176,51 @@ def test_r_p4_outside_the_window_a_new_conversation(e2e):
     assert conversation(e2e, conv_id)["attributes"]["status"] == "done"  # not reopened
     inside = apply(e2e, event("call.answered", "s-p192", agent=None, at=later + timedelta(hours=1)))
     assert inside["kustomer"]["conversation_id"] == second["kustomer"]["conversation_id"]  # R-U1: the open one
+
+
+def chat(type_: str, session: str, count: int | None, **kw) -> dict:
+    body = event(type_, session, channel="chat", source="web_sdk", **kw)
+    if count is not None:
+        body["session"]["end_user_message_count"] = count
+    return body
+
+
+def test_r_p5_chat_record_made_at_the_nth_end_user_message_and_short_chat_is_abandoned(e2e):
+    """R-P5 for chats, against the sandbox: nothing in Kustomer (no customer either)
+    until the end user has sent 2 messages; the event that says so makes the record,
+    assigned to its agent; a chat that ends before that is one abandoned record; every
+    event sent twice writes nothing twice."""
+    agent_id = add_agent(e2e, "agent1@example.com")
+    set_policies(e2e, delay_chat_until_messages=2)
+    for body in (chat("session.started", "s-p200", 0, agent=None), chat("call.answered", "s-p200", 1)):
+        apply(e2e, body)
+        assert plan(e2e, body["id"])[0]["rule"] == "R-P5"
+    assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []
+    reached = chat("custom_data.received", "s-p200", 2, data={"custom_data": {"orderId": "A-17"}})
+    conv_id = apply(e2e, reached)["kustomer"]["conversation_id"]
+    assert e2e.post("/api/v1/events", reached).status_code == 200  # a second delivery: nothing new
+    conv = conversation(e2e, conv_id)
+    assert conv["attributes"]["assignedUsers"] == [agent_id]
+    assert [m["attributes"]["preview"] for m in e2e.sandbox.messages(conv_id)] == ["Custom data received: orderId"]
+    apply(e2e, chat("session.ended", "s-p200", 4, data={"duration_seconds": 90}))
+    assert len(e2e.sandbox.conversations()) == 1 and len(e2e.sandbox.messages(conv_id)) == 2
+    # a chat that ends after one message of the end user: the abandoned-call policy, once
+    other = "+14155550131"
+    apply(e2e, chat("session.started", "s-p201", 0, agent=None, phone=other))
+    ended = chat("session.ended", "s-p201", 1, agent=None, phone=other,
+                 data={"wait_seconds": 15, "duration_seconds": 30})
+    abandoned = apply(e2e, ended)["kustomer"]["conversation_id"]
+    assert e2e.post("/api/v1/events", ended).status_code == 200
+    assert len(e2e.sandbox.conversations()) == 2 and len(e2e.sandbox.customers()) == 2
+    [message] = e2e.sandbox.messages(abandoned)
+    assert message["attributes"]["preview"] == "Abandoned chat after 15s waiting"
+    assert plan(e2e, ended["id"])[1]["rule"] == "R-P5"
+
+
+def test_r_p5_chat_whose_abandoned_kind_is_skipped_leaves_nothing(e2e):
+    set_policies(e2e, delay_chat_until_messages=3, logging={"abandoned": "skip"})
+    apply(e2e, chat("session.started", "s-p210", 0, agent=None))
+    ended = chat("session.ended", "s-p210", 2, agent=None, data={"duration_seconds": 30})
+    apply(e2e, ended)
+    assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []
+    assert [(a["kind"], a["rule"]) for a in plan(e2e, ended["id"])] == [("skip_event", "R-P1")]

@@ -110,7 +110,7 @@ def test_api_defaults_put_and_errors_naming_the_field(api, tenant):
                    "name_templates": {k: "" for k in rules.SESSION_KINDS},
                    "preview_templates": {k: "" for k in rules.SESSION_KINDS},
                    "number_format": "international", "short_abandon_seconds": 0, "reopen_days": 0,
-                   "delay_call_until_connected": False}
+                   "delay_call_until_connected": False, "delay_chat_until_messages": 0}
     r = api.put(URL, {"logging": {"abandoned": "skip", "voicemail": "done"}, "create_unknown_customers": False,
                       "connected_numbers": ["(415) 555-0100"], "default_owner_email": "desk@example.com"},
                 format="json")
@@ -140,6 +140,7 @@ def test_openapi_schema_has_the_policies_endpoint_and_cc_number(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi").content.decode()
     assert "/api/v1/call-logging-policies" in schema and "call_logging_policies_put" in schema
     assert "cc_number" in schema
+    assert "end_user_message_count" in schema and "delay_chat_until_messages" in schema  # R-P5 for chats
 
 
 @pytest.mark.django_db
@@ -275,3 +276,71 @@ def test_r_p5_call_record_waits_for_an_agent():
     assert decide_customer(ended, rules.KnownCustomer(kustomer_customer_id="c1"), skip) is None
     # chats and outbound calls are not delayed
     assert decide_conversation(ev("session.started", channel="chat", source="web_sdk"), Situation(), policies)
+
+
+def chat_ev(type_: str, count: int | None, *, agent="agent1@example.com", data=None) -> EventFacts:
+    return EventFacts(event_id=f"e-{type_}-{count}", type=type_, occurred_at=T0, session_id="s-chat", channel="chat",
+                      source="web_sdk", menu="Billing", phone=PHONE, agent_email=agent, data=data or {},
+                      language="en", cc_number=CC, end_user_message_count=count)
+
+
+def test_r_p5_chat_record_waits_for_the_end_users_messages():
+    """R-P5 for chats: nothing is written until the end user has sent N messages; the
+    event that reaches N makes the record, assigned to the agent it names."""
+    policies = Policies(delay_chat_until_messages=2)
+    reason = "the chat's record waits until the end user has sent 2 messages"
+    for type_, count in (("session.started", 0), ("call.answered", 1), ("custom_data.received", None)):
+        event = chat_ev(type_, count)
+        assert decide_customer(event, None, policies) == SkipEvent(rule="R-P5", reason=reason)
+        assert decide_conversation(event, Situation(), policies) == []
+    # a known customer's chat: the start is skipped too, later events write nothing
+    known = rules.KnownCustomer(kustomer_customer_id="c1")
+    assert decide_customer(chat_ev("session.started", 1), known, policies) == SkipEvent(rule="R-P5", reason=reason)
+    assert decide_customer(chat_ev("call.answered", 1), known, policies) is None
+    # the second message: the record starts here, with the agent the event names
+    reached = chat_ev("custom_data.received", 2, data={"custom_data": {"orderId": "A-1"}})
+    assert isinstance(decide_customer(reached, None, policies), EnsureCustomer)
+    actions = decide_conversation(reached, Situation(), policies)
+    assert isinstance(actions[0], CreateConversation) and actions[0].conversation_kind == "chat"
+    assert AssignConversation(rule="R-P5", agent_email="agent1@example.com") in actions
+    assert any(isinstance(a, rules.AddMessage) and a.preview.startswith("Custom data received") for a in actions)
+    # the answer reaching the count assigns by R-X1 as usual (no second assignment)
+    answered = decide_conversation(chat_ev("call.answered", 3), Situation(), policies)
+    assert [a.rule for a in answered if isinstance(a, AssignConversation)] == ["R-X1"]
+    # once placed, events without a count apply as usual
+    later = decide_conversation(chat_ev("csat.submitted", None, data={"rating": 5}), Situation(session_conversation="7"),
+                                policies)
+    assert [a.rule for a in later] == ["R-U9", "R-U9"]
+    # off (0): nothing waits, §4 unchanged
+    assert decide_conversation(chat_ev("session.started", 0), Situation(), Policies()) == \
+        decide_conversation(chat_ev("session.started", 0), Situation())
+
+
+def test_r_p5_chat_that_ends_before_n_messages_follows_the_abandoned_call_policy():
+    policies = Policies(delay_chat_until_messages=3, default_owner_email="desk@example.com")
+    ended = chat_ev("session.ended", 1, data={"wait_seconds": 12, "duration_seconds": 40,
+                                               "transcript": [{"from": "Ann", "text": "hi"}]})
+    assert isinstance(decide_customer(ended, None, policies), EnsureCustomer)
+    actions = decide_conversation(ended, Situation(), policies)
+    assert isinstance(actions[0], CreateConversation) and actions[0].rule == "R-P5"
+    assert actions[0].conversation_kind == "chat" and actions[0].channel == "chat"
+    [message] = [a for a in actions if isinstance(a, rules.AddMessage)]
+    assert message.preview == "Abandoned chat after 12s waiting" and message.rule == "R-P5"
+    assert AssignConversation(rule="R-P6", agent_email="desk@example.com") in actions  # nobody's record
+    # the abandoned kind's policy decides: skipped, or done
+    skip = Policies(delay_chat_until_messages=3, logging={"abandoned": "skip", "chat": "open"})
+    assert isinstance(decide_customer(ended, None, skip), SkipEvent)
+    assert decide_conversation(ended, Situation(), skip) == []
+    done = Policies(delay_chat_until_messages=3, logging={"abandoned": "done"})
+    assert decide_conversation(ended, Situation(), done)[-1] == UpdateConversation(rule="R-P1", status="done")
+    # a chat that reached the count ends as usual
+    placed = decide_conversation(chat_ev("session.ended", 5), Situation(session_conversation="7"), policies)
+    assert placed[0].rule == "R-F3" and placed[0].preview.startswith("Chat ended")
+
+
+def test_r_p5_api_delay_chat_until_messages(api, tenant):
+    assert api.get(URL).json()["delay_chat_until_messages"] == 0
+    assert api.put(URL, {"delay_chat_until_messages": 3}, format="json").json()["delay_chat_until_messages"] == 3
+    bad = api.put(URL, {"delay_chat_until_messages": 101}, format="json")
+    assert bad.status_code == 400 and "delay_chat_until_messages" in bad.json()["errors"]
+    assert api.get(URL).json()["delay_chat_until_messages"] == 3  # nothing half-written
