@@ -162,3 +162,77 @@ def call_logging_policies_output(policies: rules.Policies) -> dict:
         "delay_call_until_connected": policies.delay_call_until_connected,
         "delay_chat_until_messages": policies.delay_chat_until_messages,
     }
+
+
+# --------------------------------------------------------------------- R-O3 held sessions
+@dataclass(frozen=True)
+class HeldSession:
+    """A past session as the portal holds it: where its records are in Kustomer and its
+    facts for custom field values (customfields' SessionFacts)."""
+
+    pk: int  # the SessionLink's
+    session_id: str
+    started_at: datetime
+    customer_pk: int  # the CustomerLink's
+    kustomer_customer_id: str
+    kustomer_conversation_id: str
+    message_ids: tuple[str, ...]
+    facts: object
+
+
+def _held_links(tenant: Tenant, since: datetime, until: datetime):
+    from conversations.models import SessionLink
+
+    return SessionLink.objects.filter(tenant=tenant, started_at__gte=since, started_at__lte=until).exclude(
+        conversation__kustomer_conversation_id="")
+
+
+def _held(links) -> list[HeldSession]:
+    from conversations.services.values import held_session_facts
+
+    links = list(links.select_related("conversation", "conversation__customer"))
+    by_session: dict[str, list[Event]] = {}
+    if links:
+        events = Event.objects.filter(tenant_id=links[0].tenant_id, session_id__in=[link.session_id for link in links],
+                                      state=Event.State.DONE).order_by("occurred_at", "received_at", "pk")
+        for event in events:
+            by_session.setdefault(event.session_id, []).append(event)
+    held = []
+    for link in links:
+        events = by_session.get(link.session_id, [])
+        message_ids = tuple(dict.fromkeys(m for e in events for m in (e.kustomer_ids or {}).get("message_ids") or []))
+        held.append(HeldSession(
+            pk=link.pk, session_id=link.session_id, started_at=link.started_at, customer_pk=link.conversation.customer_id,
+            kustomer_customer_id=link.conversation.customer.kustomer_customer_id or link.conversation.kustomer_customer_id,
+            kustomer_conversation_id=link.conversation.kustomer_conversation_id, message_ids=message_ids,
+            facts=held_session_facts(link=link, events=events)))
+    return held
+
+
+def sessions_held(*, tenant: Tenant, since: datetime, until: datetime, after_pk: int = 0,
+                  limit: int = 50) -> list[HeldSession]:
+    """R-O3: the sessions that started in [since, until] and have a Kustomer
+    conversation, in the order they were linked (pk), after `after_pk`."""
+    return _held(_held_links(tenant, since, until).filter(pk__gt=after_pk).order_by("pk")[:limit])
+
+
+def sessions_held_count(*, tenant: Tenant, since: datetime, until: datetime) -> int:
+    return _held_links(tenant, since, until).count()
+
+
+def customers_held(*, tenant: Tenant, since: datetime, until: datetime, after_pk: int = 0,
+                   limit: int = 50) -> list[HeldSession]:
+    """R-O3: for each customer (CustomerLink pk after `after_pk`, in order) with a session
+    in [since, until], its newest such session."""
+    links = _held_links(tenant, since, until)
+    customer_pks = list(links.filter(conversation__customer_id__gt=after_pk).order_by("conversation__customer_id")
+                        .values_list("conversation__customer_id", flat=True).distinct()[:limit])
+    newest = []
+    for customer_pk in customer_pks:
+        link = links.filter(conversation__customer_id=customer_pk).order_by("-started_at", "-pk")[:1]
+        newest.extend(_held(link))
+    return newest
+
+
+def customers_held_count(*, tenant: Tenant, since: datetime, until: datetime) -> int:
+    return _held_links(tenant, since, until).values("conversation__customer_id").distinct().count()

@@ -1,18 +1,27 @@
 """API of custom fields (CONTRACT.md): `GET|POST /api/v1/custom-fields`,
-`GET|DELETE /api/v1/custom-fields/{id}`, `POST /api/v1/custom-fields/{id}/retry`.
+`GET|DELETE /api/v1/custom-fields/{id}`, `POST /api/v1/custom-fields/{id}/retry`;
+R-O3 `GET|POST /api/v1/custom-fields/{id}/backfills`, `GET /api/v1/backfills/{id}`,
+`POST /api/v1/backfills/{id}/cancel`.
 
 Reads need the `config:read` scope, changes `config:write`. Creating only writes the
 row and queues the Kustomer call: the answer says `pending`; poll the field for its state.
 """
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customfields import rules, selectors, services
-from customfields.models import CustomField
+from customfields import backfill_rules, rules, selectors, services
+from customfields.models import BackfillJob, CustomField
 from tenants.api import TenantApiMixin
 
 _ERROR = inline_serializer(
@@ -160,3 +169,83 @@ class CustomFieldRetryApi(TenantApiMixin, APIView):
     def post(self, request, id: int):  # noqa: A002
         field = services.custom_field_retry(tenant=self.tenant, field_id=id)
         return Response(CustomFieldOutput(field).data, status=status.HTTP_202_ACCEPTED)
+
+
+# ------------------------------------------------------------------------ R-O3 backfill
+class BackfillOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    field_id = serializers.IntegerField()
+    attribute_name = serializers.CharField(source="field.attribute_name")
+    days = serializers.IntegerField(help_text="Sessions of the last this many days that started before the field existed.")
+    state = serializers.ChoiceField(choices=BackfillJob.State.values)
+    total = serializers.IntegerField(help_text="Units to fill: sessions (a Record field) or customers (an Account field).")
+    done = serializers.IntegerField()
+    written = serializers.IntegerField(help_text="Units whose Kustomer records now hold the value.")
+    skipped = serializers.IntegerField(help_text="Units with no value for this field, or no record to hold it.")
+    failed = serializers.IntegerField(help_text="Units Kustomer refused (e.g. a record deleted there).")
+    percent = serializers.SerializerMethodField()
+    rate_per_minute = serializers.FloatField(help_text="Units per minute so far.")
+    seconds_left = serializers.SerializerMethodField(help_text="Estimated; null when not known or finished.")
+    note = serializers.CharField(allow_blank=True, help_text="Why it waits (live events have the rate budget) or failed.")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_percent(self, job) -> int:
+        return selectors.backfill_progress(job).percent
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_seconds_left(self, job):
+        return selectors.backfill_progress(job).seconds_left
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        progress = selectors.backfill_progress(instance)
+        data.update(total=progress.total, rate_per_minute=progress.rate_per_minute)
+        return data
+
+
+class CustomFieldBackfillApi(TenantApiMixin, APIView):
+    """R-O3: the field's backfills (newest first), and starting one."""
+
+    @extend_schema_serializer(component_name="BackfillStartInput")
+    class Input(serializers.Serializer):
+        days = serializers.IntegerField(min_value=backfill_rules.MIN_DAYS, max_value=backfill_rules.MAX_DAYS,
+                                        help_text="Fill sessions of the last this many days.")
+
+    @extend_schema(responses={200: BackfillOutput(many=True), 404: _ERROR}, operation_id="custom_fields_backfills_list")
+    def get(self, request, id: int):  # noqa: A002
+        field = selectors.custom_field_get(tenant=self.tenant, field_id=id)
+        jobs = BackfillJob.objects.filter(tenant=self.tenant, field=field).select_related("field")[:20]
+        return Response(BackfillOutput(jobs, many=True).data)
+
+    @extend_schema(
+        request=Input,
+        responses={202: BackfillOutput, 400: _ERROR, 404: _ERROR,
+                   409: OpenApiResponse(_ERROR, description="A backfill of this field is running.")},
+        operation_id="custom_fields_backfill_start",
+    )
+    def post(self, request, id: int):  # noqa: A002
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.backfill_start(tenant=self.tenant, field_id=id, days=data.validated_data["days"])
+        return Response(BackfillOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BackfillDetailApi(TenantApiMixin, APIView):
+    """R-O3: one backfill's progress (poll it)."""
+
+    @extend_schema(responses={200: BackfillOutput, 404: _ERROR}, operation_id="backfills_get")
+    def get(self, request, id: int):  # noqa: A002
+        return Response(BackfillOutput(selectors.backfill_job_get(tenant=self.tenant, job_id=id)).data)
+
+
+class BackfillCancelApi(TenantApiMixin, APIView):
+    """R-O3: stop a queued or running backfill; what it wrote stays in Kustomer."""
+
+    @extend_schema(request=None, responses={200: BackfillOutput, 404: _ERROR,
+                                            409: OpenApiResponse(_ERROR, description="Already finished.")},
+                   operation_id="backfills_cancel")
+    def post(self, request, id: int):  # noqa: A002
+        return Response(BackfillOutput(services.backfill_cancel(tenant=self.tenant, job_id=id)).data)

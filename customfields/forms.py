@@ -1,6 +1,6 @@
 from django import forms
 
-from customfields import rules
+from customfields import backfill_rules, rules
 from customfields.models import CustomField
 from django.utils.translation import gettext_lazy as _
 
@@ -21,3 +21,17 @@ class SdkFieldForm(forms.Form):
         choices=[(CustomField.Klass.MESSAGE, "Record (message, under Additional info)"), (CustomField.Klass.CUSTOMER, "Account (customer)")],
         initial=CustomField.Klass.MESSAGE,
     )
+
+
+class BackfillForm(forms.Form):
+    """R-O3: which field to fill, for sessions of how many past days."""
+
+    field = forms.TypedChoiceField(label=_("Field"), coerce=int)
+    days = forms.IntegerField(
+        label=_("Sessions of the last N days"), min_value=backfill_rules.MIN_DAYS, max_value=backfill_rules.MAX_DAYS,
+        initial=30, help_text=_("Only sessions that started before the field was created; later ones got their values already."),
+    )
+
+    def __init__(self, *args, fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [(f.pk, f"{f.display_name} ({f.attribute_name})") for f in fields]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customfields import rules
 from tenants.models import Tenant
@@ -80,3 +81,64 @@ class CustomField(models.Model):
         if self.kind == self.Kind.SDK:
             return "sdk"
         return "account" if self.klass == self.Klass.CUSTOMER else "record"
+
+
+class BackfillJob(models.Model):
+    """R-O3: fill one field for the sessions of the last `days` days that started before
+    the field existed, from the events the portal holds, in the background.
+
+    A unit is a session (a Record field: its messages) or a customer (an Account field:
+    the customer of its newest session). `cursor` is the last unit done, `inflight` the
+    unit being written (claimed before Kustomer is called): a run after a worker restart
+    reads that one back before writing it again, so no record is written twice.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        CANCELLED = "cancelled", _("Cancelled")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="backfill_jobs")
+    field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="backfill_jobs")
+    days = models.PositiveSmallIntegerField()
+    # The sessions it fills: started in [since, until] (until: the field's creation; later
+    # sessions got their values live, R-F3).
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cursor = models.PositiveBigIntegerField(default=0)
+    inflight = models.PositiveBigIntegerField(default=0)
+    # Units per minute over the run so far (for the page's time left).
+    rate_per_minute = models.FloatField(default=0)
+    # Why it waits (the rate budget's reserve for live events) or why it failed.
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched by every step: a job not touched for a while lost its task (the sweeper).
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One running backfill per field: a second would write the same records.
+            models.UniqueConstraint(fields=["field"], condition=Q(state__in=["queued", "running"]),
+                                    name="backfill_one_active_per_field"),
+        ]
+        indexes = [models.Index(fields=["state", "updated_at"], name="backfill_sweep")]
+
+    def __str__(self) -> str:
+        return f"backfill {self.pk} of {self.field_id} ({self.state} {self.done}/{self.total})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES

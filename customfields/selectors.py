@@ -6,8 +6,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from customfields import rules
-from customfields.models import CustomField
+from customfields import backfill_rules, rules
+from customfields.backfill_rules import Progress
+from customfields.models import BackfillJob, CustomField
 from customfields.rules import SessionFacts  # the input of custom_field_values_for_session: other apps take it from here
 from core.errors import NotFoundError
 from tenants.models import Tenant
@@ -74,3 +75,26 @@ def custom_field_values_for_session(*, tenant: Tenant, klass: str, facts: Sessio
         if value is not None:
             values[field.attribute_name] = value
     return values
+
+
+# ------------------------------------------------------------------------ R-O3 backfill
+def backfill_jobs_recent(*, tenant: Tenant, limit: int = 10) -> QuerySet[BackfillJob]:
+    return BackfillJob.objects.filter(tenant=tenant).select_related("field").order_by("-created_at", "-pk")[:limit]
+
+
+def backfill_job_get(*, tenant: Tenant, job_id: int) -> BackfillJob:
+    job = BackfillJob.objects.filter(tenant=tenant, pk=job_id).select_related("field").first()
+    if job is None:  # another tenant's id answers like a missing one (R-A1)
+        raise NotFoundError("No such backfill.")
+    return job
+
+
+def backfill_progress(job: BackfillJob) -> Progress:
+    """done / total, percent, rate and time left as the page and the API show them."""
+    return backfill_rules.backfill_progress(done=job.done, total=job.total, rate_per_minute=job.rate_per_minute,
+                                            active=job.is_active)
+
+
+def backfill_fields(*, tenant: Tenant) -> list[CustomField]:
+    """The fields a backfill may fill: live and created in Kustomer."""
+    return list(custom_field_list(tenant=tenant).filter(state=CustomField.State.CREATED))

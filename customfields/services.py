@@ -307,3 +307,7 @@ def custom_fields_org_moved(*, tenant: Tenant, move_id: int) -> int:
         _enqueue_push(field_id)
     org_move_note(move_id=move_id, custom_fields=f"{len(fields)} created again in the new org")
     return len(fields)
+
+
+# R-O3 backfill: its writes live in backfill.py; the pages and the API start and cancel here.
+from customfields.backfill import backfill_cancel, backfill_start  # noqa: E402,F401

@@ -41,3 +41,19 @@ def custom_field_push_task(self, field_id: int) -> None:
 def custom_fields_requeue_stale_task(mark: str | None = None) -> int:
     """Beat's tick sends the sweep behind the queue; that run sweeps (core.queue)."""
     return sweep_behind_queue(custom_fields_requeue_stale_task, mark, services.custom_fields_requeue_stale)
+
+
+@shared_task(acks_late=True)
+def backfill_run_task(job_id: int) -> None:
+    """R-O3: one slice of a backfill; the service queues the next one (customfields/backfill.py)."""
+    from customfields.backfill import backfill_run_and_requeue
+
+    backfill_run_and_requeue(job_id=job_id)
+
+
+@shared_task(acks_late=True, queued_once=True)
+def backfill_resume_stale_task() -> int:
+    """Beat's tick: backfills whose run was lost (a killed worker) are queued again."""
+    from customfields.backfill import backfill_jobs_resume_stale
+
+    return backfill_jobs_resume_stale()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customfields import rules, selectors, services
@@ -92,3 +93,51 @@ def custom_field_delete(request, field_id: int):
         f"Kustomer keeps the attribute {field.attribute_name} and the data already in it.",
     )
     return redirect("customfields:list")
+
+
+@tenant_page
+def backfill(request):
+    """R-O3: Custom fields › Backfill: fill a field for past sessions; each job's progress
+    (done / total, rate, time left), Cancel, and its result counts."""
+    from customfields.forms import BackfillForm
+
+    tenant = request.tenant
+    form = BackfillForm(request.POST or None, fields=selectors.backfill_fields(tenant=tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.backfill_start(tenant=tenant, field_id=form.cleaned_data["field"],
+                                          days=form.cleaned_data["days"])
+        except NotFoundError:
+            form.add_error("field", _("No such custom field."))
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, _("Backfill of %(name)s started.") % {"name": job.field.display_name})
+            return redirect("customfields:backfill")
+    from datetime import timedelta
+
+    from core.text import duration_text
+
+    jobs = []
+    for job in selectors.backfill_jobs_recent(tenant=tenant):
+        progress = selectors.backfill_progress(job)
+        left = duration_text(timedelta(seconds=progress.seconds_left)) if progress.seconds_left is not None else ""
+        jobs.append({"job": job, "progress": progress, "left": left})
+    return render(request, "customfields/backfill.html", {
+        "form": form, "jobs": jobs, "any_active": any(row["job"].is_active for row in jobs),
+        "connected": kustomer_connection_exists(tenant=tenant),
+    }, status=400 if form.errors else 200)
+
+
+@tenant_page
+@require_POST
+def backfill_cancel(request, job_id: int):
+    try:
+        services.backfill_cancel(tenant=request.tenant, job_id=job_id)
+    except NotFoundError:
+        raise Http404("No such backfill.") from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Backfill cancelled: what it wrote stays in Kustomer."))
+    return redirect("customfields:backfill")

@@ -298,6 +298,16 @@ KUSTOMER_DEFAULT_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_DEFAULT_RATE_LIMIT_PE
 # Hosts besides *.kustomerapp.com that a tenant's Kustomer base URL may point to (the
 # sandbox, a proxy). Production lists none unless the operator adds them.
 KUSTOMER_EXTRA_API_HOSTS = env.list("KUSTOMER_EXTRA_API_HOSTS", default=["127.0.0.1", "localhost"])
+
+# --- R-O3 custom field backfill ---------------------------------------------------------
+# A backfill sends only while the org's current window holds fewer requests than this
+# share of its budget: the rest is the live events' reserve (they go first).
+CUSTOMFIELDS_BACKFILL_BUDGET_SHARE = env.float("CUSTOMFIELDS_BACKFILL_BUDGET_SHARE", default=0.5)
+# One run of a backfill works this long, then goes to the back of its queue.
+CUSTOMFIELDS_BACKFILL_SLICE_SECONDS = env.float("CUSTOMFIELDS_BACKFILL_SLICE_SECONDS", default=5.0)
+# A Celery queue of its own for backfills ("" = the default queue); its workers then
+# never hold up a live event.
+CUSTOMFIELDS_BACKFILL_QUEUE = env.str("CUSTOMFIELDS_BACKFILL_QUEUE", default="")
 KUSTOMER_SANDBOX_URL = env.str("KUSTOMER_SANDBOX_URL", default="http://127.0.0.1:8765")
 
 # --- Sync backend ---------------------------------------------------------------------

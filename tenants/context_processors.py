@@ -20,6 +20,7 @@ NAVIGATION = [
     (_("Home"), _("Dashboard"), "home", 0, ()),
     (_("Settings › Developer settings"), _("Kustomer connection"), "integrations:connection", 0, ()),
     (_("Settings › Developer settings"), _("Custom fields for Account and Record"), "customfields:list", 0, ()),
+    (_("Settings › Developer settings"), _("Backfill past sessions"), "customfields:backfill", 1, ()),
     (_("Settings › Developer settings"), _("Agent status"), "statusmapping:settings", 0, ()),
     (_("Settings › Developer settings"), _("Status mapping › Set and manage"), "statusmapping:mapping", 1, ()),
     (_("Settings › Developer settings"), _("Call logging policies"), "conversations:call_logging_policies", 0, ()),

@@ -117,3 +117,33 @@ def file_name_from_url(url: str, fallback: str) -> str:
 
     tail = urlsplit(url).path.rsplit("/", 1)[-1]
     return tail or fallback
+
+
+def held_session_facts(*, link: SessionLink, events: list) -> Any:
+    """R-O3: customfields' SessionFacts of a past session from every event the portal
+    holds of it (in order; a later event's value wins, an absent one keeps the earlier):
+    what `session_facts` gives each event live, for the whole session at once."""
+    from customfields.selectors import SessionFacts
+
+    from conversations.services.context import event_facts
+
+    merged: dict[str, Any] = {}
+    custom_data: dict[str, Any] = {}
+    for event in events:
+        facts = event_facts(event)
+        data = facts.data
+        one = {
+            "session_type": rules.session_kind(facts), "channel": facts.channel, "source": facts.source,
+            "queue_name": facts.queue, "menu": facts.menu, "from_phone": facts.phone,
+            "end_user_identifier": facts.identifier, "end_user_email": facts.email,
+            "call_duration_seconds": data.get("duration_seconds") if facts.type == rules.SESSION_ENDED else None,
+            "hold_seconds": data.get("hold_seconds"), "wait_seconds": data.get("wait_seconds"),
+            "csat_rating": data.get("rating") if facts.type == rules.CSAT_SUBMITTED else None,
+            "csat_comment": data.get("comment") if facts.type == rules.CSAT_SUBMITTED else None,
+        }
+        merged.update({k: v for k, v in one.items() if v is not None and v != ""})
+        custom_data.update(dict(data.get("custom_data") or {}))
+    merged.setdefault("session_type", "call")
+    merged.setdefault("channel", "voice")
+    merged.setdefault("source", "ivr")
+    return SessionFacts(session_id=link.session_id, started_at=link.started_at, custom_data=custom_data, **merged)

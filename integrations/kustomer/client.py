@@ -80,6 +80,7 @@ CONVERSATION = "/conversations/{conversation_id}"
 CONVERSATION_BY_EXTERNAL_ID = "/conversations/externalId={external_id}"
 CONVERSATION_MESSAGES = "/conversations/{conversation_id}/messages"
 CONVERSATION_NOTES = "/conversations/{conversation_id}/notes"
+MESSAGE = "/messages/{message_id}"
 ATTACHMENTS = "/attachments"
 METADATA = "/metadata/{resource}"
 USERS = "/users"
@@ -731,6 +732,28 @@ class KustomerClient:
         for item in self._pages(CONVERSATION_MESSAGES, path_params={"conversation_id": conversation_id},
                                 page_size=page_size, max_pages=max_pages):
             yield self._build(Message.from_resource, item, method="GET", template=CONVERSATION_MESSAGES)
+
+    def get_message(self, *, message_id: str) -> Message:
+        """``GET /v1/messages/{id}``."""
+        return self._one(Message.from_resource, "GET", MESSAGE, path_params={"message_id": message_id})  # type: ignore[return-value]
+
+    def update_message(self, *, message_id: str, custom: Mapping[str, Any]) -> Message:
+        """``PATCH /v1/messages/{id}`` with ``custom`` only: Kustomer merges the custom
+        attributes key by key, so writing the same value again changes nothing."""
+        return self._one(  # type: ignore[return-value]
+            Message.from_resource, "PATCH", MESSAGE, path_params={"message_id": message_id},
+            json_body={"custom": dict(custom)},
+        )
+
+    def budget_use(self) -> tuple[int, int, float]:
+        """The org's shared budget as the rate limiter sees it now: requests taken in the
+        last window, the budget of a window (after the limiter's safety margin) and the
+        seconds the org is paused for after a 429. (0, budget, 0) without a limiter."""
+        limiter = self.rate_limiter
+        if limiter is None:
+            return 0, self.rate_limit_per_minute, 0.0
+        budget = max(1, int(self.rate_limit_per_minute * limiter.safety))
+        return limiter.used_in_window(self.org_key), budget, limiter.paused_for(self.org_key)
 
     def find_conversation_message(self, *, conversation_id: str, external_id: str) -> Message | None:
         """The conversation's message with ``external_id`` (scans its messages), or None."""

@@ -71,6 +71,10 @@ NEEDS: tuple[RoleNeed, ...] = (
 # Kustomer lets only org.admin keys set a note's createdAt ("Otherwise, the token
 # automatically sets these attributes"): without it, notes show the sync time (R-P7).
 NOTE_TIMES = RoleNeed("giving notes the event's time (R-P7)", "POST", "/conversations/{id}/notes", (ADMIN,))
+# R-O3 backfill writes custom fields of messages already made (live sync never updates a
+# message): a key without it still syncs; only a Record field's backfill is refused.
+MESSAGE_UPDATES = RoleNeed("filling Record custom fields of past sessions (R-O3 backfill)", "PATCH", "/messages/{id}",
+                           ("org.permission.message.update", "org.user.message.write"))
 
 
 def holds_any(key_roles: Iterable[str], accepted: Iterable[str]) -> bool:

@@ -195,6 +195,7 @@ class Message:
     external_id: str | None
     created_at: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    custom: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_resource(cls, res: Mapping[str, Any]) -> Message:
@@ -210,6 +211,7 @@ class Message:
             external_id=_str(a.get("externalId")),
             created_at=parse_datetime(a.get("createdAt")),
             raw=dict(res),
+            custom=_dict(a.get("custom")),
         )
 
 

@@ -20,3 +20,10 @@ def test_a_key_with_the_listed_roles_lacks_nothing_and_legacy_roles_count():
         "org.permission.outbound_webhook.read", "org.permission.outbound_webhook.delete",
     ]
     assert not holds_any(["org.permission.customer.read"], ["org.permission.customer.create"])
+
+
+def test_r_o3_the_backfills_message_update_role_is_kustomers_and_optional():
+    from integrations.kustomer.roles import MESSAGE_UPDATES
+
+    assert set(MESSAGE_UPDATES.accepted) == set(required_roles("PATCH", "/messages/6b0f0000000000000000abcd"))
+    assert MESSAGE_UPDATES not in NEEDS  # a key without it still verifies: live sync never updates a message
