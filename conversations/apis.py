@@ -406,6 +406,8 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         connected_numbers = serializers.ListField(child=serializers.CharField(max_length=40, allow_blank=True),
                                                   required=False, max_length=200)
         default_owner_email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+        default_owner_team_id = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                                      help_text="A team of the org by id or name; \"\" = none.")
         name_templates = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
         preview_templates = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
         number_format = serializers.CharField(required=False)
@@ -414,12 +416,29 @@ class CallLoggingPoliciesApi(TenantApiMixin, APIView):
         delay_call_until_connected = serializers.BooleanField(required=False)
         delay_chat_until_messages = serializers.IntegerField(required=False)
 
-    @extend_schema(responses=dict, operation_id="call_logging_policies_get")
+    class OutputSerializer(serializers.Serializer):
+        """The answer spells out every field (and every session kind)."""
+
+        logging = serializers.DictField(child=serializers.ChoiceField(choices=list(rules.LOG_CHOICES)))
+        create_unknown_customers = serializers.BooleanField()
+        connected_numbers = serializers.ListField(child=serializers.CharField())
+        default_owner_email = serializers.CharField()
+        default_owner_team_id = serializers.CharField(help_text="R-P6: the Kustomer team's id (\"\": none).")
+        default_owner_team_name = serializers.CharField(help_text="Its name when it was saved.")
+        name_templates = serializers.DictField(child=serializers.CharField())
+        preview_templates = serializers.DictField(child=serializers.CharField())
+        number_format = serializers.ChoiceField(choices=list(rules.NUMBER_FORMATS))
+        short_abandon_seconds = serializers.IntegerField()
+        reopen_days = serializers.IntegerField()
+        delay_call_until_connected = serializers.BooleanField()
+        delay_chat_until_messages = serializers.IntegerField(help_text="R-P5: 0 = off.")
+
+    @extend_schema(responses=OutputSerializer, operation_id="call_logging_policies_get")
     def get(self, request):
         return Response(selectors.call_logging_policies_output(
             selectors.call_logging_policies_read(tenant=self.tenant)))
 
-    @extend_schema(request=InputSerializer, responses=dict, operation_id="call_logging_policies_put")
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="call_logging_policies_put")
     def put(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -87,6 +87,10 @@ class CallLoggingPoliciesForm(forms.Form):
         required=False, label=_("Default CRM user (email)"),
         help_text=_("Records no agent owns (abandoned calls, voicemails, chats before assignment) are assigned to "
                     "this Kustomer user instead of nobody."))
+    default_owner_team = forms.CharField(
+        required=False, max_length=200, label=_("Default Kustomer team"),
+        widget=forms.TextInput(attrs={"list": "kustomer-teams", "autocomplete": "off"}),
+        help_text=_("A team of your Kustomer org, by name or id: records no agent owns go to it too. Empty: no team."))
     number_format = forms.ChoiceField(required=False, label=_("Phone number format in names and previews"), choices=[
         ("international", "+1 415-555-0123"), ("national", "(415) 555-0123"), ("e164", "+14155550123")])
     delay_call_until_connected = forms.BooleanField(
@@ -130,7 +134,8 @@ class CallLoggingPoliciesForm(forms.Form):
                        delay_chat_until_messages=policies.delay_chat_until_messages)
         initial.update(create_unknown_customers=policies.create_unknown_customers,
                        connected_numbers="\n".join(policies.connected_numbers),
-                       default_owner_email=policies.default_owner_email or "")
+                       default_owner_email=policies.default_owner_email or "",
+                       default_owner_team=policies.default_owner_team_name or policies.default_owner_team_id or "")
         return initial
 
     def service_arguments(self) -> dict:
@@ -140,6 +145,7 @@ class CallLoggingPoliciesForm(forms.Form):
             "create_unknown_customers": data["create_unknown_customers"],
             "connected_numbers": [line for line in (data["connected_numbers"] or "").splitlines() if line.strip()],
             "default_owner_email": data["default_owner_email"] or "",
+            "default_owner_team_id": data["default_owner_team"] or "",
             "name_templates": {kind: data[f"name_{kind}"] for kind in rules.SESSION_KINDS},
             "preview_templates": {kind: data[f"preview_{kind}"] for kind in rules.SESSION_KINDS},
             "number_format": data["number_format"] or None, "short_abandon_seconds": data["short_abandon_seconds"],
@@ -152,5 +158,6 @@ class CallLoggingPoliciesForm(forms.Form):
             prefix, _dot, kind = name.partition(".")
             field = {"logging": f"log_{kind}", "name_templates": f"name_{kind}",
                      "preview_templates": f"preview_{kind}"}.get(prefix, name) if kind else name
+            field = "default_owner_team" if field == "default_owner_team_id" else field
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)

@@ -281,6 +281,10 @@ class CallLoggingPolicies(models.Model):
     connected_numbers = models.JSONField(default=list, blank=True)
     # R-P6: the Kustomer user (by email) that records no agent owns go to ("": nobody).
     default_owner_email = models.EmailField(blank=True)
+    # R-P6: ... and/or the Kustomer team (its id, checked against the org's teams on save;
+    # its name as it was then, for the page).
+    default_owner_team_id = models.CharField(max_length=64, blank=True)
+    default_owner_team_name = models.CharField(max_length=200, blank=True)
     # R-P3: session kind -> template of the conversation name / the record's first message
     # preview ("" or absent: §4's wording); the number's display format; short abandon.
     name_templates = models.JSONField(default=dict, blank=True)

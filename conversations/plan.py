@@ -92,6 +92,14 @@ class AssignConversation(Action):
 
 
 @dataclass(frozen=True)
+class AssignTeam(Action):
+    """R-P6: the conversation goes to a Kustomer team (sent with the create when the
+    conversation is made by the same event)."""
+
+    team_id: str = ""
+
+
+@dataclass(frozen=True)
 class AssignCustomer(Action):
     agent_email: str = ""
 
@@ -111,6 +119,7 @@ _KIND_BY_CLASS = {
     AddMessage: "add_message",
     AddNote: "add_note",
     AssignConversation: "assign_conversation",
+    AssignTeam: "assign_team",
     AssignCustomer: "assign_customer",
     UpdateConversation: "update_conversation",
 }

@@ -49,6 +49,8 @@ class Policies:
     create_unknown_customers: bool = True  # R-P2
     connected_numbers: tuple[str, ...] = ()  # R-P2: E.164; empty: every number is logged
     default_owner_email: str | None = None  # R-P6
+    default_owner_team_id: str | None = None  # R-P6: a Kustomer team of the org (checked on save)
+    default_owner_team_name: str = ""  # its name when saved (shown, not decided on)
     # R-P3: per session kind, templates of the conversation name and of the record's first
     # message preview (absent or "": the §4 wording); the number's display format; calls
     # abandoned after less than this many seconds are "short abandon" (0: off).

@@ -30,6 +30,7 @@ from conversations.plan import (  # the plan's actions, named here too: rules re
     AddMessage,
     AddNote,
     AssignConversation,
+    AssignTeam,
     AssignCustomer,
     UpdateConversation,
     action_from_params,  # noqa: F401  (the stored form back: rules.action_from_params)
@@ -303,9 +304,13 @@ def _apply_policies(event: EventFacts, situation: Situation, policies: Policies,
                        UpdateConversation(rule="R-P4", status="open"),
                        *[replace(a, rule="R-P4") if isinstance(a, AddMessage) and a.rule == actions[0].rule else a
                          for a in rest]]
-    if (policies.default_owner_email and placed_now and actions and isinstance(actions[0], CreateConversation)
-            and not any(isinstance(a, AssignConversation) for a in actions)):
-        # R-P6: a record no agent owns goes to the default CRM user (sent with the create).
+    unowned = (placed_now and actions and isinstance(actions[0], CreateConversation)
+               and not any(isinstance(a, AssignConversation) for a in actions))
+    if unowned and policies.default_owner_team_id:
+        # R-P6: a record no agent owns goes to the default team (sent with the create).
+        actions.insert(1, AssignTeam(rule="R-P6", team_id=policies.default_owner_team_id))
+    if unowned and policies.default_owner_email:
+        # R-P6: ... and to the default CRM user (sent with the create).
         actions.insert(1, AssignConversation(rule="R-P6", agent_email=policies.default_owner_email))
     kind = logging_kind(event)
     reason = missed_reason(event, policies)

@@ -14,7 +14,7 @@ from core.dates import parse_datetime
 from conversations import selectors, services
 from conversations import rules
 from conversations.forms import PAGE_SIZE, CallLoggingPoliciesForm, EventFilterForm
-from conversations.services.policies import call_logging_policies_update
+from conversations.services.policies import call_logging_policies_update, kustomer_team_choices
 from conversations.models import Event
 from core.errors import ApplicationError, NotFoundError
 from integrations.selectors import kustomer_web_links_for
@@ -133,7 +133,7 @@ def call_logging_policies(request):
     templates = [(form[f"name_{kind}"], form[f"preview_{kind}"]) for kind in rules.SESSION_KINDS]
     return render(request, "conversations/call_logging_policies.html", {
         "form": form, "kinds": kinds, "templates": templates, "region": request.tenant.default_region,
-        "samples": rules.TEMPLATE_PLACEHOLDERS,
+        "samples": rules.TEMPLATE_PLACEHOLDERS, "teams": kustomer_team_choices(tenant=request.tenant),
     }, status=status)
 
 

@@ -158,11 +158,25 @@ def _exec_create_conversation(ctx: EventContext, action: rules.CreateConversatio
     if not conv.kustomer_conversation_id:
         def create():
             assignee = _assignee_at_create(ctx, row)
-            return ctx.client.create_conversation(
-                customer_id=ctx.customer_id, external_id=ext, name=action.name[:200], status="open",
-                direction=action.direction, custom=dict(action.standard_fields) or None,
-                assigned_users=[assignee] if assignee else None,
-            )
+            team = _team_at_create(ctx, row)
+
+            def send(teams):
+                return ctx.client.create_conversation(
+                    customer_id=ctx.customer_id, external_id=ext, name=action.name[:200], status="open",
+                    direction=action.direction, custom=dict(action.standard_fields) or None,
+                    assigned_users=[assignee] if assignee else None, assigned_teams=teams,
+                )
+
+            if team is None:
+                return send(None)
+            try:
+                return send([team])
+            except KustomerBadRequestError as exc:
+                # R-P6: the default team was checked on save but is gone from the org since:
+                # the record is still made (nothing was created by the refused request).
+                ctx.ids.pop("team_at_create", None)
+                ctx.ids["team_refused"] = str(exc)[:300]
+                return send(None)
 
         found, _ = find_or_create(
             lambda: ctx.client.get_conversation_by_external_id(external_id=ext), create,
@@ -197,6 +211,16 @@ def _assignee_at_create(ctx: EventContext, row: EventAction) -> str | None:
     if user_id:
         ctx.ids["assigned_at_create"] = user_id
     return user_id
+
+
+def _team_at_create(ctx: EventContext, row: EventAction) -> str | None:
+    """R-P6: the default team the plan assigns right after the create, sent with it."""
+    later = EventAction.objects.filter(event=ctx.event, index__gt=row.index, kind="assign_team",
+                                       state=EventAction.State.PENDING).order_by("index").first()
+    team_id = later.params.get("team_id") if later is not None else None
+    if team_id:
+        ctx.ids["team_at_create"] = team_id
+    return team_id or None
 
 
 def _link_session(ctx: EventContext, conv: SyncedConversation, rule: str) -> None:
@@ -315,6 +339,20 @@ def _exec_assign_conversation(ctx: EventContext, action: rules.AssignConversatio
     return {"user_id": user_id}
 
 
+def _exec_assign_team(ctx: EventContext, action: rules.AssignTeam, row: EventAction) -> dict[str, Any]:
+    conv = _require_conversation(ctx)
+    if ctx.ids.get("team_refused"):
+        return {"skipped": True, "reason": f"Kustomer refused team {action.team_id}: {ctx.ids['team_refused']}"}
+    ctx.ids["assigned_team_id"] = action.team_id
+    if ctx.ids.get("team_at_create") == action.team_id and conv.founding_session_id == ctx.event.session_id:
+        return {"team_id": action.team_id, "at_create": True}
+    try:
+        ctx.client.update_conversation(conversation_id=conv.kustomer_conversation_id, assigned_teams=[action.team_id])
+    except KustomerBadRequestError as exc:
+        return {"skipped": True, "reason": f"Kustomer refused team {action.team_id}: {str(exc)[:300]}"}
+    return {"team_id": action.team_id}
+
+
 def _exec_assign_customer(ctx: EventContext, action: rules.AssignCustomer, row: EventAction) -> dict[str, Any]:
     if ctx.customer_id is None:
         raise EventFailed("no Kustomer customer to assign")
@@ -346,6 +384,7 @@ ACTION_EXECUTORS = {
     "add_message": _exec_add_message,
     "add_note": _exec_add_note,
     "assign_conversation": _exec_assign_conversation,
+    "assign_team": _exec_assign_team,
     "assign_customer": _exec_assign_customer,
     "update_conversation": _exec_update_conversation,
 }

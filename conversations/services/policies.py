@@ -13,7 +13,59 @@ from conversations import rules
 from conversations.models import CallLoggingPolicies
 from conversations.selectors import call_logging_policies_read
 from core.errors import ApplicationError
+from integrations.kustomer.errors import KustomerError
+from integrations.selectors import kustomer_connection_get
+from integrations.services import kustomer_client_for
 from tenants.models import Tenant
+
+TEAM_FIELD = "default_owner_team_id"
+
+
+def kustomer_teams_read(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """R-P6: (id, name) of the teams in the tenant's Kustomer org (``GET /v1/teams``).
+    Raises ApplicationError naming the team field when they cannot be read."""
+    connection = kustomer_connection_get(tenant=tenant)
+    if connection is None:
+        raise ApplicationError("Connect Kustomer first: the team is looked up in your org.",
+                               errors={TEAM_FIELD: ["Connect Kustomer first: the team is looked up in your org."]})
+    try:
+        with kustomer_client_for(connection=connection, timeout=10) as client:
+            teams = client.list_teams()
+    except KustomerError as exc:
+        message = f"Kustomer's team list could not be read ({type(exc).__name__}); try again."
+        raise ApplicationError(message, errors={TEAM_FIELD: [message]}) from None
+    return [(team.id, team.display_name or team.name or team.id) for team in teams]
+
+
+def kustomer_team_choices(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """The org's teams for the page's suggestions; none when they cannot be read now."""
+    try:
+        return kustomer_teams_read(tenant=tenant)
+    except ApplicationError:
+        return []
+
+
+def _team_resolved(tenant: Tenant, row: CallLoggingPolicies, given: str) -> tuple[str, str] | str:
+    """(id, name) of the team a PUT names by id or by name; or what is wrong."""
+    given = given.strip()
+    if not given:
+        return "", ""
+    if given in (row.default_owner_team_id, row.default_owner_team_name) and row.default_owner_team_id:
+        return row.default_owner_team_id, row.default_owner_team_name  # unchanged: no look-up
+    try:
+        teams = kustomer_teams_read(tenant=tenant)
+    except ApplicationError as exc:
+        return exc.errors[TEAM_FIELD][0]
+    for team_id, name in teams:
+        if given == team_id:
+            return team_id, name
+    named = [(team_id, name) for team_id, name in teams if name.casefold() == given.casefold()]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        return f"{len(named)} teams are named {given!r} in your Kustomer org: give the team's id."
+    listed = ", ".join(name for _id, name in teams[:10]) or "none"
+    return f"No team {given!r} in your Kustomer org (its teams: {listed})."
 
 
 def call_logging_policies_update(
@@ -22,6 +74,7 @@ def call_logging_policies_update(
     name_templates: Mapping[str, str] | None = None, preview_templates: Mapping[str, str] | None = None,
     number_format: str | None = None, short_abandon_seconds: int | None = None, reopen_days: int | None = None,
     delay_call_until_connected: bool | None = None, delay_chat_until_messages: int | None = None,
+    default_owner_team_id: str | None = None,
 ) -> rules.Policies:
     """Change the given policies (the rest stay); a bad value raises ApplicationError
     naming its field (``logging.<kind>``, ``name_templates.<kind>``, ``connected_numbers``, ...)."""
@@ -67,6 +120,12 @@ def call_logging_policies_update(
             except ValidationError:
                 errors.setdefault("default_owner_email", []).append(f"{email!r} is not an email address.")
         changes["default_owner_email"] = email
+    if default_owner_team_id is not None:
+        team = _team_resolved(tenant, row, str(default_owner_team_id))
+        if isinstance(team, str):
+            errors.setdefault(TEAM_FIELD, []).append(team)
+        else:
+            changes["default_owner_team_id"], changes["default_owner_team_name"] = team[0], team[1][:200]
     for name, given in (("name_templates", name_templates), ("preview_templates", preview_templates)):
         if given is None:
             continue

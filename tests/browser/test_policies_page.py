@@ -24,8 +24,12 @@ def test_admin_sets_policies_with_a_live_preview(new_context, portal_url):
     assert preview.inner_text() == "→ Missed call from +1 415-555-0123 · Billing"
     page.fill("#id_name_abandoned", "Missed call from {caller}")
     assert "{caller}" in preview.inner_text()  # an unknown placeholder stays visible in the preview
+    page.fill("#id_default_owner_team", "Front desk")  # R-P6: a team is looked up in the Kustomer org
     page.get_by_role("button", name="Save call logging policies").click()
     assert "{caller}" in page.get_by_test_id("error-name_abandoned").inner_text()
+    assert "Connect Kustomer first" in page.get_by_test_id("error-default_owner_team").inner_text()
+    page.fill("#id_default_owner_team", "")
+    page.fill("#id_delay_chat_until_messages", "2")  # R-P5 for chats
     page.fill("#id_name_abandoned", "Missed call from {number} · {queue}")
     page.fill("#id_connected_numbers", "(415) 555-0100")
     page.fill("#id_default_owner_email", "desk@example.com")
@@ -37,6 +41,7 @@ def test_admin_sets_policies_with_a_live_preview(new_context, portal_url):
     assert policies.log_as("chat") == "open"
     assert policies.name_templates == {"abandoned": "Missed call from {number} · {queue}"}
     assert policies.connected_numbers == ("+14155550100",) and policies.default_owner_email == "desk@example.com"
+    assert policies.delay_chat_until_messages == 2 and policies.default_owner_team_id is None
     assert page.input_value("#id_connected_numbers") == "+14155550100"
     assert page.locator('[data-preview-for="id_name_abandoned"]').inner_text() == \
         "→ Missed call from +1 415-555-0123 · Billing"

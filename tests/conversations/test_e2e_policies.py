@@ -224,3 +224,38 @@ def test_r_p5_chat_whose_abandoned_kind_is_skipped_leaves_nothing(e2e):
     apply(e2e, ended)
     assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []
     assert [(a["kind"], a["rule"]) for a in plan(e2e, ended["id"])] == [("skip_event", "R-P1")]
+
+
+def test_r_p6_default_team_checked_on_save_and_given_unowned_records_at_create(e2e):
+    """R-P6 to a team: the team is looked up in the org on save (by name or id, 400
+    naming the field when the org has none such), and a record no agent owns is created
+    with it (assignedTeams, one request); a record an agent owns is not; a team removed
+    from the org since never fails an event."""
+    from kustomer_sandbox.store import add_team
+
+    agent_id = add_agent(e2e, "agent1@example.com")
+    with e2e.sandbox.server.state.lock:
+        team = add_team(e2e.sandbox.org, name="Front desk", member_ids=[agent_id])
+    saved = set_policies(e2e, default_owner_team_id="front desk")
+    assert (saved["default_owner_team_id"], saved["default_owner_team_name"]) == (team["id"], "Front desk")
+    bad = e2e.api.put(f"{e2e.url}/api/v1/call-logging-policies", json={"default_owner_team_id": "Night shift"},
+                      timeout=10)
+    assert bad.status_code == 400 and "default_owner_team_id" in bad.json()["errors"], bad.text
+    assert "Front desk" in bad.json()["errors"]["default_owner_team_id"][0]  # the org's teams are named
+    assert e2e.api.get(f"{e2e.url}/api/v1/call-logging-policies").json()["default_owner_team_id"] == team["id"]
+
+    abandoned = event("call.abandoned", "s-p220", agent=None, data={"wait_seconds": 4})
+    conv_id = apply(e2e, abandoned)["kustomer"]["conversation_id"]
+    assert conversation(e2e, conv_id)["attributes"]["assignedTeams"] == [team["id"]]
+    assert ("assign_team", "R-P6", "done") in [(a["kind"], a["rule"], a["state"]) for a in plan(e2e, abandoned["id"])]
+    answered = apply(e2e, event("call.answered", "s-p221", menu="Sales"))
+    owned = conversation(e2e, answered["kustomer"]["conversation_id"])["attributes"]
+    assert owned["assignedUsers"] == [agent_id] and owned["assignedTeams"] == []
+
+    with e2e.sandbox.server.state.lock:
+        del e2e.sandbox.org.teams[team["id"]]
+    later = event("call.abandoned", "s-p222", agent=None, phone="+14155550132", data={"wait_seconds": 4})
+    made = apply(e2e, later)["kustomer"]["conversation_id"]
+    assert conversation(e2e, made)["attributes"]["assignedTeams"] == []
+    assert [a["state"] for a in plan(e2e, later["id"]) if a["kind"] == "assign_team"] == ["skipped"]
+    assert len(e2e.sandbox.conversations()) == 3

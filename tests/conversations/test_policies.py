@@ -106,7 +106,8 @@ URL = "/api/v1/call-logging-policies"
 def test_api_defaults_put_and_errors_naming_the_field(api, tenant):
     got = api.get(URL).json()
     assert got == {"logging": {k: "open" for k in rules.SESSION_KINDS}, "create_unknown_customers": True,
-                   "connected_numbers": [], "default_owner_email": "",
+                   "connected_numbers": [], "default_owner_email": "", "default_owner_team_id": "",
+                   "default_owner_team_name": "",
                    "name_templates": {k: "" for k in rules.SESSION_KINDS},
                    "preview_templates": {k: "" for k in rules.SESSION_KINDS},
                    "number_format": "international", "short_abandon_seconds": 0, "reopen_days": 0,
@@ -141,6 +142,7 @@ def test_openapi_schema_has_the_policies_endpoint_and_cc_number(client):
     assert "/api/v1/call-logging-policies" in schema and "call_logging_policies_put" in schema
     assert "cc_number" in schema
     assert "end_user_message_count" in schema and "delay_chat_until_messages" in schema  # R-P5 for chats
+    assert "default_owner_team_id" in schema and "default_owner_team_name" in schema  # R-P6 to a team
 
 
 @pytest.mark.django_db
@@ -344,3 +346,26 @@ def test_r_p5_api_delay_chat_until_messages(api, tenant):
     bad = api.put(URL, {"delay_chat_until_messages": 101}, format="json")
     assert bad.status_code == 400 and "delay_chat_until_messages" in bad.json()["errors"]
     assert api.get(URL).json()["delay_chat_until_messages"] == 3  # nothing half-written
+
+
+# ------------------------------------------------------------------ R-P6 default team
+def test_r_p6_default_team_for_records_no_agent_owns():
+    policies = Policies(default_owner_team_id="t1", default_owner_email="desk@example.com")
+    abandoned = decide_conversation(ev("call.abandoned", agent=None), Situation(), policies)
+    assert abandoned[1:3] == [AssignConversation(rule="R-P6", agent_email="desk@example.com"),
+                              rules.AssignTeam(rule="R-P6", team_id="t1")]
+    team_only = decide_conversation(ev("call.abandoned", agent=None), Situation(), Policies(default_owner_team_id="t1"))
+    assert team_only[1] == rules.AssignTeam(rule="R-P6", team_id="t1")
+    answered = decide_conversation(ev("call.answered"), Situation(), policies)
+    assert not any(isinstance(a, rules.AssignTeam) for a in answered)  # an agent owns it
+    joined = decide_conversation(ev("call.abandoned", agent=None), Situation(session_conversation="3"), policies)
+    assert not any(isinstance(a, rules.AssignTeam) for a in joined)  # only records made now
+    assert rules.action_from_params("assign_team", "R-P6", {"team_id": "t1"}) == rules.AssignTeam(rule="R-P6",
+                                                                                                  team_id="t1")
+
+
+def test_r_p6_api_team_needs_the_kustomer_connection(api, tenant):
+    bad = api.put(URL, {"default_owner_team_id": "Front desk"}, format="json")
+    assert bad.status_code == 400 and "Connect Kustomer first" in bad.json()["errors"]["default_owner_team_id"][0]
+    cleared = api.put(URL, {"default_owner_team_id": ""}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["default_owner_team_id"] == ""
