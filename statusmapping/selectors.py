@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import NotFoundError
-from statusmapping import rules
+from statusmapping import mapping_rules, rules
 from statusmapping.models import (
     AdapterInstance,
     Agent,
@@ -215,7 +215,7 @@ def status_mapping_warnings(*, tenant: Tenant) -> list[dict[str, str]]:
     cc = list(cc_status_list(tenant=tenant))
     present = [k for k in kustomer_status_list(tenant=tenant) if k.removed_at is None]
     names = {s.pk: s.name for s in cc}
-    return rules.meaningless_mapping_warnings(
+    return mapping_rules.meaningless_mapping_warnings(
         kustomer_statuses=[(k.kustomer_id, k.name, k.status_type) for k in present],
         cc_statuses=status_map_build(cc_statuses=cc, kustomer_statuses=[]).cc_statuses,
         mapping={k.kustomer_id: names.get(k.cc_status_id) for k in present},

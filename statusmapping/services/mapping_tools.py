@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from statusmapping import mapping_file, rules, selectors
+from statusmapping import mapping_file, mapping_rules, rules, selectors
 from statusmapping.models import CCStatus, KustomerStatus
 from statusmapping.services.config import cc_status_ensure_defaults, status_mapping_save
 from tenants.models import Tenant
@@ -149,7 +149,7 @@ def status_mapping_dry_run(
     rows = []
     for agent in selectors.agent_list(tenant=tenant):
         state = selectors.agent_rule_state(agent, config.cc_by_id)
-        outcome = rules.preview_status(settings=config.settings, status_map=proposed, agent=state,
+        outcome = mapping_rules.preview_status(settings=config.settings, status_map=proposed, agent=state,
                                        live_instances=agent.live_instances, now=now)
         rows.append(DryRunRow(
             email=agent.email, name=agent.name, kustomer_status=config.kustomer_names.get(agent.kustomer_status_id, ""),

@@ -12,7 +12,7 @@ from integrations.kustomer.errors import KustomerError
 from integrations.kustomer.types import WorkSession
 from integrations.models import KustomerConnection
 from integrations.services import kustomer_connection_record_error
-from statusmapping import rules
+from statusmapping import mapping_rules, rules
 from statusmapping.models import (
     Agent,
     Feed,
@@ -45,7 +45,7 @@ def status_watch_due_tenants(*, now: datetime | None = None) -> list[int]:
 
 def _watch_interval(settings: StatusInheritanceSettings, connection: KustomerConnection) -> float:
     pages = settings.watch_pages or 1
-    return rules.watch_interval_seconds(
+    return mapping_rules.watch_interval_seconds(
         configured=settings.watch_interval_seconds, pages_last_run=pages,
         rate_limit_per_minute=connection.rate_limit_per_minute,
     )

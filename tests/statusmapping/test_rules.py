@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from statusmapping import rules
+from statusmapping import mapping_rules, rules
 from statusmapping.rules import (
     AgentState,
     CCStatusInfo,
@@ -218,7 +218,7 @@ def test_r_s9_no_ping_pong():
 
 
 def test_r_s3_warnings_for_meaningless_and_unmapped():
-    warnings = rules.meaningless_mapping_warnings(
+    warnings = mapping_rules.meaningless_mapping_warnings(
         kustomer_statuses=[("k1", "Offline", "offline"), ("k2", "Available", "available"), ("k3", "Lunch", "unavailable"),
                            ("k4", "Busy", "busy")],
         cc_statuses=CC, mapping={"k1": "A", "k2": "B", "k3": "C", "k4": None},
@@ -228,9 +228,9 @@ def test_r_s3_warnings_for_meaningless_and_unmapped():
 
 
 def test_watcher_interval_stays_within_rate_budget():
-    assert rules.watch_interval_seconds(configured=5, pages_last_run=1, rate_limit_per_minute=1000) == 5
+    assert mapping_rules.watch_interval_seconds(configured=5, pages_last_run=1, rate_limit_per_minute=1000) == 5
     # 30 pages a read on a 300/min org: 10% share = 30 calls/min → one read a minute.
-    assert rules.watch_interval_seconds(configured=5, pages_last_run=30, rate_limit_per_minute=300) == 60
+    assert mapping_rules.watch_interval_seconds(configured=5, pages_last_run=30, rate_limit_per_minute=300) == 60
 
 
 def _fields(state: AgentState) -> dict:
