@@ -203,6 +203,13 @@ class Agent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "email"], name="sm_agent_unique_email_per_tenant"),
         ]
+        # The watcher's tick (every second) looks for ended holds with a change to apply
+        # (R-O7, services.engine.agents_damped_release, same condition): only agents with
+        # a damped change waiting are in this index, so the look-up stays cheap.
+        indexes = [
+            models.Index(fields=["damped_until"], name="sm_agent_damped_waiting",
+                         condition=~models.Q(damped_kustomer_status_id="") | models.Q(damped_cc_status__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.email
