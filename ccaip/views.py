@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from ccaip import rules, selectors, services
 from ccaip.forms import AgentEmailsForm, CredentialsForm
 from core.errors import ApplicationError
+from core.public_url import public_url
 from tenants.pages import form_errors_from, tenant_page
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,8 @@ def settings_page(request):
     urls = {}
     if endpoint is not None:
         for channel, name in (("call", "ccaip-calls"), ("chat", "ccaip-chats")):
-            urls[channel] = request.build_absolute_uri(reverse(name, kwargs={"endpoint_id": endpoint.public_id}))
+            # What CCAI Platform is given to call: the public address, not this request's host.
+            urls[channel] = public_url(reverse(name, kwargs={"endpoint_id": endpoint.public_id}))
     return render(request, "ccaip/settings.html", {
         "endpoint": endpoint, "credentials_form": credentials, "agents_form": agents, "urls": urls,
         "new_password": request.session.pop(_SHOW_ONCE, None),

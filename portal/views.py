@@ -22,6 +22,7 @@ from portal import dashboard
 from portal.middleware import SESSION_KEY as LANGUAGE_SESSION_KEY
 from portal.models import UserLanguage
 from core.errors import ApplicationError, NotFoundError
+from core.public_url import public_url
 from tenants.pages import tenant_page
 from statusmapping import selectors as status_selectors
 from django.utils.translation import gettext as _
@@ -96,7 +97,7 @@ def _adapter_sign_in_link(request):
         raise Http404("No agent with this email.")
     code = sign_in_code_make(tenant=request.tenant, agent_email=agent.email, issued_by=request.user)
     # In the fragment: browsers never send it, so the code is in no access log or Referer.
-    url = request.build_absolute_uri(reverse("adapter:page")) + "#code=" + code
+    url = public_url(reverse("adapter:page")) + "#code=" + code
     request.session[ISSUED_LINK_KEY] = {"email": agent.email, "url": url, "minutes": SIGN_IN_MAX_AGE // 60}
     messages.success(request, f"Adapter sign-in link for {agent.email} created; it works once, for "
                               f"{SIGN_IN_MAX_AGE // 60} minutes.")

@@ -10,6 +10,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.public_url import public_url, public_url_parts
 from tenants.pages import form_errors_from, support_page, tenant_page
 from tenants import selectors, services
 from tenants.forms import AnyAccountPasswordResetForm, ApiKeyCreateForm, TenantCreateForm, UserInviteForm
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 
 
 def _portal_url(request) -> str:
-    return request.build_absolute_uri("/")
+    return public_url("/")  # never the request's Host header (core/public_url.py)
 
 
 @support_page
@@ -103,6 +104,13 @@ class PasswordForgotView(auth_views.PasswordResetView):
     email_template_name = "tenants/password_reset_email.txt"
     subject_template_name = "tenants/password_reset_subject.txt"
     success_url = reverse_lazy("tenants:password_forgot_sent")
+
+    def form_valid(self, form):
+        # Django builds the link from the request's Host; ours comes from
+        # PORTAL_PUBLIC_URL (core/public_url.py), so a forged Host cannot redirect it.
+        protocol, domain = public_url_parts()
+        self.extra_email_context = {"protocol": protocol, "domain": domain}
+        return super().form_valid(form)
 
 
 @support_page

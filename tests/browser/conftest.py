@@ -80,10 +80,12 @@ def new_context(playwright_browser):
 
 
 @pytest.fixture
-def portal_url(live_server) -> str:
+def portal_url(live_server, settings) -> str:
     # 127.0.0.1 rather than localhost: the sandbox's demo host page (also on 127.0.0.1)
     # then frames the adapter same-site, as a person running `make run` sees it.
-    return live_server.url.replace("://localhost", "://127.0.0.1")
+    url = live_server.url.replace("://localhost", "://127.0.0.1")
+    settings.PORTAL_PUBLIC_URL = url  # as a deployment sets it: links sent away use it
+    return url
 
 
 def log_in(context, portal_url: str, username: str, password: str = PASSWORD):

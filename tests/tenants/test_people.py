@@ -145,3 +145,20 @@ def test_support_manages_the_users_of_a_tenant_they_opened(support_client, tenan
     support_client.post(f"/support/tenants/{tenant.slug}/open/")
     assert support_client.post("/settings/users/", {"email": "new@acme.test", "role": "tenant_admin"}).status_code == 302
     assert User.objects.get(email="new@acme.test").tenant == tenant
+
+
+@pytest.mark.parametrize("host", ["testserver", "evil.example"])
+def test_links_sent_by_e_mail_are_built_on_the_public_url_never_on_the_requests_host(
+        client, admin_client, tenant_admin, settings, host, django_capture_on_commit_callbacks):
+    """A password link carries PORTAL_PUBLIC_URL even when the request names another host
+    (host header poisoning, with a deployment's loose ALLOWED_HOSTS)."""
+    settings.PORTAL_PUBLIC_URL = "https://portal.acme.test"
+    settings.ALLOWED_HOSTS = ["*"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post("/settings/users/", {"email": "new@acme.test", "name": "New", "role": "viewer"},
+                                 HTTP_HOST=host).status_code == 302
+        client.post("/password/forgot/", {"email": tenant_admin.email}, HTTP_HOST=host)
+    invitation, reset = [_link(m) for m in mail.outbox]
+    assert invitation.startswith("https://portal.acme.test/invitation/")
+    assert reset.startswith("https://portal.acme.test/invitation/")
+    assert host not in invitation + reset
