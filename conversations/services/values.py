@@ -3,11 +3,9 @@ agents, transcripts, and files fetched for attachments."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
 
 from core.dates import parse_datetime
 from conversations import rules
@@ -53,22 +51,10 @@ def custom_field_values(ctx: EventContext, klass: str) -> dict[str, Any]:
 
 
 def kustomer_user_id_for(ctx: EventContext, email: str) -> str | None:
-    """The Kustomer user of an agent, matched by email (R-S5): the agent row's id when
-    set, else Kustomer's user list (cached: agents rarely change their email)."""
-    from statusmapping.selectors import agent_get_by_email
+    """The Kustomer user of an agent, matched by email (R-S5): statusmapping's one look-up."""
+    from statusmapping.services import kustomer_user_id_for_email
 
-    agent = agent_get_by_email(tenant=ctx.tenant, email=email)
-    if agent is not None and agent.kustomer_user_id:
-        return agent.kustomer_user_id
-    # Per org (R-S14): a tenant that moved to another org never gets an old org's user id.
-    key = (f"conversations:kustomer-user:{ctx.tenant.pk}:{ctx.client.org_key}:"
-           f"{hashlib.sha256(email.lower().encode()).hexdigest()[:32]}")
-    cached = cache.get(key)
-    if cached is not None:
-        return cached or None
-    user_id = next((u.id for u in ctx.client.users_with_email(email)), None)
-    cache.set(key, user_id or "", 600 if user_id else 60)
-    return user_id
+    return kustomer_user_id_for_email(tenant=ctx.tenant, client=ctx.client, email=email)
 
 
 def render_transcript(*, session_id: str, lines: list[dict[str, Any]]) -> str:

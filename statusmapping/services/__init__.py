@@ -19,6 +19,7 @@ from statusmapping.services.agents import (
     agent_delete,
     agent_kustomer_user_resolve,
     agent_update,
+    kustomer_user_id_for_email,
 )
 from statusmapping.services.config import (
     DEFAULT_CC_STATUSES,
@@ -86,6 +87,7 @@ __all__ = [
     "two_way_prerequisites_check_request",
     "agent_status_change_record",
     "agents_damped_release",
+    "kustomer_user_id_for_email",
     "agent_pushes_sweep",
     "agent_status_push",
     "two_way_prerequisites_check",

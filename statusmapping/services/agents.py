@@ -2,9 +2,11 @@
 heartbeats."""
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -103,6 +105,25 @@ def agent_kustomer_user_resolve(*, agent_id: int) -> str:
              else "Several Kustomer users have this email: shared users are not supported.")
     Agent.objects.filter(pk=agent.pk).update(kustomer_user_id="", kustomer_user_checked_at=now, kustomer_user_error=error)
     return ""
+
+
+def kustomer_user_id_for_email(*, tenant: Tenant, client, email: str) -> str | None:
+    """The one look-up of a Kustomer user by email (R-S5), for assignments as well as
+    agents: the agent's linked user when the portal knows the agent, else Kustomer's
+    user list, cached per org (R-S14: a tenant that moved never gets an old org's id).
+    The same rule as linking an agent: exactly one user with that email, or none."""
+    agent = selectors.agent_get_by_email(tenant=tenant, email=email)
+    if agent is not None and agent.kustomer_user_id:
+        return agent.kustomer_user_id
+    key = (f"statusmapping:kustomer-user:{tenant.pk}:{client.org_key}:"
+           f"{hashlib.sha256(email.lower().encode()).hexdigest()[:32]}")
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    users = client.users_with_email(email)
+    user_id = users[0].id if len(users) == 1 else ""
+    cache.set(key, user_id, 600 if user_id else 60)  # agents rarely change their email
+    return user_id or None
 
 
 def adapter_heartbeat_record(*, tenant: Tenant, agent_email: str, instance_id: str) -> tuple[Agent, int]:

@@ -75,6 +75,24 @@ def test_r_s5_agent_linked_to_kustomer_user_by_email(tenant, connected, api, run
     assert "No Kustomer user" in agents["nobody@example.com"]["kustomer_user_error"]
 
 
+def test_r_s5_one_look_up_of_a_kustomer_user_by_email_for_agents_and_assignments(tenant, connected):
+    """Conversations assign by the same look-up as agents link: the agent's linked user,
+    else Kustomer's user list, and never a guess when several users share an email."""
+    from integrations.selectors import kustomer_connection_get
+    from integrations.services import kustomer_client_for
+    from kustomer_sandbox.store import add_user
+
+    with connected.sandbox.server.state.lock:
+        shared = [add_user(connected.sandbox.org, name=f"Desk {i}", email="desk@example.com")["id"] for i in range(2)]
+        solo = add_user(connected.sandbox.org, name="Solo", email="solo@example.com")["id"]
+    with kustomer_client_for(connection=kustomer_connection_get(tenant=tenant)) as client:
+        look_up = lambda email: services.kustomer_user_id_for_email(tenant=tenant, client=client, email=email)  # noqa: E731
+        assert look_up("Agent1@example.com") == connected.users["agent1@example.com"]
+        assert look_up("solo@example.com") == solo
+        assert look_up("desk@example.com") is None and len(shared) == 2
+        assert look_up("nobody@example.com") is None
+
+
 def test_watcher_picks_up_a_status_changed_in_the_sandbox(tenant, ready):
     ready.set_status("agent1@example.com", "Available")
     connected = ready.sandbox
