@@ -26,7 +26,8 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _collect_beat_schedules(sender, **kwargs) -> None:
-    """Each app lists its periodic tasks in `<app>/schedule.py` as BEAT_SCHEDULE."""
+    """Each app lists its periodic tasks in `<app>/schedule.py`, as `beat_schedule()`:
+    called when the worker or beat starts, so the settings it reads are current."""
     import importlib
 
     from django.apps import apps
@@ -40,7 +41,7 @@ def _collect_beat_schedules(sender, **kwargs) -> None:
             if exc.name != module_name:
                 raise
             continue
-        schedule.update(module.BEAT_SCHEDULE)
+        schedule.update(module.beat_schedule())
     for entry in schedule.values():
         # A tick not picked up within its own interval is useless: the next one follows.
         if isinstance(entry.get("schedule"), (int, float)):

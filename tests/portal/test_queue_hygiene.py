@@ -85,6 +85,16 @@ def test_every_interval_tick_expires_within_its_interval():
     assert all(getattr(celery_app.tasks[name], "queued_once", False) for name in periodic)
 
 
+def test_schedules_read_their_settings_when_the_worker_starts(settings):
+    """Each app's beat_schedule() is called when the schedule is collected, so the
+    environment (or override_settings) of that moment sets the watcher's tick."""
+    from statusmapping.schedule import beat_schedule
+
+    settings.STATUS_WATCH_TICK_SECONDS = 2.5
+    watch = beat_schedule()["statusmapping-watch"]
+    assert watch["schedule"] == 2.5 and watch["options"]["expires"] == 2.5
+
+
 def test_sqlite_broker_hands_the_next_task_over_without_a_poll_pause(tmp_path):
     """Issue 22 measured 0.8 events/s on `make run`: kombu's virtual transport slept its
     1 s polling interval after each task (prefetch 1, late ack). 20 tasks acknowledged
