@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.dates import parse_datetime
@@ -154,7 +155,11 @@ def needs_customer(request):
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
         else:
-            messages.success(request, f"{count} event{'s' if count != 1 else ''} of this number run again.")
+            messages.success(request, ngettext("%(count)d event of this number runs again.",
+                                               "%(count)d events of this number run again.", count) % {"count": count})
         return redirect("conversations:needs_customer")
-    return render(request, "conversations/needs_customer.html",
-                  {"waiting": list(events_needing_customer(tenant=request.tenant)[:100])})
+    numbers: dict[str, dict] = {}
+    for event in events_needing_customer(tenant=request.tenant)[:200]:
+        group = numbers.setdefault(event.customer_key, {"number": event.customer_key, "first": event, "events": []})
+        group["events"].append(event)
+    return render(request, "conversations/needs_customer.html", {"numbers": list(numbers.values())})

@@ -29,6 +29,7 @@ NAVIGATION = [
     (_("Settings"), _("Users"), "tenants:users", 0, ()),
     (_("Operations"), _("Agents"), "statusmapping:agents", 0, ("statusmapping:agent_history",)),
     (_("Operations"), _("Sync events"), "conversations:events", 0, ("conversations:event_detail",)),
+    (_("Operations"), _("Needs a customer"), "conversations:needs_customer", 1, ()),
     (_("Operations"), _("Kustomer webhooks"), "conversations:webhook_deliveries", 1, ()),
 ]
 # The source document's own path of a page, where the short label abbreviates it.

@@ -41,6 +41,7 @@ from conversations.services.context import (
     event_facts,
 )
 from conversations.services.late_files import ATTACH_FILE, late_files_schedule
+from conversations.services.needs_customer import event_park_behind_waiting
 from conversations.services.placement import situation_for
 from conversations.services.tenant_setup import tenant_prepare
 from integrations.kustomer.errors import (
@@ -97,6 +98,8 @@ def _drain(*, tenant_id: int, customer_key: str) -> bool:
             Event.objects.filter(pk=event.pk).update(updated_at=timezone.now())  # queued now (the sweeper's mark)
             event_process_task.delay(event.pk)
             return False
+        if event_park_behind_waiting(event):
+            continue  # R-O1: behind the number's event that needs a customer (needs_customer.py)
         with log_context(tenant=event.tenant.slug, event=event.event_id):
             if not _apply_event(event):
                 return True

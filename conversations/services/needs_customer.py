@@ -42,3 +42,20 @@ def event_customer_choose(*, tenant: Tenant, event_pk: int, kustomer_customer_id
         for e in waiting:
             enqueue_on_commit(event_process_task, e.pk)
     return len(waiting)
+
+
+def event_park_behind_waiting(event: Event) -> bool:
+    """R-O1: while one of the number's events waits for an admin's choice, the number's
+    other events wait with it (never applied before it, nor looked up again); the
+    choice runs them all through the normal path, in order. True when `event` was
+    parked (the executor then goes on with the next customer's event)."""
+    first = (Event.objects.filter(tenant_id=event.tenant_id, customer_key=event.customer_key,
+                                  state=Event.State.NEEDS_CUSTOMER)
+             .exclude(pk=event.pk).order_by("occurred_at", "received_at", "pk").first())
+    if first is None:
+        return False
+    now = timezone.now()
+    Event.objects.filter(pk=event.pk, state__in=[Event.State.ACCEPTED, Event.State.PROCESSING]).update(
+        state=Event.State.NEEDS_CUSTOMER, customer_candidates=first.customer_candidates, next_attempt_at=None,
+        error=f"Waits behind {first.event_id}, whose number needs a customer."[:4000], updated_at=now)
+    return True

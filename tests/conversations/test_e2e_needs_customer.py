@@ -85,3 +85,39 @@ def test_r_o1_new_customer_or_the_most_recently_updated_one(e2e, client):
             attributes["updatedAt"] = updated  # Ann was updated last
     picked = apply(e2e, event("call.answered", "s-latest", phone="+14155550188", agent=None))
     assert picked["kustomer"]["customer_id"] == ann  # updated last
+
+
+def test_r_o1_the_numbers_later_events_wait_behind_the_first_then_apply_after_it_in_order(e2e, client):
+    from tests.tenants.factories import UserFactory
+
+    ann, andy = _customers_sharing_the_number(e2e)
+    first = event("call.answered", "s-behind", phone=SHARED, agent=None)
+    send(e2e, first)
+    _wait_state(e2e, first["id"], "needs_customer")
+    lookups = len(e2e.sandbox.requests(method="GET", path_contains="/customers/phone="))
+    later = [event("session.ended", "s-behind", phone=SHARED, agent=None, data={"duration_seconds": 30}),
+             event("call.answered", "s-behind-2", phone=SHARED, agent=None)]
+    for body in later:
+        send(e2e, body)
+        waiting = _wait_state(e2e, body["id"], "needs_customer")
+        assert waiting["error"] == f"Waits behind {first['id']}, whose number needs a customer."
+    # Parked behind the first without asking Kustomer again, and nothing written.
+    assert len(e2e.sandbox.requests(method="GET", path_contains="/customers/phone=")) == lookups
+    assert e2e.sandbox.conversations() == []
+
+    client.force_login(UserFactory(username="e2e-admin3", tenant=e2e.tenant))
+    page = client.get("/sync/needs-customer/").content.decode()
+    assert page.count('data-testid="candidate-') == 2  # one card for the number, its three events listed
+    assert "3 events wait" in page and all(b["id"] in page for b in later)
+    # Choosing on a later event's card is the same choice for the number.
+    pk = Event.objects.get(tenant=e2e.tenant, event_id=later[1]["id"]).pk
+    assert client.post("/sync/needs-customer/", {"event": pk, "customer": ann}).status_code == 302
+    done = [_wait_state(e2e, b["id"], "done") for b in [first] + later]
+    rows = {e.event_id: e for e in Event.objects.filter(tenant=e2e.tenant, event_id__in=[b["id"] for b in [first] + later])}
+    finished = [rows[b["id"]].finished_at for b in [first] + later]
+    assert finished == sorted(finished)  # after the first, in their order
+    assert {d["kustomer"]["customer_id"] for d in done} == {ann}
+    (conversation,) = e2e.sandbox.conversations()  # the second call joins the first's open one (R-C rules)
+    assert conversation["relationships"]["customer"]["data"]["id"] == ann
+    assert len({m for d in done for m in d["kustomer"]["message_ids"]}) == len(
+        [m for d in done for m in d["kustomer"]["message_ids"]]) >= 2  # each event's records once
