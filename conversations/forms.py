@@ -161,3 +161,17 @@ class CallLoggingPoliciesForm(forms.Form):
             field = "default_owner_team" if field == "default_owner_team_id" else field
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+
+
+class SyncSettingsForm(forms.Form):
+    """Settings › Developer settings › Sync settings: the portal's own sync settings (SPEC §7)."""
+
+    close_out_after_hours = forms.IntegerField(
+        label=_("Close out sessions without an end after (hours)"), min_value=0, max_value=720,
+        help_text=_("A call or chat whose end never arrives is closed out with a note this many hours after its "
+                    "last event; its later events still apply. 0: never."),
+    )
+    ambiguous_pick_latest = forms.BooleanField(
+        label=_("When several Kustomer customers have a number, pick the most recently updated one"), required=False,
+        help_text=_("Off: the events wait in Operations › Needs a customer until you choose."),
+    )

@@ -163,3 +163,25 @@ def needs_customer(request):
         group = numbers.setdefault(event.customer_key, {"number": event.customer_key, "first": event, "events": []})
         group["events"].append(event)
     return render(request, "conversations/needs_customer.html", {"numbers": list(numbers.values())})
+
+
+@tenant_page
+def sync_settings(request):
+    """Settings › Developer settings › Sync settings: close-out hours (R-O2) and the
+    pick-the-latest choice for shared numbers (R-O1), as `PUT /api/v1/sync-settings`."""
+    from conversations.forms import SyncSettingsForm
+    from conversations.services.close_out import sync_settings_get, sync_settings_update
+    from tenants.pages import form_errors_from
+
+    current = sync_settings_get(tenant=request.tenant)
+    form = SyncSettingsForm(request.POST or None, initial={
+        "close_out_after_hours": current.close_out_after_hours, "ambiguous_pick_latest": current.ambiguous_pick_latest})
+    if request.method == "POST" and form.is_valid():
+        try:
+            sync_settings_update(tenant=request.tenant, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, _("Sync settings saved."))
+            return redirect("conversations:sync_settings")
+    return render(request, "conversations/sync_settings.html", {"form": form}, status=400 if form.errors else 200)

@@ -24,6 +24,7 @@ NAVIGATION = [
     (_("Settings › Developer settings"), _("Agent status"), "statusmapping:settings", 0, ()),
     (_("Settings › Developer settings"), _("Status mapping › Set and manage"), "statusmapping:mapping", 1, ()),
     (_("Settings › Developer settings"), _("Call logging policies"), "conversations:call_logging_policies", 0, ()),
+    (_("Settings › Developer settings"), _("Sync settings"), "conversations:sync_settings", 0, ()),
     (_("Settings › Developer settings"), _("API keys"), "tenants:api_keys", 0, ()),
     (_("Settings › Developer settings"), _("CCAI Platform session events"), "ccaip:settings", 0, ()),
     (_("Settings"), _("Users"), "tenants:users", 0, ()),
