@@ -72,8 +72,14 @@ FAULTS_ARGS ?=
 SIMULATE_URL ?= http://127.0.0.1:8000
 SIMULATE_ARGS ?= --agents 5 --events 200 --rate 10 --seed 1
 
-bench: $(VENV)/.installed  ## status endpoint vs bare view, watcher, ingestion, rate limit -> BENCHMARKS.md
-	timeout --signal=INT 1800 $(PY) bench/run_bench.py $(BENCH_ARGS)
+bench: $(VENV)/.installed  ## status endpoint vs bare view, watcher, ingestion, rate limit, concurrency -> BENCHMARKS.md
+	timeout --signal=INT 2400 $(PY) bench/run_bench.py $(BENCH_ARGS)
+
+# Issue 16's figures alone (50 tenants, 0/150 ms Kustomer, a noisy tenant, budgets):
+# `make bench-concurrency`, or BENCH_ARGS="--only concurrency" make bench.
+.PHONY: bench-concurrency
+bench-concurrency: $(VENV)/.installed
+	timeout --signal=INT 1200 $(PY) bench/run_bench.py --only concurrency $(BENCH_ARGS)
 
 faults: $(VENV)/.installed  ## kill workers, lose the broker, cut Kustomer off, 429/5xx storms, duplicates
 	timeout --signal=INT 900 $(PY) bench/faults.py $(FAULTS_ARGS)

@@ -20,7 +20,7 @@ class Tenancy:
 
 def tenant_setup(*, slug: str, sandbox_url: str, sandbox_api_key: str, rate_limit_per_minute: int,
                  agents: int, kustomer_agents: int = 5, watch_interval_seconds: int = 5,
-                 inheritance: bool = True) -> Tenancy:
+                 inheritance: bool = True, kustomer_org_id: str = "") -> Tenancy:
     """A tenant connected to the sandbox org, an all-scope API key, ``agents`` agents
     (the first ``kustomer_agents`` have Kustomer users in the demo org, resolved now),
     Kustomer statuses read and mapped, inheritance on (one-way, latest wins)."""
@@ -36,6 +36,8 @@ def tenant_setup(*, slug: str, sandbox_url: str, sandbox_api_key: str, rate_limi
     KustomerConnection.objects.create(
         tenant=tenant, base_url=sandbox_url, api_key_encrypted=encrypt_secret(sandbox_api_key),
         verify_state=KustomerConnection.VerifyState.OK, rate_limit_per_minute=rate_limit_per_minute,
+        # The org id keys the org's request budget (many sandbox orgs share one host).
+        kustomer_org_id=kustomer_org_id,
     )
     status_ids: dict[str, str] = {}
     emails = [f"agent{i}@example.com" for i in range(1, agents + 1)]

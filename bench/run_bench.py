@@ -15,6 +15,9 @@ under gunicorn on PostgreSQL and Celery on Redis, against the Kustomer sandbox:
    raw request rate as the reference.
 4. Rate limit: the sandbox org limited to 1,000 requests/min, a steady feed with 2
    workers: acceptance → last Kustomer write p50/p99, failed events (must be 0), 429s.
+6. Concurrency (bench/concurrency.py, its own block of BENCHMARKS.md): 50 tenants at 0
+   and 150 ms Kustomer latency, per worker core, quiet tenants beside a noisy one,
+   budgets binding (`--only concurrency` runs it alone).
 
 It recreates its own database (portal_bench), uses Redis db 15, binds 127.0.0.1 only,
 stops everything it started, and writes the table to BENCHMARKS.md. Exit status 0
@@ -56,7 +59,8 @@ def parse_args():
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""),
                         help="what else ran on the machine (goes into BENCHMARKS.md)")
-    parser.add_argument("--only", default="", help="comma list of sections: status,watcher,ingestion,ratelimit,ccaip")
+    parser.add_argument("--only", default="",
+                        help="comma list of sections: status,watcher,ingestion,ratelimit,ccaip,concurrency")
     return parser.parse_args()
 
 
@@ -312,7 +316,7 @@ class Bench:
             # the first connections are not part of the figures.
             warm = self._day(4, 99, files.url, scenarios=("ivr_call",))
             report = self._send(warm, rate=0)
-            worker = self.stack.worker("ingest-w1", concurrency=1)
+            worker = self.stack.worker("ingest-w1", concurrency=1, pool="prefork")
             self._wait_finished(report.accepted_event_ids, 120)
 
             # Accepted/s: the API alone (the worker is busy with nothing; events queue).
@@ -333,7 +337,7 @@ class Bench:
             # Applied/s with 1 worker, from the moment the worker is ready.
             self._clear_sandbox_log()
             window_start = datetime.now(timezone.utc)
-            worker = self.stack.worker("ingest-w1", concurrency=1)
+            worker = self.stack.worker("ingest-w1", concurrency=1, pool="prefork")
             self._wait_finished(accepted, 600)
             seconds_1 = self._applied_span(accepted)
             states_1 = self._event_states(accepted)
@@ -351,7 +355,7 @@ class Bench:
             report2 = self._send(second, rate=0, threads=8)
             accepted2 = report2.accepted_event_ids
             self._clear_sandbox_log()
-            worker = self.stack.worker("ingest-w2", concurrency=2)
+            worker = self.stack.worker("ingest-w2", concurrency=2, pool="prefork")
             self._wait_finished(accepted2, 600)
             seconds_2 = self._applied_span(accepted2)
             states_2 = self._event_states(accepted2)
@@ -409,6 +413,12 @@ class Bench:
             "customer 2 (phone lookup + create; an app identifier alone 1), a known customer or a join 0 (the "
             "webhook mirror says whether a conversation is open). The tenant's one-off metadata and webhook "
             "set-up happened in a warm-up before.")
+
+    # -- 6. concurrency (bench/concurrency.py) -----------------------------------------------
+    def bench_concurrency(self) -> None:
+        from bench.concurrency import ConcurrencyBench
+
+        ConcurrencyBench(self).run()
 
     # -- 5. CCAI Platform deliveries ----------------------------------------------------------
     def bench_ccaip(self) -> None:
@@ -631,7 +641,8 @@ class Bench:
         if output.exists():
             old = output.read_text()
             for begin_mark, end_mark in ((FAULTS_BEGIN, FAULTS_END), ("<!-- soak:begin -->", "<!-- soak:end -->"),
-                                         ("<!-- simulate:begin -->", "<!-- simulate:end -->")):
+                                         ("<!-- simulate:begin -->", "<!-- simulate:end -->"),
+                                         ("<!-- concurrency:begin -->", "<!-- concurrency:end -->")):
                 start, end = old.find(begin_mark), old.find(end_mark)
                 if start != -1 and end != -1:
                     kept += old[start:end + len(end_mark)] + "\n"
@@ -664,8 +675,9 @@ def main() -> int:
     if args.output is None:
         args.output = str(ROOT / ("var/bench/BENCHMARKS-quick.md" if args.quick else "BENCHMARKS.md"))
     bench = Bench(args)
-    sections = [s for s in args.only.split(",") if s] or ["status", "watcher", "ratelimit", "ingestion", "ccaip"]
-    deadline = time.monotonic() + (900 if not args.quick else 400)
+    sections = [s for s in args.only.split(",") if s] or ["status", "watcher", "ratelimit", "ingestion", "ccaip",
+                                                          "concurrency"]
+    deadline = time.monotonic() + (1300 if not args.quick else 600)
     ok = True
     try:
         bench.setup()
@@ -680,7 +692,8 @@ def main() -> int:
                 bench.failures.append(f"{name}: {type(exc).__name__}: {exc}")
     finally:
         bench.stack.stop_all()
-    bench.write()
+    if set(sections) - {"concurrency"}:  # that section writes its own block (bench/concurrency.py)
+        bench.write()
     ok = not bench.failures
     print("")
     print(f"VERDICT: {'PASS' if ok else 'FAIL'}: " + ("every target holds" if ok else "; ".join(bench.failures)))

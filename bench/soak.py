@@ -29,6 +29,7 @@ Exit status 0 when there is no violation.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import threading
@@ -107,10 +108,10 @@ class Soak:
         self.stack = stk.Stack(self.config)
         self.stack.web(workers=2)
         if self.args.setup == "pg":
-            self.stack.worker("soak-a", concurrency=2)
-            self.stack.worker("soak-b", concurrency=2)
+            self.stack.worker("soak-a")
+            self.stack.worker("soak-b")
         else:
-            self.stack.worker("soak", concurrency=2)
+            self.stack.worker("soak")
         self.stack.beat()
         log(f"stack up ({self.args.setup}): web {self.config.web_url}, sandbox {self.sandbox.url}")
 
@@ -439,8 +440,10 @@ def record(args, figures: dict, violations: list[str], took: float, quiescence: 
         for line in old[start:end].splitlines():
             if line.startswith("| ") and not line.startswith("| set-up") and not line.startswith("|---"):
                 rows[line.split("|")[1].strip()] = line
-    label = {"single": "single machine (SQLite, embedded broker, 1 worker x 2)",
-             "pg": "PostgreSQL + Redis (2 workers x 2)"}[args.setup]
+    threads = os.environ.get("CELERY_WORKER_CONCURRENCY") or ("4" if args.setup == "single" else "16")
+    pool = os.environ.get("CELERY_WORKER_POOL") or "threads"
+    label = {"single": f"single machine (SQLite, embedded broker, 1 worker x {threads} {pool})",
+             "pg": f"PostgreSQL + Redis (2 workers x {threads} {pool})"}[args.setup]
     rows[label] = (f"| {label} | {datetime.now(timezone.utc):%Y-%m-%d %H:%M} | {figures.get('events accepted', 0)} "
                    f"(+{figures.get('status changes accepted', 0)} status) | {args.agents} | {args.priority} | "
                    f"{'on' if args.faults else 'off'} | {figures.get('invariants checked', 0)} | {len(violations)} | "

@@ -234,9 +234,12 @@ class Stack:
         self.processes.append(process)
         return process.start()
 
-    def sandbox_subprocess(self) -> Process:
+    def sandbox_subprocess(self, *, latency_ms: int = 0) -> Process:
+        """The sandbox in a process of its own (threaded: an added latency holds only
+        the request it delays; POST /__sandbox/faults {"latency_ms": ...} changes it)."""
         proc = self._add(Process("sandbox", [PYTHON, "manage.py", "kustomer_sandbox", "--port",
-                                             str(self.config.sandbox_port), "--webhook-retry-scale", "0.01"],
+                                             str(self.config.sandbox_port), "--webhook-retry-scale", "0.01",
+                                             "--latency-ms", str(latency_ms)],
                                  self.config))
         wait_until(lambda: answers(f"{self.config.sandbox_url}/__sandbox/orgs") or self._dead(proc), timeout=60,
                    what="the Kustomer sandbox")
@@ -254,10 +257,18 @@ class Stack:
         self._check(proc)
         return proc
 
-    def worker(self, name: str, *, concurrency: int = 1, extra: list[str] | None = None) -> Process:
+    def worker(self, name: str, *, concurrency: int | None = None, pool: str | None = None,
+               extra: list[str] | None = None) -> Process:
+        """A Celery worker: `pool` and `concurrency` default to the stack's environment's
+        CELERY_WORKER_POOL / CELERY_WORKER_CONCURRENCY (threads, 16: portal/settings.py),
+        read now, so a driver can change them between workers."""
+        env = self.config.env()
+        pool = pool or env.get("CELERY_WORKER_POOL") or "threads"
+        sqlite = env.get("DATABASE_URL", "").startswith("sqlite")
+        concurrency = concurrency or int(env.get("CELERY_WORKER_CONCURRENCY") or (4 if sqlite else 16))
         proc = self._add(Process(name, [
             PYTHON, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
-            "--pool", "prefork", "--queues", self.config.queue, "--hostname", f"{name}-{self.config.queue}@%h",
+            "--pool", pool, "--queues", self.config.queue, "--hostname", f"{name}-{self.config.queue}@%h",
             "--without-gossip", "--without-mingle", *(extra or []),
         ], self.config))
         wait_until(lambda: "ready." in proc.log_tail(20000) or self._dead(proc), timeout=60,

@@ -68,6 +68,9 @@ class Event(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set while the event waits for one of its tenant's in-flight slots, off the workers
+    # (conversations/services/fairness.py): the tenant's next slot to free sends it.
+    parked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "event_id"], name="event_unique_per_tenant")]
@@ -79,6 +82,7 @@ class Event(models.Model):
             models.Index(fields=["tenant", "session_id"], name="event_session"),
             models.Index(fields=["tenant", "kustomer_customer_id"], name="event_kustomer_customer"),
             models.Index(fields=["tenant", "kustomer_conversation_id"], name="event_kustomer_conversation"),
+            models.Index(fields=["tenant", "parked_at"], name="event_parked", condition=models.Q(parked_at__isnull=False)),
         ]
         ordering = ["-received_at"]
 

@@ -12,6 +12,7 @@ from integrations.kustomer.base_url import normalize_base_url
 from integrations.kustomer.client import KustomerClient
 from integrations.kustomer.errors import KustomerAuthError
 from integrations.kustomer.ratelimit import build_rate_limiter
+from integrations.kustomer.sessions import thread_session
 from integrations.models import KustomerConnection
 from core.crypto import decrypt_secret, encrypt_secret
 from core.errors import ApplicationError
@@ -31,10 +32,12 @@ def _shared_rate_limiter():
 
 
 def kustomer_client_for(*, connection: KustomerConnection, pending: bool = False,
-                        timeout: float | None = None) -> KustomerClient:
+                        timeout: float | None = None, budget_wait: float | None = None) -> KustomerClient:
     """A client for the tenant's org, sharing the org's rate budget with every worker.
     The stored key goes only to the base URL it was entered for. `pending`: the new URL
-    and key waiting for their verification instead of the working ones."""
+    and key waiting for their verification instead of the working ones. `budget_wait`:
+    the longest a request waits for the org's budget (or a 429 pause) before raising
+    KustomerRateLimitedError (the event executor's is short: it re-queues instead)."""
     if pending:
         # A pending key was entered for the pending URL (kustomer_connection_save).
         return _client(base_url=connection.pending_base_url, api_key_encrypted=connection.pending_api_key_encrypted,
@@ -46,7 +49,7 @@ def kustomer_client_for(*, connection: KustomerConnection, pending: bool = False
             "The stored API key was entered for another Kustomer URL: enter the key again for this one.")
     return _client(base_url=connection.base_url, api_key_encrypted=connection.api_key_encrypted,
                    org_key=connection.org_key, rate_limit_per_minute=connection.rate_limit_per_minute, timeout=timeout,
-                   metrics_label=connection.tenant.slug)
+                   metrics_label=connection.tenant.slug, budget_wait=budget_wait)
 
 
 def kustomer_client_for_move(*, move) -> KustomerClient:
@@ -58,9 +61,11 @@ def kustomer_client_for_move(*, move) -> KustomerClient:
 
 
 def _client(*, base_url: str, api_key_encrypted: str, org_key: str | None, rate_limit_per_minute: int,
-            timeout: float | None, metrics_label: str) -> KustomerClient:
+            timeout: float | None, metrics_label: str, budget_wait: float | None = None) -> KustomerClient:
     # A check with a deadline (a given timeout) also waits no longer for a budget slot.
     rate_limit_wait = 30.0 if timeout is None else min(30.0, timeout)
+    if budget_wait is not None:
+        rate_limit_wait = min(rate_limit_wait, budget_wait)
     timeout = timeout or settings.KUSTOMER_TIMEOUT_SECONDS
     return KustomerClient(
         base_url=base_url,
@@ -71,6 +76,7 @@ def _client(*, base_url: str, api_key_encrypted: str, org_key: str | None, rate_
         timeout=timeout,
         rate_limit_wait=rate_limit_wait,
         metrics_label=metrics_label,
+        session=thread_session(),  # keep-alive across this thread's events
     )
 
 

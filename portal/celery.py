@@ -4,13 +4,16 @@ Reliability choices (see portal/settings.py for the values):
 - tasks acknowledge late and a lost worker re-queues its task, so a SIGKILL mid-task
   costs a retry, never the work;
 - prefetch 1, so a slow Kustomer call does not strand other tasks behind it;
-- JSON only: tasks take ids, never model instances or pickles.
+- JSON only: tasks take ids, never model instances or pickles;
+- a threads pool by default (CELERY_WORKER_POOL, docs/concurrency.md): each thread has
+  its own Django database connection, checked before and after every task the way
+  Django's request cycle checks it (`close_old_connections`), kept otherwise.
 The database stays the durable inbox; the broker only delivers work (SPEC §5).
 """
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import task_postrun, task_prerun
 from kombu.transport import TRANSPORT_ALIASES
 
 # `sqla+...` broker URLs (the single-machine default) use the fast-polling transport.
@@ -56,3 +59,26 @@ def _release_queued_once(sender=None, args=None, **kwargs) -> None:
         from core.queue import once_release
 
         once_release(sender.name, args or ())
+
+
+@task_prerun.connect
+def _connections_checked_before(sender=None, **kwargs) -> None:
+    _close_old_connections(sender)
+
+
+@task_postrun.connect
+def _connections_checked_after(sender=None, **kwargs) -> None:
+    _close_old_connections(sender)
+
+
+def _close_old_connections(task) -> None:
+    """This thread's database connections: a broken one, one left in a transaction or
+    one older than CONN_MAX_AGE is closed (the next query opens a fresh one); a healthy
+    one is kept, with whatever session state the task released (its advisory locks are
+    released by the task itself, conversations/locks.py). Not for eager tasks: they run
+    inside their caller's connection and transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -258,6 +258,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker's pool (docs/concurrency.md): a sync task spends nearly all its time
+# waiting for Kustomer, so one process runs CELERY_WORKER_CONCURRENCY tasks in threads
+# (each thread its own database connection and HTTP session). `celery worker` reads
+# both when no --pool / --concurrency is given; run_stack, bench/ and the e2e tests pass
+# them from here. "prefork" (one process per task) stays available.
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
+CELERY_WORKER_CONCURRENCY = env.int(
+    "CELERY_WORKER_CONCURRENCY", default=4 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 16)
+# Celery's Django fix-up would close every database connection before and after each
+# task (a new PostgreSQL connection per event, ~5 ms of CPU); the task signals in
+# portal/celery.py do what Django's request cycle does instead: close only a connection
+# that is broken, in a failed transaction, or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
@@ -332,6 +345,14 @@ SYNC_MIRROR_FRESH_SECONDS = env.float("SYNC_MIRROR_FRESH_SECONDS", default=5.0)
 SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=120.0)
 SYNC_WEBHOOK_RETRY_SECONDS = env.float("SYNC_WEBHOOK_RETRY_SECONDS", default=600.0)
 SYNC_EVENT_RETENTION_DAYS = env.int("SYNC_EVENT_RETENTION_DAYS", default=90)
+# Fairness between tenants (docs/concurrency.md): at most SYNC_TENANT_IN_FLIGHT of a
+# tenant's customers are applied at once across every worker (4 carry ~1,400 Kustomer
+# requests/min at 150 ms a request, more than an org's budget); an event beyond that
+# waits parked, off the workers, and is handed on when one of the tenant's slots frees.
+# A request waits at most SYNC_BUDGET_WAIT_SECONDS in a worker for the org's budget or
+# a 429 pause; a longer wait gives the worker back and the event is re-queued for then.
+SYNC_TENANT_IN_FLIGHT = env.int("SYNC_TENANT_IN_FLIGHT", default=4)
+SYNC_BUDGET_WAIT_SECONDS = env.float("SYNC_BUDGET_WAIT_SECONDS", default=5.0)
 # CCAI Platform session events: seconds a session that ended with an agent no delivery
 # showed connected waits for a late delivery before it is decided as abandoned.
 CCAIP_SETTLE_SECONDS = env.float("CCAIP_SETTLE_SECONDS", default=60.0)

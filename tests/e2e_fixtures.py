@@ -46,14 +46,16 @@ def celery_worker_process(django_db_setup, django_db_blocker, e2e_queue):
     from portal.celery import app
 
     app.conf.task_default_queue = e2e_queue
-    worker = start_celery_worker(e2e_queue, concurrency=2)
+    worker = start_celery_worker(e2e_queue, concurrency=4)
     yield worker
     stop_celery_worker(worker)
 
 
-def start_celery_worker(queue: str, *, concurrency: int = 2, log_name: str = "worker") -> "WorkerHandle":
+def start_celery_worker(queue: str, *, concurrency: int = 2, log_name: str = "worker",
+                        pool: str | None = None) -> "WorkerHandle":
     """Start a real `celery worker` process consuming `queue`, on the test database and
-    the Redis broker; return once it is ready."""
+    the Redis broker; return once it is ready. `pool`: the product's default
+    (CELERY_WORKER_POOL, threads) unless told."""
     from django.conf import settings
     from django.db import connection
 
@@ -72,6 +74,7 @@ def start_celery_worker(queue: str, *, concurrency: int = 2, log_name: str = "wo
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
+         "--pool", pool or settings.CELERY_WORKER_POOL,
          "--concurrency", str(concurrency), "--queues", queue, "--hostname", f"{queue}@%h",
          "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -31,6 +31,7 @@ from conversations.models import (
 )
 from conversations.plan import action_from_params
 from conversations.services.actions import ACTION_EXECUTORS
+from conversations.services.fairness import tenant_turn_run
 from conversations.services.context import (
     BACKOFF_CAP_SECONDS,
     MAX_RUNS,
@@ -63,6 +64,11 @@ def event_process(*, event_pk: int) -> None:
     event = Event.objects.filter(pk=event_pk).only("pk", "tenant_id", "customer_key", "state").first()
     if event is None or event.is_finished:
         return
+    # In one of the tenant's in-flight slots, else parked off the workers (fairness.py).
+    tenant_turn_run(tenant_id=event.tenant_id, event_pk=event.pk, work=lambda: _customer_drain(event))
+
+
+def _customer_drain(event: Event) -> None:
     while True:
         with customer_lock(event.tenant_id, event.customer_key) as taken:
             if not taken:
@@ -110,7 +116,7 @@ def _apply_event(event: Event) -> bool:
     now = timezone.now()
     Event.objects.filter(pk=event.pk).update(
         state=Event.State.PROCESSING, attempts=F("attempts") + 1, processing_started_at=now,
-        next_attempt_at=None, updated_at=now,
+        next_attempt_at=None, updated_at=now, parked_at=None,
     )
     event.refresh_from_db()
     connection = kustomer_connection_get(tenant_id=event.tenant_id)
@@ -118,7 +124,8 @@ def _apply_event(event: Event) -> bool:
         _finish_failed(event, "The tenant has no Kustomer connection.")
         return True
     try:
-        client = kustomer_client_for(connection=connection)
+        # A longer wait for the org's budget or a 429 pause gives the worker back (_wait).
+        client = kustomer_client_for(connection=connection, budget_wait=settings.SYNC_BUDGET_WAIT_SECONDS)
     except Exception as exc:  # e.g. the stored key cannot be decrypted with the configured keys
         _finish_failed(event, f"Kustomer connection unusable: {type(exc).__name__}: {exc}")
         return True

@@ -27,6 +27,27 @@ def test_added_latency(kapi, sandbox_org):
     assert time.monotonic() - started >= 0.3
 
 
+def test_added_latency_holds_only_the_request_it_delays(kapi, sandbox_org):
+    """The benchmark's 150 ms Kustomer (bench/concurrency.py): eight requests at once
+    each wait 300 ms in their own thread, so all answer in about 300 ms, not 2.4 s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _org_faults(sandbox_org, latency_ms=300)
+
+    def one(_):
+        with requests.Session() as session:
+            session.headers.update(sandbox_org.headers)
+            return session.get(kapi.url("/users/current"), timeout=10).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(one, range(8)))
+    took = time.monotonic() - started
+
+    assert codes == [200] * 8
+    assert 0.3 <= took < 1.2
+
+
 def test_error_next_answers_5xx_without_writing(kapi, sandbox_org):
     _org_faults(sandbox_org, error_next=2, error_status=502)
 

@@ -1,4 +1,4 @@
-"""`python manage.py kustomer_sandbox --port 8765 [--host 127.0.0.1] [--demo]`
+"""`python manage.py kustomer_sandbox --port 8765 [--host 127.0.0.1] [--demo] [--latency-ms 150]`
 
 Runs the Kustomer sandbox (kustomer_sandbox) in the foreground until
 Ctrl-C. A thin wrapper: all behaviour lives in the standalone sandbox package.
@@ -27,6 +27,11 @@ class Command(BaseCommand):
             "--webhook-retry-scale", type=float, default=1.0,
             help="multiply Kustomer's webhook retry delays (1,1,2,5,10,15,30 min), e.g. 0.01 for demos",
         )
+        parser.add_argument(
+            "--latency-ms", type=int, default=0,
+            help="answer every API request this much later, as real Kustomer does (50-150 ms); each request "
+                 "waits in its own thread, so the others are not held up (POST /__sandbox/faults changes it)",
+        )
 
     def handle(self, *args, **options):
         if options["webhook_retry_scale"] <= 0:
@@ -36,6 +41,13 @@ class Command(BaseCommand):
             server = SandboxServer(options["host"], options["port"], webhook_retry_delays=delays)
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
+        if options["latency_ms"] < 0:
+            raise CommandError("--latency-ms must not be negative")
+        if options["latency_ms"]:
+            from kustomer_sandbox.faults import fault_config_update
+
+            with server.state.lock:
+                fault_config_update(server.state.global_faults, {"latency_ms": options["latency_ms"]})
         if options["demo"]:
             org = server.seed_demo_org(name=options["demo_org_name"], api_key=options["demo_api_key"])
             self.stdout.write(f"Demo org {org.name} ({org.id}), API key: {options['demo_api_key']}")

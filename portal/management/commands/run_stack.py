@@ -40,7 +40,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8765)
-        parser.add_argument("--workers", type=int, default=2, help="Celery worker processes.")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="Tasks the Celery worker runs at once (default CELERY_WORKER_CONCURRENCY).")
+        parser.add_argument("--pool", choices=["threads", "prefork", "solo"], default=None,
+                            help="Celery pool (default CELERY_WORKER_POOL: threads; docs/concurrency.md).")
         parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes.")
         parser.add_argument("--no-sandbox", action="store_true", help="Use the Kustomer org configured in the portal instead.")
 
@@ -75,9 +78,10 @@ class Command(BaseCommand):
                  "--workers", str(opts["web_workers"]), "--access-logfile", "-", "--graceful-timeout", "5"],
             ),
             ("worker", [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                        # The customer lock holds across processes on SQLite too (a file lock,
-                        # conversations/locks.py).
-                        "--concurrency", str(opts["workers"]),
+                        # The customer lock holds across threads and processes on SQLite too
+                        # (a file lock, conversations/locks.py).
+                        "--pool", opts["pool"] or settings.CELERY_WORKER_POOL,
+                        "--concurrency", str(opts["workers"] or settings.CELERY_WORKER_CONCURRENCY),
                         "--hostname", "worker@%h"]),
             ("beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                       "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]),
