@@ -44,7 +44,10 @@ def test_customer_lock_is_exclusive_across_connections_and_released():
 def test_sqlite_file_lock_is_exclusive_per_key_and_released(tmp_path, settings):
     """The single-machine default runs two worker processes: the customer lock is a file
     lock there (one file per key, so a holder never blocks another customer)."""
-    from conversations.locks import _file_lock
+    from core.locks import file_lock
+
+    def _file_lock(key: int):
+        return file_lock(key, file_prefix="customer")
 
     settings.VAR_DIR = tmp_path
     key, other = lock_key(1, "+14155550123"), lock_key(1, "+14155550999")
