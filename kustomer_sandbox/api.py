@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import api_directory as directory
 from . import api_records as records
+from . import api_timeline as timeline
 from . import catalog, search
 from .apps_platform import API_ROUTES as APPS_ROUTES
 
@@ -32,16 +33,16 @@ _ROUTES_SPEC: list[tuple[str, str, Handler]] = [
     ("GET", r"/v1/conversations/(?P<id>[^/=]+)", records.conversation_get),
     ("PUT", r"/v1/conversations/(?P<id>[^/=]+)", records.conversation_update),
     ("PATCH", r"/v1/conversations/(?P<id>[^/=]+)", records.conversation_update),
-    ("GET", r"/v1/conversations/(?P<id>[^/=]+)/messages", records.conversation_messages),
-    ("POST", r"/v1/conversations/(?P<id>[^/=]+)/messages", records.message_create),
-    ("GET", r"/v1/messages/(?P<id>[^/=]+)", records.message_get),
-    ("PUT", r"/v1/messages/(?P<id>[^/=]+)", records.message_update),
-    ("PATCH", r"/v1/messages/(?P<id>[^/=]+)", records.message_update),
-    ("GET", r"/v1/conversations/(?P<id>[^/=]+)/notes", records.conversation_notes),
-    ("POST", r"/v1/conversations/(?P<id>[^/=]+)/notes", records.note_create),
+    ("GET", r"/v1/conversations/(?P<id>[^/=]+)/messages", timeline.conversation_messages),
+    ("POST", r"/v1/conversations/(?P<id>[^/=]+)/messages", timeline.message_create),
+    ("GET", r"/v1/messages/(?P<id>[^/=]+)", timeline.message_get),
+    ("PUT", r"/v1/messages/(?P<id>[^/=]+)", timeline.message_update),
+    ("PATCH", r"/v1/messages/(?P<id>[^/=]+)", timeline.message_update),
+    ("GET", r"/v1/conversations/(?P<id>[^/=]+)/notes", timeline.conversation_notes),
+    ("POST", r"/v1/conversations/(?P<id>[^/=]+)/notes", timeline.note_create),
     # attachments, metadata
-    ("POST", r"/v1/attachments", records.attachment_create),
-    ("GET", r"/v1/attachments/(?P<id>[^/]+)", records.attachment_get),
+    ("POST", r"/v1/attachments", timeline.attachment_create),
+    ("GET", r"/v1/attachments/(?P<id>[^/]+)", timeline.attachment_get),
     ("GET", r"/v1/metadata/(?P<resource>[^/]+)", records.metadata_get),
     ("PUT", r"/v1/metadata/(?P<resource>[^/]+)", records.metadata_update),
     # users and teams

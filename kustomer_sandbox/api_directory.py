@@ -12,8 +12,9 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
+from .api_common import find
 from .context import ApiContext
-from .errors import bad_param, not_found
+from .errors import bad_param
 from .resources import (
     render_list,
     render_queue,
@@ -33,13 +34,6 @@ MAX_WEBHOOKS_PER_ORG = 5  # Kustomer: "up to 5 outbound user-created webhooks"
 
 
 # -- users and teams ---------------------------------------------------------------------
-def _find(records: dict[str, dict], record_id: str) -> dict:
-    record = records.get(record_id)
-    if record is None:
-        raise not_found("id")
-    return record
-
-
 def users_list(ctx: ApiContext) -> tuple[int, dict]:
     users = list(ctx.org.users.values())
     email = ctx.args.get("email")
@@ -56,11 +50,11 @@ def user_current(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def user_get(ctx: ApiContext) -> tuple[int, dict]:
-    return 200, {"data": render_user(ctx.org, _find(ctx.org.users, ctx.params["id"]))}
+    return 200, {"data": render_user(ctx.org, find(ctx.org.users, ctx.params["id"]))}
 
 
 def user_teams(ctx: ApiContext) -> tuple[int, dict]:
-    user = _find(ctx.org.users, ctx.params["id"])
+    user = find(ctx.org.users, ctx.params["id"])
     return 200, render_list(
         ctx.org.teams_of_user(user["id"]), lambda t: render_team(ctx.org, t),
         path=f"/v1/users/{user['id']}/teams", args=ctx.args,
@@ -72,7 +66,7 @@ def teams_list(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def team_get(ctx: ApiContext) -> tuple[int, dict]:
-    return 200, {"data": render_team(ctx.org, _find(ctx.org.teams, ctx.params["id"]))}
+    return 200, {"data": render_team(ctx.org, find(ctx.org.teams, ctx.params["id"]))}
 
 
 # -- routing -----------------------------------------------------------------------------
@@ -83,7 +77,7 @@ def statuses_list(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def status_get(ctx: ApiContext) -> tuple[int, dict]:
-    return 200, {"data": render_status(ctx.org, _find(ctx.org.statuses, ctx.params["id"]))}
+    return 200, {"data": render_status(ctx.org, find(ctx.org.statuses, ctx.params["id"]))}
 
 
 def _sessions_newest_first(sessions: list[dict]) -> list[dict]:
@@ -92,7 +86,7 @@ def _sessions_newest_first(sessions: list[dict]) -> list[dict]:
 
 
 def user_work_sessions(ctx: ApiContext) -> tuple[int, dict]:
-    user = _find(ctx.org.users, ctx.params["id"])
+    user = find(ctx.org.users, ctx.params["id"])
     sessions = [s for s in ctx.org.work_sessions.values() if s["user"] == user["id"]]
     return 200, render_list(
         _sessions_newest_first(sessions), lambda s: render_work_session(ctx.org, s),
@@ -122,7 +116,7 @@ def work_sessions_list(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def work_session_get(ctx: ApiContext) -> tuple[int, dict]:
-    return 200, {"data": render_work_session(ctx.org, _find(ctx.org.work_sessions, ctx.params["id"]))}
+    return 200, {"data": render_work_session(ctx.org, find(ctx.org.work_sessions, ctx.params["id"]))}
 
 
 def _relationship_id(body: dict[str, Any], name: str) -> str | None:
@@ -146,7 +140,7 @@ def work_session_update(ctx: ApiContext) -> tuple[int, dict]:
     if not isinstance(body, dict):
         raise bad_param("Invalid type: expected object", "body", "/type")
     org = ctx.org
-    session = _find(org.work_sessions, ctx.params["id"])
+    session = find(org.work_sessions, ctx.params["id"])
     status_id = _relationship_id(body, "status")
     if status_id is None:
         raise bad_param("Missing required property: status", "status", "/required")
@@ -169,7 +163,7 @@ def routing_settings_list(ctx: ApiContext) -> tuple[int, dict]:
 
 def routing_settings_get(ctx: ApiContext) -> tuple[int, dict]:
     """Team routing settings are addressed by the team id."""
-    return 200, {"data": render_routing_settings(ctx.org, _find(ctx.org.routing_settings, ctx.params["id"]))}
+    return 200, {"data": render_routing_settings(ctx.org, find(ctx.org.routing_settings, ctx.params["id"]))}
 
 
 def queues_list(ctx: ApiContext) -> tuple[int, dict]:
@@ -177,7 +171,7 @@ def queues_list(ctx: ApiContext) -> tuple[int, dict]:
 
 
 def queue_get(ctx: ApiContext) -> tuple[int, dict]:
-    return 200, {"data": render_queue(ctx.org, _find(ctx.org.queues, ctx.params["id"]))}
+    return 200, {"data": render_queue(ctx.org, find(ctx.org.queues, ctx.params["id"]))}
 
 
 # -- outbound webhooks -------------------------------------------------------------------
@@ -242,10 +236,10 @@ def webhooks_list(ctx: ApiContext) -> tuple[int, dict]:
 
 def webhook_get(ctx: ApiContext) -> tuple[int, dict]:
     # Kustomer: the signing token "You can also read it later with GET /v1/outbound-webhooks/{id}".
-    return 200, {"data": render_webhook(ctx.org, _find(ctx.org.webhooks, ctx.params["id"]), with_token=True)}
+    return 200, {"data": render_webhook(ctx.org, find(ctx.org.webhooks, ctx.params["id"]), with_token=True)}
 
 
 def webhook_delete(ctx: ApiContext) -> tuple[int, None]:
-    _find(ctx.org.webhooks, ctx.params["id"])
+    find(ctx.org.webhooks, ctx.params["id"])
     del ctx.org.webhooks[ctx.params["id"]]
     return 204, None

@@ -123,34 +123,26 @@ def render_metadata(org: Org, resource: str) -> dict[str, Any]:
     }
 
 
-def render_user(org: Org, record: dict) -> dict[str, Any]:
-    return {
-        "type": "user",
-        "id": record["id"],
-        "attributes": copy.deepcopy(record["attributes"]),
-        "relationships": {"org": _org_ref(org)},
-        "links": {"self": f"/v1/users/{record['id']}"},
-    }
+def _plain_resource(resource_type: str, path: str) -> Callable[[Org, dict], dict[str, Any]]:
+    """The renderer of a resource whose only relationship is its org (users, teams,
+    routing statuses, queues): Kustomer renders them all in this one shape."""
+    def render(org: Org, record: dict) -> dict[str, Any]:
+        return {
+            "type": resource_type,
+            "id": record["id"],
+            "attributes": copy.deepcopy(record["attributes"]),
+            "relationships": {"org": _org_ref(org)},
+            "links": {"self": f"/v1/{path}/{record['id']}"},
+        }
+
+    render.__name__ = f"render_{resource_type}"
+    return render
 
 
-def render_team(org: Org, record: dict) -> dict[str, Any]:
-    return {
-        "type": "team",
-        "id": record["id"],
-        "attributes": copy.deepcopy(record["attributes"]),
-        "relationships": {"org": _org_ref(org)},
-        "links": {"self": f"/v1/teams/{record['id']}"},
-    }
-
-
-def render_status(org: Org, record: dict) -> dict[str, Any]:
-    return {
-        "type": "routing_status",
-        "id": record["id"],
-        "attributes": copy.deepcopy(record["attributes"]),
-        "relationships": {"org": _org_ref(org)},
-        "links": {"self": f"/v1/routing/statuses/{record['id']}"},
-    }
+render_user = _plain_resource("user", "users")
+render_team = _plain_resource("team", "teams")
+render_status = _plain_resource("routing_status", "routing/statuses")
+render_queue = _plain_resource("queue", "routing/queues")
 
 
 def render_work_session(org: Org, record: dict) -> dict[str, Any]:
@@ -176,16 +168,6 @@ def render_routing_settings(org: Org, record: dict) -> dict[str, Any]:
         "attributes": copy.deepcopy(record["attributes"]),
         "relationships": {"org": _org_ref(org), "team": _ref("team", record["id"], "teams")},
         "links": {"self": f"/v1/routing/settings/{record['id']}"},
-    }
-
-
-def render_queue(org: Org, record: dict) -> dict[str, Any]:
-    return {
-        "type": "queue",
-        "id": record["id"],
-        "attributes": copy.deepcopy(record["attributes"]),
-        "relationships": {"org": _org_ref(org)},
-        "links": {"self": f"/v1/routing/queues/{record['id']}"},
     }
 
 
