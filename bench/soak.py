@@ -21,6 +21,11 @@ expectation derived from the events sent, not from the product's records:
   unless its event failed with a reason;
 - agents: each agent's two statuses agree with what Kustomer holds, or the portal shows
   why they differ (R-S13);
+- the operator's cases (SPEC §7, bench/soak_operator.py): calls from numbers two Kustomer
+  customers hold wait (nothing written) until the admin's choice, then run once on the
+  chosen customer, and nobody makes a customer for them (R-O1); calls whose end never
+  comes get one close-out event and note from beat's tick four hours on, no other
+  session does, and a second tick adds none (R-O2);
 - no webhook delivery left unprocessed and no custom-field push pending (nothing
   retrying forever).
 Prints the table and, with `--record`, writes it to BENCHMARKS.md (a row per set-up).
@@ -42,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import soak_operator  # noqa: E402
 from bench import stack as stk  # noqa: E402
 
 # Event types whose event writes one message (bench/faults.py's list).
@@ -97,6 +103,7 @@ class Soak:
             for email in agents:
                 if email not in known:
                     add_user(self.org, name=email.split("@")[0], email=email)
+        self.shared = soak_operator.seed_shared_numbers(self.sandbox, self.org, api_key="soak-key")
         self.tenancy = tenant_setup(slug="soak", sandbox_url=self.sandbox.url, sandbox_api_key="soak-key",
                                     rate_limit_per_minute=6000, agents=self.args.agents,
                                     kustomer_agents=self.args.agents, watch_interval_seconds=5)
@@ -171,7 +178,8 @@ class Soak:
         self.files = FileServer().__enter__()
         plan = generate_day(agents=self.tenancy.agents, events=self.args.events, seed=self.args.seed,
                             start=datetime.now(timezone.utc), run_id=uuid.uuid4().hex[:6], file_base=self.files.url,
-                            kustomer_status_ids=list(self.tenancy.kustomer_status_ids.values()))
+                            kustomer_status_ids=list(self.tenancy.kustomer_status_ids.values()),
+                            shared_phones=list(soak_operator.SHARED_PHONES), without_end=True)
         scheduled = schedule(plan, rate=self.args.rate, start=datetime.now(timezone.utc))
         log(f"day: {plan.event_count} events, {plan.status_count} status changes, {len(plan.sessions)} sessions, "
             f"{len(plan.customers)} customers, {len(self.tenancy.agents)} agents; {len(scheduled)} requests at "
@@ -240,6 +248,10 @@ class Soak:
         log(f"NOT quiescent after {self.args.settle:.0f} s: {state}")
         return float("nan")
 
+    # -- the operator's part (SPEC §7: bench/soak_operator.py) -------------------------------------
+    def operator_cases(self, plan, report) -> list[str]:
+        return soak_operator.operator_cases(self, plan, report)
+
     # -- the judge ---------------------------------------------------------------------------------
     def judge(self, plan, report) -> tuple[list[str], dict]:
         from conversations.models import Event, WebhookDelivery
@@ -295,6 +307,8 @@ class Soak:
         by_external = Counter(c.get("externalId") for c in customers if c.get("externalId"))
         phones = Counter(p.get("phone") for c in customers for p in (c.get("phones") or []) if isinstance(p, dict))
         for key, first_event in keys.items():
+            if key in self.shared:
+                continue  # Kustomer's holders, checked in judge_operator_cases
             checked["customers"] += 1
             if keys and first_event in failed:
                 continue
@@ -357,7 +371,10 @@ class Soak:
                 violations.append(f"agent {agent.email}: the portal shows agreement on {agent.kustomer_status_id}, "
                                   f"Kustomer holds {held}")
 
-        # 7. Nothing retrying forever.
+        # 7. The operator's cases (SPEC §7: shared numbers, sessions without an end).
+        violations += soak_operator.judge_operator_cases(self, plan, report, customers, notes, checked)
+
+        # 8. Nothing retrying forever.
         stuck = WebhookDelivery.objects.filter(subscription__tenant=self.tenant, state="received").count()
         pending_fields = CustomField.objects.filter(tenant=self.tenant, state="pending", deleted_at__isnull=True).count()
         checked["webhook deliveries settled"] += WebhookDelivery.objects.filter(subscription__tenant=self.tenant).count()
@@ -487,9 +504,14 @@ def main(argv: list[str] | None = None) -> int:
         soak.setup()
         plan, report = soak.traffic()
         quiescence = soak.wait_quiescent()
+        parked = soak.operator_cases(plan, report)
+        after = soak.wait_quiescent()  # the chosen numbers' events and the close-outs
         soak.stop_sampling.set()
         violations, figures = soak.judge(plan, report)
-        if quiescence != quiescence:  # NaN: never quiet
+        violations = parked + violations
+        figures["operator cases"] = (f"{len(soak.shared_sends)} shared-number events, "
+                                     f"{soak.closed_out} sessions closed out")
+        if quiescence != quiescence or after != after:  # NaN: never quiet
             violations.append(f"not quiescent within {args.settle:.0f} s: {soak.quiescent()[1]}")
     except Exception:
         traceback.print_exc()

@@ -64,6 +64,9 @@ SCENARIO_WEIGHTS = {
     "short_call_callback": 5,
     "after_call_callback": 4,
 }
+# Operator cases (SPEC §7), only when asked for (`generate_day(shared_phones=...,
+# without_end=...)`): each then happens at least once in the day.
+OPERATOR_SCENARIO_WEIGHTS = {"shared_number_call": 5, "call_without_end": 5}
 # Scenarios whose requests are safe to deliver twice (click-to-call starts a new
 # session each time it is called: it is a command, not an event).
 IDEMPOTENT_SCENARIOS = tuple(s for s in SCENARIO_WEIGHTS if s != "click_to_call")
@@ -125,6 +128,7 @@ class _Day:
         self.sessions: set[str] = set()
         self.phone_pool: list[tuple[str, str]] = []  # (E.164, name) of returning callers
         self.app_pool: list[tuple[str, str, str | None]] = []  # (identifier, name, phone)
+        self.shared_phones: list[str] = []  # numbers several Kustomer customers hold (R-O1)
         self.seq = 0
 
     # -- ids and people ---------------------------------------------------------------------
@@ -398,8 +402,31 @@ class _Day:
                    data={"duration_seconds": 90})
         return at + 90
 
+    def shared_number_call(self, t: float) -> float:
+        """A call from a number several Kustomer customers hold (SPEC R-O1): it waits
+        for an admin's choice, its end waits behind it."""
+        phone = self.rng.choice(self.shared_phones)
+        agent = self.agent()
+        session = self.session(channel="voice", source="ivr", menu=self.rng.choice(MENUS))
+        user = {"phone": phone, "identifier": None, "name": None, "email": None}
+        self.event(t, "call.answered", session=session, end_user=user, agent=agent, scenario="shared_number_call")
+        talk = self.rng.randint(30, 300)
+        self.event(t + talk, "session.ended", session=session, end_user=user, agent=agent,
+                   scenario="shared_number_call", data={"duration_seconds": talk})
+        return t + talk
+
+    def call_without_end(self, t: float) -> float:
+        """An answered call whose hang-up never arrives (SPEC R-O2): closed out later."""
+        phone, name = self.caller(returning=0.0)
+        session = self.session(channel="voice", source="ivr", menu=self.rng.choice(MENUS))
+        user = {"phone": phone, "identifier": None, "name": name, "email": None}
+        self.event(t, "call.answered", session=session, end_user=user, agent=self.agent(), scenario="call_without_end")
+        return t
+
     def run_scenario(self, name: str, t: float) -> None:
         {
+            "shared_number_call": lambda: self.shared_number_call(t),
+            "call_without_end": lambda: self.call_without_end(t),
             "ivr_call": lambda: self.ivr_call(t),
             "ivr_call_transferred": lambda: self.ivr_call(t, transferred=True, scenario="ivr_call_transferred"),
             "abandoned_call": lambda: self.abandoned_call(t),
@@ -427,22 +454,30 @@ def generate_day(
     with_heartbeats: bool = True,
     scenarios: tuple[str, ...] | None = None,
     day_seconds: float = 8 * 3600.0,
+    shared_phones: list[str] | None = None,
+    without_end: bool = False,
 ) -> DayPlan:
     """The day's requests, in the order they are due (``Send.at`` ascending).
 
     ``events``: how many contact-center events (``POST /api/v1/events`` and
     click-to-call) to make, about (whole sessions: the last one may add a few).
     ``day_seconds``: the span the sessions start in, in the day's own seconds; the
-    caller compresses it to the rate it sends at (`schedule`)."""
+    caller compresses it to the rate it sends at (`schedule`).
+    ``shared_phones``: numbers several Kustomer customers hold (the caller seeds them):
+    calls from them are added; ``without_end``: calls whose end never arrives too."""
     if not agents:
         raise ValueError("give at least one agent")
     rng = random.Random(seed)
     day = _Day(rng=rng, agents=agents, start=start, run_id=run_id, file_base=file_base,
                kustomer_status_ids=list(kustomer_status_ids or []), with_status=with_status,
                with_heartbeats=with_heartbeats)
-    allowed = scenarios or tuple(SCENARIO_WEIGHTS)
-    names = [n for n in SCENARIO_WEIGHTS if n in allowed]
-    weights = [SCENARIO_WEIGHTS[n] for n in names]
+    day.shared_phones = list(shared_phones or [])
+    operator = {n: w for n, w in OPERATOR_SCENARIO_WEIGHTS.items()
+                if (n == "shared_number_call" and day.shared_phones) or (n == "call_without_end" and without_end)}
+    allowed = scenarios or tuple(SCENARIO_WEIGHTS) + tuple(operator)
+    every = {**SCENARIO_WEIGHTS, **operator}
+    names = [n for n in every if n in allowed]
+    weights = [every[n] for n in names]
     counts: dict[str, int] = {}
     # Sessions start through the day; about 3.7 events per session on average.
     expected_sessions = max(1, round(events / 3.7))
@@ -467,6 +502,10 @@ def generate_day(
         if with_status and rng.random() < 0.2:
             day.kustomer_status(t + 2, day.agent())
         t += rng.expovariate(1.0 / gap)
+    for name in operator:  # asked for: at least once
+        if name in allowed and not counts.get(name):
+            counts[name] = 1
+            day.run_scenario(name, t)
     day.sends.sort(key=lambda s: (s.at, s.kind != "click_to_call"))
     return DayPlan(sends=day.sends, customers=day.customers, sessions=day.sessions, scenarios=counts)
 

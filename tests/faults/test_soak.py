@@ -2,7 +2,8 @@
 small size, on both set-ups: the single-machine default (SQLite, the embedded broker)
 and PostgreSQL + a private Redis with two workers and Kustomer faults. Each ends with
 every accepted event settled, the queue empty and 0 violations of the invariants the
-judge derives from the events alone. `make soak` runs it at full size."""
+judge derives from the events alone, shared numbers (R-O1) and sessions without an end
+(R-O2) among them. `make soak` runs it at full size."""
 from __future__ import annotations
 
 import os
