@@ -21,7 +21,7 @@ def test_r_o3_admin_starts_a_backfill_and_watches_its_progress(e2e, new_context,
     field_id = r.json()["id"]
     e2e.wait_for(lambda: e2e.get(f"/api/v1/custom-fields/{field_id}").json()["state"] == "created", timeout=60,
                  what="the field created in Kustomer")
-    e2e.sandbox.inject_faults(latency_ms=900, methods=["PATCH"], path_contains="/messages/")  # slow enough to watch
+    e2e.sandbox.inject_faults(latency_ms=1500, methods=["PATCH"], path_contains="/messages/")  # slow enough to watch
 
     page = log_in(new_context(), portal_url, "e2e-admin")
     submit(page, page.locator("nav.side").get_by_role("link", name="Backfill past sessions"))
