@@ -27,7 +27,12 @@ expectation derived from the events sent, not from the product's records:
   comes get one close-out event and note from beat's tick four hours on, no other
   session does, and a second tick adds none (R-O2);
 - no webhook delivery left unprocessed and no custom-field push pending (nothing
-  retrying forever).
+  retrying forever);
+- with `--policies both` (the default), a second tenant whose call logging policies are
+  not the defaults (SPEC §6: a skipped kind, IVR calls done and reopened within a window,
+  only known numbers, delayed call and chat records, a default user and team) gets its
+  own day in its own org, and what that org holds is judged against what the events and
+  the policies say (bench/soak_policies.py, bench/policy_oracle.py).
 Prints the table and, with `--record`, writes it to BENCHMARKS.md (a row per set-up).
 Exit status 0 when there is no violation.
 """
@@ -48,6 +53,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import soak_operator  # noqa: E402
+from bench import soak_policies  # noqa: E402
 from bench import stack as stk  # noqa: E402
 
 # Event types whose event writes one message (bench/faults.py's list).
@@ -63,6 +69,7 @@ class Soak:
         self.stop_sampling = threading.Event()
         self.faults_made: list[str] = []
         self.redis: PrivateRedis | None = None
+        self.policy: soak_policies.PolicyTenant | None = None  # the tenant with call logging policies
 
     # -- the stack -----------------------------------------------------------------------------
     def setup(self) -> None:
@@ -112,8 +119,12 @@ class Soak:
 
         self.tenant = Tenant.objects.get(pk=self.tenancy.tenant_id)
         status_services.status_inheritance_update(tenant=self.tenant, direction="TWO_WAY", priority=self.args.priority)
+        if self.args.policies == "both":
+            self.policy = soak_policies.setup(self)
         self.stack = stk.Stack(self.config)
         self.stack.web(workers=2)
+        if self.policy is not None:
+            soak_policies.policies_put(self, self.policy)
         if self.args.setup == "pg":
             self.stack.worker("soak-a")
             self.stack.worker("soak-b")
@@ -192,7 +203,10 @@ class Soak:
         # sandbox as it is reported (the adapter's event and the watcher both see it).
         threading.Thread(target=self._kustomer_side, args=(scheduled, time.monotonic()), daemon=True).start()
         started = time.monotonic()
+        second = soak_policies.traffic(self, self.policy, _customer_key) if self.policy is not None else None
         report = sender.run(scheduled, progress=Progress(len(scheduled), "sending"))
+        if second is not None:
+            second.join()
         self.sent_at = time.monotonic()
         log(f"sent in {self.sent_at - started:.0f} s")
         return plan, report
@@ -218,6 +232,8 @@ class Soak:
         from conversations.services.late_files import ATTACH_FILE
 
         waiting = Event.objects.filter(tenant_id=self.tenancy.tenant_id, state__in=["accepted", "processing"]).count()
+        if self.policy is not None:
+            waiting += soak_policies.waiting(self.policy)
         late = EventAction.objects.filter(event__tenant_id=self.tenancy.tenant_id, kind=ATTACH_FILE,
                                           state="pending").count()
         deliveries = WebhookDelivery.objects.filter(subscription__tenant_id=self.tenancy.tenant_id,
@@ -386,6 +402,10 @@ class Soak:
                                  .values_list("kustomer_event_id", "error"))
         violations += [f"webhook delivery {i} failed without its error" for i, e in failed_deliveries if not e]
 
+        if self.policy is not None:  # the tenant with call logging policies: its own judge
+            more, counted, policy_figures = soak_policies.judge(self.policy, _customer_key, file_content, base)
+            violations += more
+            checked.update(counted)
         figures = {
             "events accepted": len([i for i in accepted if not i.startswith("st-")]),
             "status changes accepted": sum(1 for r in report.results if r.send.kind == "status" and r.status == 200),
@@ -400,6 +420,8 @@ class Soak:
             "queue depth peak / end": f"{max(self.depths or [0])} / {end_depth}",
             "webhook deliveries failed (shown with Retry)": len(failed_deliveries),
         }
+        if self.policy is not None:
+            figures.update(policy_figures)
         self.disagreements = disagreements
         return violations, figures
 
@@ -489,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=10.0, help="requests per second")
     parser.add_argument("--priority", choices=["LATEST_WINS", "CRM_OVERRIDES"], default="LATEST_WINS")
     parser.add_argument("--faults", action="store_true", help="503/502 bursts and a 429 storm from Kustomer")
+    parser.add_argument("--policies", choices=["default", "both"], default="both",
+                        help="both: a second tenant (own org, own day) with call logging policies that are not the "
+                             "defaults, judged against what they say (bench/soak_policies.py)")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--settle", type=float, default=300.0, help="seconds to wait for quiescence")
     parser.add_argument("--record", action="store_true", help="write the row into BENCHMARKS.md")

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import phonenumbers
 
+from loadtest.policy_day import EXTRA_SCENARIOS
+
 EVENTS_PATH = "/api/v1/events"
 STATUS_PATH = "/api/v1/agent-status/events"
 HEARTBEAT_PATH = "/api/v1/adapter/heartbeat"
@@ -292,25 +294,33 @@ class _Day:
         user = {"phone": phone, "identifier": identifier, "name": name, "email": email}
         scenario = "mobile_chat" if source == "mobile_sdk" else "web_chat"
         custom = {"orderId": f"A-{self.rng.randint(1000, 99999)}", "plan": self.rng.choice(("free", "pro", "기업"))}
-        self.event(t, "session.started", session=session, end_user=user, scenario=scenario,
-                   data={"custom_data": custom})
+        sends = [self.event(t, "session.started", session=session, end_user=user, scenario=scenario,
+                            data={"custom_data": custom})]
         self.status(t + 5, agent, "In-chat")
-        self.event(t + 5, "call.answered", session=session, end_user=user, agent=agent, scenario=scenario)
+        sends.append(self.event(t + 5, "call.answered", session=session, end_user=user, agent=agent,
+                                scenario=scenario))
         if self.rng.random() < 0.5:
-            self.event(t + 40, "custom_data.received", session=session, end_user=user, agent=agent,
-                       scenario=scenario, data={"custom_data": {"cartValue": self.rng.randint(5, 500),
-                                                                "appVersion": "4.2.0"}})
+            # After the end user's second line (t + 50): the chat a tenant delays until two
+            # end-user messages (SPEC R-P5) gets its record here.
+            sends.append(self.event(t + 55, "custom_data.received", session=session, end_user=user, agent=agent,
+                                    scenario=scenario, data={"custom_data": {"cartValue": self.rng.randint(5, 500),
+                                                                             "appVersion": "4.2.0"}}))
         n = self.rng.randint(1000, 99999)
         lines = [{"at": self.time(t + 10 + 20 * i), "from": (name if who == "customer" else agent),
                   "text": text.format(n=n)} for i, (who, text) in enumerate(CHAT_LINES[: self.rng.randint(3, 7)])]
         end = t + 10 + 20 * len(lines)
-        self.event(end, "session.ended", session=session, end_user=user, agent=agent, scenario=scenario,
-                   data={"duration_seconds": int(end - t), "wait_seconds": 5, "transcript": lines})
+        sends.append(self.event(end, "session.ended", session=session, end_user=user, agent=agent, scenario=scenario,
+                                data={"duration_seconds": int(end - t), "wait_seconds": 5, "transcript": lines}))
         self.status(end + 1, agent, "Available", "system_next")
         if self.rng.random() < 0.6:
-            self.event(end + 20, "csat.submitted", session=session, end_user=user, scenario=scenario,
-                       data={"rating": self.rng.randint(1, 5),
-                             "comment": self.rng.choice(("", "Quick and kind.", "Très bien", "느렸어요", None))})
+            sends.append(self.event(end + 20, "csat.submitted", session=session, end_user=user, scenario=scenario,
+                                    data={"rating": self.rng.randint(1, 5),
+                                          "comment": self.rng.choice(("", "Quick and kind.", "Très bien", "느렸어요",
+                                                                      None))}))
+        # Each chat event says how many messages the end user had sent by then (R-P5).
+        said = [t + 10 + 20 * i for i, (who, _text) in enumerate(CHAT_LINES[: len(lines)]) if who == "customer"]
+        for send in sends:
+            send.body["session"]["end_user_message_count"] = sum(1 for at in said if at <= send.at)
         return end
 
     def mobile_call(self, t: float) -> float:
@@ -438,7 +448,7 @@ class _Day:
             "click_to_call": lambda: self.click_to_call(t),
             "short_call_callback": lambda: self.callback(t, short=True),
             "after_call_callback": lambda: self.callback(t, short=False),
-        }[name]()
+        }.get(name, lambda: EXTRA_SCENARIOS[name](self, t))()
 
 
 def generate_day(
@@ -456,11 +466,14 @@ def generate_day(
     day_seconds: float = 8 * 3600.0,
     shared_phones: list[str] | None = None,
     without_end: bool = False,
+    weights: dict[str, int] | None = None,
 ) -> DayPlan:
     """The day's requests, in the order they are due (``Send.at`` ascending).
 
     ``events``: how many contact-center events (``POST /api/v1/events`` and
     click-to-call) to make, about (whole sessions: the last one may add a few).
+    ``weights``: the scenario mix (default SCENARIO_WEIGHTS; a tenant with call logging
+    policies also meets the sessions they are about: loadtest.policy_day).
     ``day_seconds``: the span the sessions start in, in the day's own seconds; the
     caller compresses it to the rate it sends at (`schedule`).
     ``shared_phones``: numbers several Kustomer customers hold (the caller seeds them):
@@ -474,9 +487,10 @@ def generate_day(
     day.shared_phones = list(shared_phones or [])
     operator = {n: w for n, w in OPERATOR_SCENARIO_WEIGHTS.items()
                 if (n == "shared_number_call" and day.shared_phones) or (n == "call_without_end" and without_end)}
-    allowed = scenarios or tuple(SCENARIO_WEIGHTS) + tuple(operator)
-    every = {**SCENARIO_WEIGHTS, **operator}
-    names = [n for n in every if n in allowed]
+    base = weights or SCENARIO_WEIGHTS  # e.g. policy_day.POLICY_SCENARIO_WEIGHTS
+    allowed = scenarios or tuple(base) + tuple(operator)
+    every = {**base, **operator}
+    names = [n for n in every if n in allowed and every[n] > 0]
     weights = [every[n] for n in names]
     counts: dict[str, int] = {}
     # Sessions start through the day; about 3.7 events per session on average.

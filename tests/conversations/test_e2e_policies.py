@@ -259,3 +259,28 @@ def test_r_p6_default_team_checked_on_save_and_given_unowned_records_at_create(e
     assert conversation(e2e, made)["attributes"]["assignedTeams"] == []
     assert [a["state"] for a in plan(e2e, later["id"]) if a["kind"] == "assign_team"] == ["skipped"]
     assert len(e2e.sandbox.conversations()) == 3
+
+
+def test_simulate_traffic_sets_varied_policies_and_a_day_of_unknown_numbers_writes_nothing(e2e, monkeypatch):
+    """`simulate_traffic --policies varied` sets the preset through the API (the default
+    owner by email) and sends its day; every number is new to Kustomer and creating
+    customers is off (R-P2), so every event ends done and Kustomer holds nothing."""
+    import io
+
+    from django.core.management import call_command
+
+    from conversations.selectors import call_logging_policies_read
+
+    for i in range(1, 3):
+        add_agent(e2e, f"agent{i}@example.com")
+    monkeypatch.setenv("PORTAL_API_KEY", e2e.api_key)
+    out = io.StringIO()
+    call_command("simulate_traffic", "--url", e2e.url, "--agents", "2", "--events", "30", "--rate", "0",
+                 "--seed", "5", "--no-files", "--no-status", "--policies", "varied", "--wait", "180", stdout=out)
+    text = out.getvalue()
+    assert "Call logging policies (varied)" in text and "OK:" in text, text
+    policies = call_logging_policies_read(tenant=e2e.tenant)
+    assert policies.create_unknown_customers is False and policies.delay_chat_until_messages == 2
+    assert policies.delay_call_until_connected and policies.reopen_days == 7
+    assert policies.log_as("voicemail") == "skip" and policies.default_owner_email == "agent1@example.com"
+    assert e2e.sandbox.customers() == [] and e2e.sandbox.conversations() == []

@@ -3,7 +3,10 @@ small size, on both set-ups: the single-machine default (SQLite, the embedded br
 and PostgreSQL + a private Redis with two workers and Kustomer faults. Each ends with
 every accepted event settled, the queue empty and 0 violations of the invariants the
 judge derives from the events alone, shared numbers (R-O1) and sessions without an end
-(R-O2) among them. `make soak` runs it at full size."""
+(R-O2) among them, for the default tenant and for a tenant whose call logging policies
+are not the defaults (SPEC §6: a skipped kind, only known numbers, a reopen window,
+delayed call and chat records, a default user and team), judged against what its
+policies say. `make soak` runs it at full size."""
 from __future__ import annotations
 
 import os
@@ -27,6 +30,8 @@ def _soak(*args: str) -> str:
     tail = (done.stdout + done.stderr)[-6000:]
     assert done.returncode == 0, tail
     assert "VERDICT: PASS: 0 violations" in done.stdout, tail
+    # The second tenant's call logging policies (SPEC §6, R-P1..R-P6) were judged too.
+    assert "'policies: messages per event': " in done.stdout and "soakp sessions: " in done.stdout, tail
     return done.stdout
 
 

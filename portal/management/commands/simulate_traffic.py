@@ -1,5 +1,5 @@
 """`PORTAL_API_KEY=KEY python manage.py simulate_traffic --url http://127.0.0.1:8000
-[--api-key-file PATH] [--agents 5 --events 200 --rate 10 --seed 1]`
+[--api-key-file PATH] [--agents 5 --events 200 --rate 10 --seed 1] [--policies varied]`
 
 The tenant API key comes from the environment (`PORTAL_API_KEY`) or a file
 (`--api-key-file`, by default the one `make run` writes, var/demo-api-key), never from
@@ -32,6 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from loadtest.files import FileServer
 from loadtest.sender import Progress, Sender, summarize, wait_for_events
+from loadtest.policy_day import POLICY_PRESETS, POLICY_SCENARIO_WEIGHTS, policy_preset
 from loadtest.traffic import SCENARIO_WEIGHTS, generate_day, schedule
 
 
@@ -69,6 +70,18 @@ class Command(BaseCommand):
         parser.add_argument("--no-files", action="store_true", help="no recordings, voicemails or SmartAction files")
         parser.add_argument("--no-status", action="store_true", help="no agent status changes")
         parser.add_argument("--no-setup", action="store_true", help="do not register the agents first")
+        parser.add_argument("--policies", choices=POLICY_PRESETS, default=None,
+                            help="first set the tenant's call logging policies (PUT /api/v1/call-logging-policies; "
+                                 "needs config:write): default = SPEC §4 as it is; varied = voicemails not logged, "
+                                 "IVR calls done and reopened within 7 days, only numbers Kustomer knows, delayed call "
+                                 "and chat records, records no agent owns to --default-owner / --default-team; the "
+                                 "day then also holds the sessions those policies are about. Left out: the tenant's "
+                                 "policies stay as they are")
+        parser.add_argument("--default-owner", default=None,
+                            help="with --policies varied: the Kustomer user (email) for records no agent owns "
+                                 "(default: the first agent)")
+        parser.add_argument("--default-team", default=None,
+                            help="with --policies varied: a Kustomer team (name or id) for records no agent owns")
         parser.add_argument("--format", choices=("api", "ccaip"), default="api",
                             help="api: the product's own event API; ccaip: Google CCAI Platform's external session "
                                  "events, to the tenant's endpoint (Settings › Developer settings › CCAI Platform "
@@ -104,6 +117,10 @@ class Command(BaseCommand):
         if not opts["no_setup"]:
             self._register_agents(api, base, agents)
 
+        weights = None
+        if opts["policies"]:
+            self._policies_set(api, base, opts, agents)
+            weights = POLICY_SCENARIO_WEIGHTS if opts["policies"] != "default" else None
         run_id = uuid.uuid4().hex[:6]
         if opts["format"] == "ccaip":
             self._ccaip(opts, base, run_id)
@@ -112,13 +129,13 @@ class Command(BaseCommand):
             plan = generate_day(
                 agents=agents, events=opts["events"], seed=opts["seed"], start=datetime.now(timezone.utc),
                 run_id=run_id, file_base=None if files is None else files.url, kustomer_status_ids=status_ids,
-                with_status=not opts["no_status"],
+                with_status=not opts["no_status"], weights=weights,
             )
             out = self.stdout
             out.write(f"Run {run_id}: {plan.event_count} events in {len(plan.sessions)} sessions of "
                       f"{len(plan.customers)} customers, {plan.status_count} agent status changes, "
                       f"{len(agents)} agents, seed {opts['seed']}, {opts['rate']:g} requests/s")
-            out.write("Scenarios: " + ", ".join(f"{n} {plan.scenarios.get(n, 0)}" for n in SCENARIO_WEIGHTS))
+            out.write("Scenarios: " + ", ".join(f"{n} {plan.scenarios.get(n, 0)}" for n in (weights or SCENARIO_WEIGHTS)))
             start = datetime.now(timezone.utc)
             scheduled = schedule(plan, rate=opts["rate"], start=start)
             sender = Sender(base, opts["api_key"], threads=opts["threads"])
@@ -165,6 +182,16 @@ class Command(BaseCommand):
         self._summary(None, report, states, 0, opts, base)
 
     # -- set-up ------------------------------------------------------------------------------
+    def _policies_set(self, api: requests.Session, base: str, opts, agents: list[str]) -> None:
+        body = policy_preset(opts["policies"], default_owner_email=opts["default_owner"] or agents[0],
+                             default_owner_team=opts["default_team"])
+        response = api.put(f"{base}/api/v1/call-logging-policies", json=body, timeout=30)
+        if response.status_code != 200:
+            raise CommandError(f"the call logging policies were refused ({response.status_code}): "
+                               f"{response.text[:300]}")
+        shown = {k: v for k, v in response.json().items() if k not in ("name_templates", "preview_templates")}
+        self.stdout.write(f"Call logging policies ({opts['policies']}): {shown}")
+
     def _kustomer_status_ids(self, api: requests.Session, base: str) -> list[str]:
         response = api.get(f"{base}/api/v1/kustomer-statuses", timeout=10)
         if response.status_code != 200:
