@@ -218,7 +218,14 @@ def judge(pt: PolicyTenant, key_of, file_content, files_base: str) -> tuple[list
             checked["policies: reopen window (R-P4)"] += 1
             if len(convs) > 1:
                 violations.append(f"{SLUG} {group}: {len(convs)} conversations inside the reopen window (R-P4)")
+    from conversations.models import EventAction
+
+    # What the product's plans said (shown, not judged: the judge reads Kustomer).
+    plan_rules = Counter(EventAction.objects.filter(event__tenant_id=pt.tenancy.tenant_id,
+                                                    rule__in=["R-P1", "R-P2", "R-P4", "R-P5", "R-P6"])
+                         .values_list("rule", flat=True))
     figures = {
+        f"{SLUG} plan steps by policy rule": dict(sorted(plan_rules.items())),
         f"{SLUG} events accepted": len(accepted),
         f"{SLUG} sessions": dict(Counter(
             "not logged: " + s.why_not if not s.logged else "abandoned before its record (R-P5)" if s.abandoned
