@@ -21,6 +21,8 @@ change of the admin who issued the link, and the absolute lifetime
 """
 from __future__ import annotations
 
+from core.principals import NonUserPrincipal
+
 import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -52,27 +54,17 @@ class SignInError(Exception):
 
 
 @dataclass
-class AdapterAgent:
+class AdapterAgent(NonUserPrincipal):
     """The principal of an adapter API request (stands in for request.user): acts for
     one tenant and, through `agent_email`, for one agent only."""
 
     tenant: Tenant
     agent_email: str
     session_id: int | None = None  # the AdapterSession it belongs to
-    is_authenticated: bool = True
-    is_anonymous: bool = False
-    is_support: bool = False
-    is_staff: bool = False
-    is_superuser: bool = False
-    is_active: bool = True
     tenant_id: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenant_id = self.tenant.pk
-
-    @property
-    def pk(self) -> None:
-        return None
 
     throttle_scope = "adapter"  # core/throttling.py
 

@@ -8,6 +8,8 @@ every delivery and the product events it implies are rows.
 """
 from __future__ import annotations
 
+from core.principals import NonUserPrincipal
+
 from dataclasses import dataclass
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -23,16 +25,10 @@ MAX_EVENTS = 500
 
 
 @dataclass
-class CcaipSender:
+class CcaipSender(NonUserPrincipal):
     """The principal of a delivery: CCAI Platform, for one tenant's endpoint."""
 
     endpoint: Endpoint
-    is_authenticated: bool = True
-    is_anonymous: bool = False
-    is_support: bool = False
-    is_staff: bool = False
-    is_active: bool = True
-    pk: None = None
     throttle_scope = "api_key"  # core/throttling.py: each endpoint its own count
 
     @property

@@ -1,6 +1,8 @@
 """DRF authentication for machine clients: `Authorization: Bearer <tenant API key>`."""
 from __future__ import annotations
 
+from core.principals import NonUserPrincipal
+
 from dataclasses import dataclass, field
 
 from rest_framework import authentication, exceptions
@@ -10,26 +12,16 @@ from tenants.services import api_key_authenticate
 
 
 @dataclass
-class ApiClient:
+class ApiClient(NonUserPrincipal):
     """The principal of a request made with an API key (stands in for request.user)."""
 
     api_key: ApiKey
     tenant: Tenant = field(init=False)
     scopes: frozenset[str] = field(init=False)
-    is_authenticated: bool = True
-    is_anonymous: bool = False
-    is_support: bool = False
-    is_staff: bool = False
-    is_superuser: bool = False
-    is_active: bool = True
 
     def __post_init__(self) -> None:
         self.tenant = self.api_key.tenant
         self.scopes = frozenset(self.api_key.scopes)
-
-    @property
-    def pk(self) -> None:  # no user row behind an API client
-        return None
 
     throttle_scope = "api_key"  # core/throttling.py
 
