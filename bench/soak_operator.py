@@ -99,9 +99,9 @@ def judge_operator_cases(soak, plan, report, customers, notes, checked: Counter)
     for send in soak.shared_sends:
         checked["shared-number events on the chosen customer"] += 1
         row = rows[send.body["id"]]
-        from bench.soak import _customer_key
+        from bench.soak_judge import customer_key
 
-        key = _customer_key(send.body["end_user"])
+        key = customer_key(send.body["end_user"])
         if row.state != "done" or row.kustomer_customer_id != soak.chosen.get(key):
             violations.append(f"shared-number event {row.event_id}: {row.state} on {row.kustomer_customer_id or '-'}"
                               f", chosen {soak.chosen.get(key)}")

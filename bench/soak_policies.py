@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from bench.faults import MESSAGE_TYPES, log
+from bench.fault_check import MESSAGE_TYPES
+from bench.faults import log
 
 SLUG, API_KEY = "soakp", "soak-policies-key"
 DESK_EMAIL, TEAM_NAME = "desk@example.com", "Front desk"

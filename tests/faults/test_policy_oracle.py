@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bench.faults import MESSAGE_TYPES
+from bench.fault_check import MESSAGE_TYPES
 from bench.policy_oracle import expect
 from loadtest.policy_day import POLICY_SCENARIO_WEIGHTS, policy_preset
 from loadtest.traffic import generate_day
