@@ -51,7 +51,9 @@ def org_rate_take(org: Org, now: float | None = None) -> RateDecision:
     if window.count == 0 or window.seconds_left(now) <= 0:
         window.started_at, window.count = now, 0
     limit = org.rate_limit_per_minute
-    reset = math.ceil(window.seconds_left(now))
+    # (now + 60) - now can come out a hair above 60 in floating point: clamp, or a fresh
+    # window would say 61 seconds.
+    reset = min(int(RATE_WINDOW_SECONDS), math.ceil(window.seconds_left(now)))
     if window.count >= limit:
         return RateDecision(False, limit, 0, reset)
     window.count += 1

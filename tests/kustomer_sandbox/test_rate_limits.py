@@ -62,6 +62,16 @@ def test_window_resets_after_60_seconds(sandbox_org):
     assert org_rate_take(org, now=1060.0).allowed
 
 
+@pytest.mark.parametrize("now", [5.117, 8.772, 14.62, 1000.0])
+def test_a_fresh_window_says_60_seconds_never_61(sandbox_org, now):
+    """x-ratelimit-reset counts whole seconds up to 60: (now + 60) - now can come out a
+    hair above 60 in floating point, which once made a fresh window answer 61."""
+    from kustomer_sandbox.limits import org_rate_take
+
+    assert (now + 60) - now > 60 or now == 1000.0  # the floating-point case, and a plain one
+    assert org_rate_take(sandbox_org.org, now=now).reset_seconds == 60
+
+
 @pytest.fixture
 def conversation(kapi):
     customer_id = kapi.post(kapi.url("/customers"), json={"name": "Ann"}).json()["data"]["id"]
