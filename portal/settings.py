@@ -432,6 +432,8 @@ LOGGING = {
         # runs every few seconds); failures and retries still log at WARNING and above.
         "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
         "celery.worker.strategy": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        # Beat logs every tick it sends at INFO: the watcher's tick is once a second.
+        "celery.beat": {"level": env.str("CELERY_BEAT_LOG_LEVEL", default="WARNING")},
     },
 }
 # Workers log through the same handler (format, redaction, tenant and event ids)
