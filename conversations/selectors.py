@@ -129,7 +129,11 @@ def event_waiting_reason(event: Event, *, now: datetime | None = None) -> str:
 def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:
     """The tenant's call logging policies as the rules read them (SPEC §6); defaults
     when the tenant never saved any."""
-    row = CallLoggingPolicies.objects.filter(tenant=tenant).first()
+    return call_logging_policies_of(CallLoggingPolicies.objects.filter(tenant=tenant).first())
+
+
+def call_logging_policies_of(row: CallLoggingPolicies | None) -> rules.Policies:
+    """The policies as the rules read them, from the tenant's row (None: never saved)."""
     if row is None:
         return rules.DEFAULT_POLICIES
     return rules.Policies(

@@ -52,7 +52,14 @@ def custom_field_value(field: CustomField, facts: SessionFacts) -> Any:
     return definition.value(facts)
 
 
-def custom_field_values_for_session(*, tenant: Tenant, klass: str, facts: SessionFacts) -> dict[str, Any]:
+def custom_fields_created(*, tenant: Tenant) -> list[CustomField]:
+    """The tenant's live fields Kustomer has (state created), of every klass: what
+    `custom_field_values_for_session` reads, for a caller that writes several klasses."""
+    return list(custom_field_list(tenant=tenant).filter(state=CustomField.State.CREATED))
+
+
+def custom_field_values_for_session(*, tenant: Tenant, klass: str, facts: SessionFacts,
+                                    fields: list[CustomField] | None = None) -> dict[str, Any]:
     """`{Kustomer attribute name: value}` to put in the `custom` of a Kustomer record of
     `klass` ("customer" or "message") for the session `facts` describes.
 
@@ -60,15 +67,20 @@ def custom_field_values_for_session(*, tenant: Tenant, klass: str, facts: Sessio
     and only those created before the session started (R-F3: earlier sessions are never
     touched). None values are left out. "conversation" (a Kustomer klass no field lives
     on) gives {}. Raises ValueError for any other klass or a naive `facts.started_at`.
+    `fields`: the tenant's `custom_fields_created` already read (else they are read now).
     """
     if klass not in CustomField.Klass.values and klass != "conversation":
         raise ValueError(f"klass must be one of {CustomField.Klass.values}, not {klass!r}")
     started_at = facts.started_at
     if started_at.tzinfo is None or started_at.utcoffset() is None:
         raise ValueError("facts.started_at must be timezone-aware")
-    fields = custom_field_list(tenant=tenant).filter(
-        klass=klass, state=CustomField.State.CREATED, created_at__lt=started_at
-    )
+    if fields is None:
+        fields = custom_field_list(tenant=tenant).filter(
+            klass=klass, state=CustomField.State.CREATED, created_at__lt=started_at
+        )
+    else:
+        fields = [f for f in fields if f.klass == klass and f.state == CustomField.State.CREATED
+                  and f.created_at < started_at]
     values: dict[str, Any] = {}
     for field in fields:
         value = custom_field_value(field, facts)

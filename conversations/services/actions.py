@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations import rules
@@ -17,7 +17,7 @@ from conversations.models import (
     SessionLink,
     SyncedConversation,
 )
-from conversations.services.context import MESSAGE_APP, EventContext, EventFailed, NeedsCustomer
+from conversations.services.context import MESSAGE_APP, EventContext, EventFailed, NeedsCustomer, create_or_get
 from conversations.services.late_files import late_file_defer
 from conversations.services.placement import mirror_status_set
 from conversations.services.values import (
@@ -39,10 +39,12 @@ from integrations.kustomer.external_ids import external_id
 def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: EventAction) -> dict[str, Any]:
     key = ctx.event.customer_key
     ext = external_id(ctx.tenant.slug, "customer", key)
-    link, claimed = CustomerLink.objects.get_or_create(
-        tenant=ctx.tenant, customer_key=key,
-        defaults={"external_id": ext, "phone": action.phone or "", "identifier": action.identifier or ""},
-    )
+    link, claimed = ctx.customer_link, False  # read by this run (_load_context), under the customer's lock
+    if link is None:
+        link, claimed = create_or_get(
+            CustomerLink, tenant=ctx.tenant, customer_key=key,
+            defaults={"external_id": ext, "phone": action.phone or "", "identifier": action.identifier or ""},
+        )
     if link.kustomer_customer_id:
         ctx.customer_link, ctx.customer_id = link, link.kustomer_customer_id
         return {"customer_id": link.kustomer_customer_id, "found": "mapping"}
@@ -75,9 +77,8 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
                 found = client.create_customer(
                     name=action.name or action.phone or action.identifier, external_id=link.external_id,
                     custom=custom_field_values(ctx, "customer") or None)
-                CustomerLink.objects.filter(pk=link.pk).update(
-                    kustomer_customer_id=found.id, created_by_us=True, created_session_id=ctx.event.session_id)
-                link.refresh_from_db()
+                _customer_link_set(link, kustomer_customer_id=found.id, created_by_us=True,
+                                   created_session_id=ctx.event.session_id)
                 ctx.customer_link, ctx.customer_id, ctx.customer_created_now = link, found.id, True
                 ctx.ids["customer_id"] = found.id
                 return {"customer_id": found.id, "found": "created", "created": True}
@@ -88,14 +89,18 @@ def _exec_ensure_customer(ctx: EventContext, action: rules.EnsureCustomer, row: 
             if found is None:
                 raise
             how = "after-duplicate"
-    CustomerLink.objects.filter(pk=link.pk).update(
-        kustomer_customer_id=found.id, created_by_us=created,
-        created_session_id=ctx.event.session_id if created else "",
-    )
-    link.refresh_from_db()
+    _customer_link_set(link, kustomer_customer_id=found.id, created_by_us=created,
+                       created_session_id=ctx.event.session_id if created else "")
     ctx.customer_link, ctx.customer_id, ctx.customer_created_now = link, found.id, created
     ctx.ids["customer_id"] = found.id
     return {"customer_id": found.id, "found": how, "created": created}
+
+
+def _customer_link_set(link: CustomerLink, **values: Any) -> None:
+    """Write the link's Kustomer customer, and keep the instance in hand as written."""
+    CustomerLink.objects.filter(pk=link.pk).update(**values)
+    for name, value in values.items():
+        setattr(link, name, value)
 
 
 def _customer_by_phone(ctx: EventContext, phone: str):
@@ -137,8 +142,10 @@ def _exec_use_customer(ctx: EventContext, action: rules.UseCustomer, row: EventA
                   "kustomer_customer_id": customer.id, "phone": ctx.facts.phone or ""},
     )
     if not link.kustomer_customer_id:
-        CustomerLink.objects.filter(pk=link.pk, kustomer_customer_id="").update(kustomer_customer_id=customer.id)
-        link.refresh_from_db()
+        if not CustomerLink.objects.filter(pk=link.pk, kustomer_customer_id="").update(kustomer_customer_id=customer.id):
+            link.refresh_from_db()  # given meanwhile: the row's
+        else:
+            link.kustomer_customer_id = customer.id
     ctx.customer_link, ctx.customer_id = link, customer.id
     ctx.ids["customer_id"] = customer.id
     return {"customer_id": customer.id}
@@ -148,8 +155,8 @@ def _exec_create_conversation(ctx: EventContext, action: rules.CreateConversatio
     if ctx.customer_id is None or ctx.customer_link is None:
         raise EventFailed("no Kustomer customer to create the conversation for")
     ext = external_id(ctx.tenant.slug, "conversation", action.session_id)
-    conv, claimed = SyncedConversation.objects.get_or_create(
-        tenant=ctx.tenant, external_id=ext,
+    conv, claimed = create_or_get(
+        SyncedConversation, tenant=ctx.tenant, external_id=ext,
         defaults={
             "customer": ctx.customer_link, "kustomer_customer_id": ctx.customer_id, "founding_session_id": action.session_id,
             "kind": action.conversation_kind, "channel": action.channel, "menu": action.menu or "", "source": action.source,
@@ -183,18 +190,22 @@ def _exec_create_conversation(ctx: EventContext, action: rules.CreateConversatio
             look_first=not claimed or row.attempts > 1,  # an earlier try may have created it
         )
         now = timezone.now()
-        with transaction.atomic():
-            # A listing may have mirrored it as a foreign conversation first: fold that in.
-            twins = SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_conversation_id=found.id,
-                                                      external_id="")
-            SessionLink.objects.filter(conversation__in=twins).update(conversation=conv)
-            twins.delete()
-            SyncedConversation.objects.filter(pk=conv.pk).update(
-                kustomer_conversation_id=found.id, status=found.status or "open",
-                status_updated_at=found.updated_at or now, status_synced_at=now,
-                kustomer_created_at=found.created_at or now,
-            )
-        conv.refresh_from_db()
+        mirrored = {"kustomer_conversation_id": found.id, "status": found.status or "open",
+                    "status_updated_at": found.updated_at or now, "status_synced_at": now,
+                    "kustomer_created_at": found.created_at or now}
+        try:
+            with transaction.atomic():
+                SyncedConversation.objects.filter(pk=conv.pk).update(**mirrored)
+        except IntegrityError:  # its Kustomer id is taken (unique per tenant):
+            with transaction.atomic():
+                # a listing mirrored it as a foreign conversation first: fold that in.
+                twins = SyncedConversation.objects.filter(tenant=ctx.tenant, kustomer_conversation_id=found.id,
+                                                          external_id="")
+                SessionLink.objects.filter(conversation__in=twins).update(conversation=conv)
+                twins.delete()
+                SyncedConversation.objects.filter(pk=conv.pk).update(**mirrored)
+        for name, value in mirrored.items():  # the row as written (no second read)
+            setattr(conv, name, value)
     _link_session(ctx, conv, action.rule)
     ctx.ids["conversation_id"] = conv.kustomer_conversation_id
     return {"conversation_id": conv.kustomer_conversation_id, "external_id": ext}
@@ -203,8 +214,7 @@ def _exec_create_conversation(ctx: EventContext, action: rules.CreateConversatio
 def _assignee_at_create(ctx: EventContext, row: EventAction) -> str | None:
     """The plan assigns the new conversation right after creating it (R-X1): send the
     assignee with the create and save the separate update (one request fewer)."""
-    later = EventAction.objects.filter(event=ctx.event, index__gt=row.index, kind="assign_conversation",
-                                       state=EventAction.State.PENDING).order_by("index").first()
+    later = ctx.later_pending(row, "assign_conversation")
     if later is None:
         return None
     user_id = kustomer_user_id_for(ctx, later.params.get("agent_email", ""))
@@ -215,8 +225,7 @@ def _assignee_at_create(ctx: EventContext, row: EventAction) -> str | None:
 
 def _team_at_create(ctx: EventContext, row: EventAction) -> str | None:
     """R-P6: the default team the plan assigns right after the create, sent with it."""
-    later = EventAction.objects.filter(event=ctx.event, index__gt=row.index, kind="assign_team",
-                                       state=EventAction.State.PENDING).order_by("index").first()
+    later = ctx.later_pending(row, "assign_team")
     team_id = later.params.get("team_id") if later is not None else None
     if team_id:
         ctx.ids["team_at_create"] = team_id
@@ -224,15 +233,20 @@ def _team_at_create(ctx: EventContext, row: EventAction) -> str | None:
 
 
 def _link_session(ctx: EventContext, conv: SyncedConversation, rule: str) -> None:
-    link, _ = SessionLink.objects.get_or_create(
-        tenant=ctx.tenant, session_id=ctx.event.session_id,
-        defaults={"conversation": conv, "rule": rule, "started_at": ctx.event.occurred_at},
-    )
+    link = ctx.session_link if ctx.session_link_read else None  # the session's row, read by this run
+    if link is None:
+        link, _ = create_or_get(
+            SessionLink, tenant=ctx.tenant, session_id=ctx.event.session_id,
+            defaults={"conversation": conv, "rule": rule, "started_at": ctx.event.occurred_at},
+        )
+    ctx.session_link, ctx.session_link_read = link, True
     ctx.conversation = link.conversation
 
 
 def _exec_join_conversation(ctx: EventContext, action: rules.JoinConversation, row: EventAction) -> dict[str, Any]:
-    conv = SyncedConversation.objects.filter(tenant=ctx.tenant, pk=int(action.conversation_ref)).first()
+    conv = ctx.conversations_seen.get(int(action.conversation_ref))  # placement read it in this run
+    if conv is None:
+        conv = SyncedConversation.objects.filter(tenant=ctx.tenant, pk=int(action.conversation_ref)).first()
     if conv is None:
         raise EventFailed("the conversation to join is gone")
     _link_session(ctx, conv, action.rule)

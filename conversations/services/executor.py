@@ -8,6 +8,7 @@ policy (integrations/tasks.py: ``autoretry_for=(KustomerTransientError,)``): it 
 its own retries on the event row (``_wait``), because per-customer order needs it."""
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from datetime import timedelta
@@ -22,7 +23,7 @@ from django.utils import timezone
 from conversations import rules
 from conversations.fetch import FetchBusy, FetchError
 from conversations.locks import customer_lock
-from conversations.selectors import call_logging_policies_read
+from conversations.selectors import call_logging_policies_of
 from conversations.models import (
     CustomerLink,
     Event,
@@ -35,11 +36,13 @@ from conversations.services.fairness import tenant_turn_run
 from conversations.services.context import (
     BACKOFF_CAP_SECONDS,
     MAX_RUNS,
+    TENANT_ROWS,
     EventContext,
     EventFailed,
     NeedsCustomer,
     RetryLater,
     event_facts,
+    tenant_row,
 )
 from conversations.services.late_files import ATTACH_FILE, late_files_schedule
 from conversations.services.needs_customer import event_park_behind_waiting
@@ -50,7 +53,6 @@ from integrations.kustomer.errors import (
     KustomerRateLimitedError,
     KustomerTransientError,
 )
-from integrations.selectors import kustomer_connection_get
 from integrations.services import kustomer_client_for, kustomer_connection_record_error
 from core.logging import log_context
 from core.metrics import event_done_observe
@@ -95,7 +97,8 @@ def _drain(*, tenant_id: int, customer_key: str) -> bool:
 
     deadline = time.monotonic() + settings.SYNC_DRAIN_SECONDS
     while True:
-        event = events_pending(tenant_id, customer_key).select_related("tenant").first()
+        # The tenant's connection, set-up, webhook subscription and policies come with it.
+        event = events_pending(tenant_id, customer_key).select_related("tenant", *TENANT_ROWS).first()
         if event is None:
             return True
         if event.next_attempt_at and event.next_attempt_at > timezone.now():
@@ -118,8 +121,11 @@ def _apply_event(event: Event) -> bool:
         state=Event.State.PROCESSING, attempts=F("attempts") + 1, processing_started_at=now,
         next_attempt_at=None, updated_at=now, parked_at=None,
     )
-    event.refresh_from_db()
-    connection = kustomer_connection_get(tenant_id=event.tenant_id)
+    # What the update wrote, without reading the row again (it was read under the
+    # customer's lock just now, and this run is the only writer of its attempts).
+    event.state, event.attempts, event.processing_started_at = Event.State.PROCESSING, event.attempts + 1, now
+    event.next_attempt_at, event.updated_at, event.parked_at = None, now, None
+    connection = tenant_row(event.tenant, "kustomer_connection")
     if connection is None:
         _finish_failed(event, "The tenant has no Kustomer connection.")
         return True
@@ -130,7 +136,7 @@ def _apply_event(event: Event) -> bool:
         _finish_failed(event, f"Kustomer connection unusable: {type(exc).__name__}: {exc}")
         return True
     ctx = EventContext(tenant=event.tenant, event=event, facts=event_facts(event), client=client,
-                   ids=dict(event.kustomer_ids or {}))
+                       ids=dict(event.kustomer_ids or {}), ids_saved=copy.deepcopy(event.kustomer_ids or {}))
     try:
         tenant_prepare(ctx)
         _run(ctx)
@@ -179,7 +185,8 @@ def _apply_event(event: Event) -> bool:
         kustomer_conversation_id=(ctx.conversation.kustomer_conversation_id if ctx.conversation else ""),
     )
     event_done_observe(tenant=event.tenant.slug, type_=event.type, seconds=(finished - event.received_at).total_seconds())
-    late_files_schedule(event_pk=event.pk)
+    if ctx.late_files_possible:
+        late_files_schedule(event_pk=event.pk)
     return True
 
 
@@ -235,7 +242,8 @@ def _attempt_logged(event: Event, outcome: str, *, ended, error: str = "", next_
 def _run(ctx: EventContext) -> None:
     event = ctx.event
     _load_context(ctx)
-    policies = call_logging_policies_read(tenant=ctx.tenant)  # SPEC §6: inputs of the rules
+    # SPEC §6: inputs of the rules (read with the event, TENANT_ROWS)
+    policies = call_logging_policies_of(tenant_row(ctx.tenant, "call_logging_policies"))
     if event.plan_stage < 1:
         known = None
         if ctx.customer_link is not None:
@@ -245,12 +253,17 @@ def _run(ctx: EventContext) -> None:
                 created_session_id=ctx.customer_link.created_session_id or None,
             )
         first = rules.decide_customer(ctx.facts, known, policies)
-        with transaction.atomic():
-            if first is not None:
-                EventAction.objects.get_or_create(
-                    event=event, index=0, defaults={"kind": first.kind, "rule": first.rule, "params": first.params()}
-                )
-            Event.objects.filter(pk=event.pk).update(plan_stage=1)
+        if first is not None:
+            with transaction.atomic():
+                # Stage 0 has no actions yet (each stage's rows and mark commit together);
+                # counted as tried when stored, as it runs right away (_run_pending).
+                row = EventAction.objects.create(event=event, index=0, kind=first.kind, rule=first.rule,
+                                                 params=first.params(), attempts=1)
+                Event.objects.filter(pk=event.pk).update(plan_stage=1)
+            ctx.plan.append(row)
+            ctx.counted.add(row.pk)
+        # With no customer step nothing is stored for stage 1: the stage-2 mark below
+        # records both (a run stopped before it decides again, nothing having been done).
         event.plan_stage = 1
     _run_pending(ctx)
     if event.plan_stage < 2:
@@ -258,19 +271,54 @@ def _run(ctx: EventContext) -> None:
         # knows no such customer and creating one is off (R-P1, R-P2).
         situation = situation_for(ctx) if ctx.customer_id else rules.Situation(customer_unknown=True)
         decided = rules.decide_conversation(ctx.facts, situation, policies)
+        runs_now = not _unfinished(ctx.plan)  # the first new row runs right away: counted when stored
         with transaction.atomic():
-            EventAction.objects.bulk_create([
-                EventAction(event=event, index=i, kind=a.kind, rule=a.rule, params=a.params())
+            rows = EventAction.objects.bulk_create([
+                EventAction(event=event, index=i, kind=a.kind, rule=a.rule, params=a.params(),
+                            attempts=1 if runs_now and i == 1 else 0)
                 for i, a in enumerate(decided, start=1)
             ])
             Event.objects.filter(pk=event.pk).update(plan_stage=2)
         event.plan_stage = 2
+        if any(r.pk is None for r in rows):  # a database that does not return the new ids
+            _plan_read(ctx)
+        else:
+            ctx.plan.extend(rows)
+        if rows and runs_now:
+            ctx.counted.add(rows[0].pk or _plan_pk(ctx, rows[0].index))
     _run_pending(ctx)
+
+
+FINISHED_ACTIONS = (EventAction.State.DONE, EventAction.State.SKIPPED)
+#: The actions whose executor reads ``row.attempts`` (a create that may have landed
+#: although its answer was lost is looked up first): their try is counted before
+#: Kustomer is called. The others are idempotent; their try is counted with the outcome.
+LOOK_BEFORE_CREATE = frozenset({"ensure_customer", "create_conversation", "add_message", "add_note"})
+
+
+def _unfinished(plan: list[EventAction]) -> bool:
+    return any(r.state not in FINISHED_ACTIONS for r in plan)
+
+
+def _plan_pk(ctx: EventContext, index: int) -> int:
+    return next(r.pk for r in ctx.plan if r.index == index)
+
+
+def _plan_read(ctx: EventContext) -> None:
+    """The event's planned actions, in order (a late file's action apart: it has its own
+    task, late_files.py), and whether a late file may be waiting."""
+    rows = list(EventAction.objects.filter(event=ctx.event).order_by("index"))
+    ctx.plan = [r for r in rows if r.kind != ATTACH_FILE]
+    ctx.late_files_possible = ctx.late_files_possible or len(ctx.plan) < len(rows)
 
 
 def _load_context(ctx: EventContext) -> None:
     ctx.customer_link = CustomerLink.objects.filter(tenant=ctx.tenant, customer_key=ctx.event.customer_key).first()
-    use = EventAction.objects.filter(event=ctx.event, kind="use_customer", state=EventAction.State.DONE).first()
+    if ctx.event.plan_stage == 0:
+        ctx.plan, ctx.late_files_possible = [], False  # nothing planned yet (rows come with their stage)
+    else:
+        _plan_read(ctx)
+    use = next((r for r in ctx.plan if r.kind == "use_customer" and r.state == EventAction.State.DONE), None)
     if use is not None:
         ctx.customer_id = use.result.get("customer_id")
     elif ctx.customer_link is not None and ctx.customer_link.kustomer_customer_id:
@@ -283,29 +331,49 @@ def _load_context(ctx: EventContext) -> None:
         # event; two accepted at once end here).
         raise EventFailed(f"Session {ctx.event.session_id} already belongs to another customer's conversation; "
                           "send this customer's session with its own id.")
+    ctx.session_link, ctx.session_link_read = link, True
     ctx.conversation = link.conversation if link else None
 
 
 def _run_pending(ctx: EventContext) -> None:
-    for row in EventAction.objects.filter(event=ctx.event).exclude(
-        state__in=[EventAction.State.DONE, EventAction.State.SKIPPED]
-    ).exclude(kind=ATTACH_FILE).order_by("index"):  # a late file has its own task (late_files.py)
+    """Run the plan's actions not done yet, in order; each one's outcome commits before
+    the next one calls Kustomer. One UPDATE per action in the common case: the try
+    counted with the outcome unless the action looks before creating (then it is
+    counted first, or was when the row was stored), and the event's ids written only
+    when the action added some."""
+    for row in ctx.plan:
+        if row.state in FINISHED_ACTIONS:
+            continue
         action = action_from_params(row.kind, row.rule, row.params)
-        # Counted before Kustomer is called: a later attempt knows a create may have
-        # landed although its answer was lost, and looks it up first.
-        EventAction.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-        row.attempts += 1
+        counted = row.pk in ctx.counted
+        if not counted:
+            row.attempts += 1
+            if row.kind in LOOK_BEFORE_CREATE:
+                # Counted before Kustomer is called: a later attempt knows a create may have
+                # landed although its answer was lost, and looks it up first.
+                EventAction.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+                counted = True
+        tried = {} if counted else {"attempts": F("attempts") + 1}
         try:
             result = ACTION_EXECUTORS[row.kind](ctx, action, row)
         except EventFailed as exc:
-            EventAction.objects.filter(pk=row.pk).update(state=EventAction.State.FAILED, error=str(exc)[:2000])
+            EventAction.objects.filter(pk=row.pk).update(state=EventAction.State.FAILED, error=str(exc)[:2000], **tried)
             raise
         except (KustomerError, FetchError) as exc:
             retryable = isinstance(exc, KustomerTransientError) or (isinstance(exc, FetchError) and exc.retryable)
             EventAction.objects.filter(pk=row.pk).update(
                 error=str(exc)[:2000], state=EventAction.State.PENDING if retryable else EventAction.State.FAILED,
+                **tried,
             )
             raise
+        except BaseException:
+            if tried:
+                EventAction.objects.filter(pk=row.pk).update(**tried)
+            raise
         state = EventAction.State.SKIPPED if result.pop("skipped", False) else EventAction.State.DONE
-        EventAction.objects.filter(pk=row.pk).update(state=state, result=result, error="", done_at=timezone.now())
-        Event.objects.filter(pk=ctx.event.pk).update(kustomer_ids=ctx.ids, updated_at=timezone.now())
+        done_at = timezone.now()
+        EventAction.objects.filter(pk=row.pk).update(state=state, result=result, error="", done_at=done_at, **tried)
+        row.state, row.result, row.error, row.done_at = state, result, "", done_at
+        if ctx.ids != ctx.ids_saved:
+            Event.objects.filter(pk=ctx.event.pk).update(kustomer_ids=ctx.ids, updated_at=timezone.now())
+            ctx.ids_saved = copy.deepcopy(ctx.ids)

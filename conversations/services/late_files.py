@@ -52,6 +52,7 @@ def late_file_defer(ctx: EventContext, row: EventAction, *, number: int, label: 
             "result": {"next_attempt_at": (timezone.now() + timedelta(seconds=_backoff(0))).isoformat()},
         },
     )
+    ctx.late_files_possible = True  # its task is sent once the event is done
     logger.info("event %s: %s not fetched now (%s); retried on its own", ctx.event.event_id, name, error)
 
 

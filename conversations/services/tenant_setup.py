@@ -14,7 +14,7 @@ from conversations.models import (
     TenantSyncSetup,
     WebhookSubscription,
 )
-from conversations.services.context import WEBHOOK_EVENTS, EventContext
+from conversations.services.context import WEBHOOK_EVENTS, EventContext, tenant_row
 from core.crypto import encrypt_secret
 from integrations.kustomer.client import KustomerClient
 from integrations.kustomer.errors import (
@@ -35,7 +35,10 @@ def tenant_prepare(ctx: EventContext) -> None:
     Kustomer's metadata, and subscribe to conversation webhooks. The attributes go
     through the one metadata writer (read, merge, PUT under the tenant's metadata lock,
     shared with custom fields), so attributes an admin made are never dropped."""
-    setup, _ = TenantSyncSetup.objects.get_or_create(tenant=ctx.tenant)
+    # Both rows come with the event's read (executor, TENANT_ROWS) when it joined them.
+    setup = tenant_row(ctx.tenant, "sync_setup")
+    if setup is None:
+        setup, _ = TenantSyncSetup.objects.get_or_create(tenant=ctx.tenant)
     if setup.metadata_version < rules.METADATA_VERSION:
         for resource, wanted in (("conversation", rules.CONVERSATION_ATTRIBUTES),
                                  ("customer", rules.CUSTOMER_ATTRIBUTES)):
@@ -43,7 +46,7 @@ def tenant_prepare(ctx: EventContext) -> None:
                                     additions=lambda existing, wanted=wanted: missing_properties(existing, wanted))
         TenantSyncSetup.objects.filter(pk=setup.pk).update(
             metadata_version=rules.METADATA_VERSION, metadata_defined_at=timezone.now())
-    subscription = WebhookSubscription.objects.filter(tenant=ctx.tenant).first()
+    subscription = tenant_row(ctx.tenant, "kustomer_webhook")
     retry_after = timezone.now() - timedelta(seconds=settings.SYNC_WEBHOOK_RETRY_SECONDS)
     if subscription is None or (not subscription.kustomer_webhook_id and (
             subscription.last_attempt_at is None or subscription.last_attempt_at < retry_after)):
@@ -54,6 +57,9 @@ def tenant_prepare(ctx: EventContext) -> None:
         except KustomerError as exc:
             # The mirror then stays untrusted and every join decision asks Kustomer.
             logger.warning("tenant %s: webhook subscription failed: %s", ctx.tenant.slug, exc)
+        finally:
+            # The row read with the event is stale now: placement reads it afresh.
+            ctx.tenant._state.fields_cache.pop("kustomer_webhook", None)
 
 
 def webhook_subscription_ensure(*, tenant: Tenant, client: KustomerClient | None = None,

@@ -22,7 +22,10 @@ def session_facts(ctx: EventContext) -> Any:
     from customfields.selectors import SessionFacts
 
     facts, data = ctx.facts, ctx.facts.data
-    link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=facts.session_id).first()
+    if ctx.session_link_read:  # the run has the session's row (or knows it has none yet)
+        link = ctx.session_link
+    else:
+        link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=facts.session_id).first()
     rating = data.get("rating") if facts.type == rules.CSAT_SUBMITTED else None
     return SessionFacts(
         session_id=facts.session_id,
@@ -45,16 +48,22 @@ def session_facts(ctx: EventContext) -> Any:
 
 
 def custom_field_values(ctx: EventContext, klass: str) -> dict[str, Any]:
-    from customfields.selectors import custom_field_values_for_session
+    from customfields.selectors import custom_field_values_for_session, custom_fields_created
 
-    return dict(custom_field_values_for_session(tenant=ctx.tenant, klass=klass, facts=session_facts(ctx)) or {})
+    if ctx.custom_fields is None:  # once per run, for every klass it writes
+        ctx.custom_fields = custom_fields_created(tenant=ctx.tenant)
+    return dict(custom_field_values_for_session(tenant=ctx.tenant, klass=klass, facts=session_facts(ctx),
+                                                fields=ctx.custom_fields) or {})
 
 
 def kustomer_user_id_for(ctx: EventContext, email: str) -> str | None:
-    """The Kustomer user of an agent, matched by email (R-S5): statusmapping's one look-up."""
+    """The Kustomer user of an agent, matched by email (R-S5): statusmapping's one
+    look-up, once per email in a run (an event's actions often name one agent twice)."""
     from statusmapping.services import kustomer_user_id_for_email
 
-    return kustomer_user_id_for_email(tenant=ctx.tenant, client=ctx.client, email=email)
+    if email not in ctx.user_ids:
+        ctx.user_ids[email] = kustomer_user_id_for_email(tenant=ctx.tenant, client=ctx.client, email=email)
+    return ctx.user_ids[email]
 
 
 def render_transcript(*, session_id: str, lines: list[dict[str, Any]]) -> str:
