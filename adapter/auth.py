@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import exceptions
 
 from adapter.models import AdapterSession
@@ -95,30 +96,31 @@ def sign_in_code_redeem(*, code: str, typed_email: str) -> AdapterSession:
     try:
         data = signing.loads((code or "").strip(), salt=SIGN_IN_SALT, max_age=SIGN_IN_MAX_AGE)
     except signing.SignatureExpired:
-        raise SignInError("This sign-in link has expired. Ask your admin for a new one.") from None
+        raise SignInError(gettext("This sign-in link has expired. Ask your admin for a new one.")) from None
     except signing.BadSignature:
-        raise SignInError("This is not a valid sign-in link.") from None
+        raise SignInError(gettext("This is not a valid sign-in link.")) from None
     email = normalize_email(typed_email)
     if not email:
-        raise SignInError("Enter your email, the one your Kustomer user has.", field="email")
+        raise SignInError(gettext("Enter your email, the one your Kustomer user has."), field="email")
     if email != data.get("e"):
-        raise SignInError("This sign-in link is for another agent: enter the email your Kustomer user has.",
+        raise SignInError(gettext("This sign-in link is for another agent: enter the email your "
+                                  "Kustomer user has."),
                           field="email")
     tenant = Tenant.objects.filter(pk=data.get("t")).first()
     agent = agent_get_by_email(tenant=tenant, email=email) if tenant is not None else None
     if agent is None:
-        raise SignInError("No agent with this email in your contact center.", field="email")
+        raise SignInError(gettext("No agent with this email in your contact center."), field="email")
     issuer = None
     if data.get("u"):
         from tenants.models import User
 
         issuer = User.objects.filter(pk=data["u"], is_active=True).first()
         if issuer is None or _issuer_check(issuer)[:16] != data.get("h"):
-            raise SignInError("This sign-in link was withdrawn. Ask your admin for a new one.")
+            raise SignInError(gettext("This sign-in link was withdrawn. Ask your admin for a new one."))
     # Single use: the first redeemer claims the code atomically (cache.add).
     digest = hashlib.sha256(code.strip().encode()).hexdigest()
     if not cache.add(f"adapter:sign-in:{digest}", 1, timeout=SIGN_IN_MAX_AGE + 60):
-        raise SignInError("This sign-in link was used already. Ask your admin for a new one.")
+        raise SignInError(gettext("This sign-in link was used already. Ask your admin for a new one."))
     return AdapterSession.objects.create(agent=agent, issued_by=issuer,
                                          issuer_check=_issuer_check(issuer) if issuer else "")
 
@@ -127,7 +129,7 @@ def adapter_session_start(*, tenant: Tenant, agent_email: str, issued_by=None) -
     """An adapter session without a sign-in link (the demo, tests)."""
     agent = agent_get_by_email(tenant=tenant, email=agent_email)
     if agent is None:
-        raise SignInError("No agent with this email in your contact center.", field="email")
+        raise SignInError(gettext("No agent with this email in your contact center."), field="email")
     return AdapterSession.objects.create(agent=agent, issued_by=issued_by,
                                          issuer_check=_issuer_check(issued_by) if issued_by else "")
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from adapter import auth, selectors
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 # Kustomer's own query parameters, kept across the sign-in redirects (the Cards SDK
 # needs them to reach the agent desktop).
@@ -72,7 +73,7 @@ def sign_in(request):
         }, status=400)
         return _frame_policy(response)
     auth.session_sign_in(request, adapter_session=adapter_session)
-    messages.success(request, f"Signed in as {adapter_session.agent.email}.")
+    messages.success(request, gettext("Signed in as %(email)s.") % {"email": adapter_session.agent.email})
     return redirect("/adapter/" + _host_query(request.POST))
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
 
@@ -33,8 +34,8 @@ class Session(models.Model):
     """One CCAI Platform call or chat, and which product events its state became."""
 
     class Channel(models.TextChoices):
-        CALL = "call", "Call"
-        CHAT = "chat", "Chat"
+        CALL = "call", _("Call")
+        CHAT = "chat", _("Chat")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=4, choices=Channel.choices)

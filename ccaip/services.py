@@ -25,6 +25,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ccaip import rules
 from ccaip.models import Delivery, Endpoint, Session
@@ -55,7 +56,7 @@ def endpoint_credentials_set(*, tenant: Tenant, username: str) -> tuple[Endpoint
     as a digest). The endpoint URL stays the same; the old password stops working."""
     username = username.strip()
     if not username or ":" in username or len(username) > 150:
-        raise ApplicationError("A username of 1 to 150 characters, without ':'.", field="username")
+        raise ApplicationError(gettext("A username of 1 to 150 characters, without ':'."), field="username")
     password = secrets.token_urlsafe(24)
     now = timezone.now()
     endpoint, created = Endpoint.objects.get_or_create(
@@ -72,7 +73,7 @@ def endpoint_agent_emails_set(*, tenant: Tenant, text: str) -> Endpoint:
     """The map from CCAI Platform agent ids to the agents' emails, one `id = email` a line."""
     endpoint = Endpoint.objects.filter(tenant=tenant).first()
     if endpoint is None:
-        raise ApplicationError("Set the endpoint's credentials first.", field="agent_emails")
+        raise ApplicationError(gettext("Set the endpoint's credentials first."), field="agent_emails")
     try:
         mapping = rules.parse_agent_emails(text)
         for email in mapping.values():
@@ -80,7 +81,7 @@ def endpoint_agent_emails_set(*, tenant: Tenant, text: str) -> Endpoint:
     except ValueError as exc:
         raise ApplicationError(str(exc), field="agent_emails") from None
     except DjangoValidationError:
-        raise ApplicationError("One of the emails is not an email address.", field="agent_emails") from None
+        raise ApplicationError(gettext("One of the emails is not an email address."), field="agent_emails") from None
     Endpoint.objects.filter(pk=endpoint.pk).update(agent_emails=mapping, updated_at=timezone.now())
     endpoint.refresh_from_db()
     return endpoint
@@ -110,7 +111,7 @@ def deliveries_record(*, endpoint: Endpoint, channel: str, events: list[dict[str
     """Store each event object once (by event_id) and translate the sessions it touched.
     ``events``: validated event objects as received (event_id, timestamp, session fields)."""
     if channel not in rules.CHANNELS:
-        raise ApplicationError(f"Unknown channel {channel}.", field="channel")
+        raise ApplicationError(gettext("Unknown channel %(channel)s.") % {"channel": channel}, field="channel")
     tenant = endpoint.tenant
     result = DeliveryResult()
     now = timezone.now()

@@ -149,10 +149,10 @@ class SyncedConversation(models.Model):
     it began (channel, menu, source, kind) and its status in Kustomer (mirror)."""
 
     class Kind(models.TextChoices):
-        CALL = "call", "Call"
-        CHAT = "chat", "Chat"
-        VOICEMAIL = "voicemail", "Voicemail"
-        OTHER = "other", "Other (not created by us)"
+        CALL = "call", _("Call")
+        CHAT = "chat", _("Chat")
+        VOICEMAIL = "voicemail", _("Voicemail")
+        OTHER = "other", _("Other (not created by us)")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_conversations")
     customer = models.ForeignKey(CustomerLink, on_delete=models.CASCADE, related_name="conversations")
@@ -236,10 +236,10 @@ class WebhookDelivery(models.Model):
     and the traceback, shown in the portal with Retry, never re-queued on its own."""
 
     class State(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     kustomer_event_id = models.CharField(max_length=100)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from conversations import rules
 from conversations.models import CallLoggingPolicies, Event, WebhookDelivery
@@ -17,14 +18,14 @@ def event_get(*, tenant: Tenant, event_id: str) -> Event:
     """The tenant's event by its contact-center id; 404 for another tenant's (R-A1)."""
     event = Event.objects.filter(tenant=tenant, event_id=event_id).first()
     if event is None:
-        raise NotFoundError("No such event.")
+        raise NotFoundError(gettext("No such event."))
     return event
 
 
 def event_get_by_pk(*, tenant: Tenant, pk: int) -> Event:
     event = Event.objects.filter(tenant=tenant, pk=pk).first()
     if event is None:
-        raise NotFoundError("No such event.")
+        raise NotFoundError(gettext("No such event."))
     return event
 
 

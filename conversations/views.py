@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext
 
 from core.dates import parse_datetime
 from conversations import selectors, services
@@ -84,7 +85,7 @@ def event_retry(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Event {event.event_id} queued again.")
+        messages.success(request, gettext("Event %(event_id)s queued again.") % {"event_id": event.event_id})
     back = request.POST.get("next") or ""
     if not back.startswith("/sync/events/"):
         back = reverse("conversations:events")
@@ -110,7 +111,8 @@ def webhook_delivery_retry(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Webhook delivery {delivery.kustomer_event_id} queued again.")
+        messages.success(request, gettext("Webhook delivery %(kustomer_event_id)s queued again.")
+                                  % {"kustomer_event_id": delivery.kustomer_event_id})
     return redirect(reverse("conversations:webhook_deliveries"))
 
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from core.locks import try_lock
@@ -50,12 +51,13 @@ def backfill_start(*, tenant: Tenant, field_id: int, days) -> BackfillJob:
         raise ApplicationError(str(exc), field="days") from None
     field = CustomField.objects.filter(tenant=tenant, pk=field_id, deleted_at__isnull=True).first()
     if field is None:
-        raise NotFoundError("No such custom field.")
+        raise NotFoundError(gettext("No such custom field."))
     if field.state != CustomField.State.CREATED or field.created_at is None:
-        raise ApplicationError(f"'{field.display_name}' is not created in Kustomer yet: fill it once it is.",
+        raise ApplicationError(gettext("'%(display_name)s' is not created in Kustomer yet: fill "
+                                       "it once it is.") % {"display_name": field.display_name},
                                field="field")
     if not kustomer_connection_exists(tenant=tenant):
-        raise ApplicationError("Connect this tenant to Kustomer first.", field="field")
+        raise ApplicationError(gettext("Connect this tenant to Kustomer first."), field="field")
     now = timezone.now()
     job = BackfillJob(tenant=tenant, field=field, days=days, since=now - timedelta(days=days),
                       until=min(field.created_at, now))
@@ -64,7 +66,8 @@ def backfill_start(*, tenant: Tenant, field_id: int, days) -> BackfillJob:
             job.save()
             _enqueue_run(job.pk, on_commit=True)
     except IntegrityError:
-        raise ConflictError(f"A backfill of '{field.display_name}' is already running: cancel it or wait for it.",
+        raise ConflictError(gettext("A backfill of '%(display_name)s' is already running: "
+                                    "cancel it or wait for it.") % {"display_name": field.display_name},
                             field="field") from None
     return job
 
@@ -73,11 +76,11 @@ def backfill_cancel(*, tenant: Tenant, job_id: int) -> BackfillJob:
     """Stop the job: its run stops before the next unit (what is written stays)."""
     job = BackfillJob.objects.filter(tenant=tenant, pk=job_id).first()
     if job is None:
-        raise NotFoundError("No such backfill.")
+        raise NotFoundError(gettext("No such backfill."))
     now = timezone.now()
     if not BackfillJob.objects.filter(pk=job.pk, state__in=BackfillJob.ACTIVE_STATES).update(
             state=BackfillJob.State.CANCELLED, finished_at=now, note="", updated_at=now):
-        raise ConflictError(f"This backfill is {job.get_state_display().lower()} already.")
+        raise ConflictError(gettext("This backfill is %(value)s already.") % {"value": job.get_state_display().lower()})
     job.refresh_from_db()
     return job
 

@@ -20,17 +20,17 @@ class CustomField(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CATALOGUE = "catalogue", "Catalogue"
-        SDK = "sdk", "SDK custom data"
+        CATALOGUE = "catalogue", _("Catalogue")
+        SDK = "sdk", _("SDK custom data")
 
     class Klass(models.TextChoices):
-        CUSTOMER = "customer", "Account (Kustomer customer)"
-        MESSAGE = "message", "Record (Kustomer message)"
+        CUSTOMER = "customer", _("Account (Kustomer customer)")
+        MESSAGE = "message", _("Record (Kustomer message)")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CREATED = "created", "Created"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        CREATED = "created", _("Created")
+        FAILED = "failed", _("Failed")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="custom_fields")
     kind = models.CharField(max_length=10, choices=Kind.choices)

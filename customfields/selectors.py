@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from customfields import backfill_rules, rules
 from customfields.backfill_rules import Progress
@@ -22,7 +23,7 @@ def custom_field_list(*, tenant: Tenant) -> QuerySet[CustomField]:
 def custom_field_get(*, tenant: Tenant, field_id: int) -> CustomField:
     field = custom_field_list(tenant=tenant).filter(pk=field_id).first()
     if field is None:  # another tenant's id answers like a missing one (R-A1)
-        raise NotFoundError("No such custom field.")
+        raise NotFoundError(gettext("No such custom field."))
     return field
 
 
@@ -97,7 +98,7 @@ def backfill_jobs_recent(*, tenant: Tenant, limit: int = 10) -> QuerySet[Backfil
 def backfill_job_get(*, tenant: Tenant, job_id: int) -> BackfillJob:
     job = BackfillJob.objects.filter(tenant=tenant, pk=job_id).select_related("field").first()
     if job is None:  # another tenant's id answers like a missing one (R-A1)
-        raise NotFoundError("No such backfill.")
+        raise NotFoundError(gettext("No such backfill."))
     return job
 
 

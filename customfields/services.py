@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customfields import rules
 from customfields.models import CustomField
@@ -38,8 +39,8 @@ PUSH_MAX_ATTEMPTS = 3 * (PUSH_MAX_RETRIES + 1)
 def _require_connection(tenant: Tenant) -> None:
     if not kustomer_connection_exists(tenant=tenant):
         raise ApplicationError(
-            "Connect this tenant to Kustomer first (Developer settings › Kustomer connection): "
-            "fields are created in your Kustomer org."
+            gettext("Connect this tenant to Kustomer first (Developer settings › Kustomer "
+                    "connection): fields are created in your Kustomer org.")
         )
 
 
@@ -92,7 +93,8 @@ def custom_field_create_from_catalogue(*, tenant: Tenant, key: str) -> CustomFie
     definition = rules.CATALOGUE_BY_KEY.get(key or "")
     if definition is None:
         known = ", ".join(rules.CATALOGUE_BY_KEY)
-        raise ApplicationError(f"No catalogue field {key!r}. Known fields: {known}.", field="key")
+        raise ApplicationError(gettext("No catalogue field %(key)s. Known fields: %(known)s.")
+                               % {"key": repr(key), "known": known}, field="key")
     _require_connection(tenant)
     field = CustomField(
         tenant=tenant,
@@ -154,7 +156,7 @@ def _get_live(*, tenant: Tenant, field_id: int, lock: bool = False) -> CustomFie
         qs = qs.select_for_update()
     field = qs.first()
     if field is None:  # another tenant's id answers the same as a missing one (R-A1)
-        raise NotFoundError("No such custom field.")
+        raise NotFoundError(gettext("No such custom field."))
     return field
 
 
@@ -164,9 +166,12 @@ def custom_field_retry(*, tenant: Tenant, field_id: int) -> CustomField:
         field = _get_live(tenant=tenant, field_id=field_id, lock=True)  # a foreign id is a 404 first (R-A1)
         _require_connection(tenant)
         if field.state == CustomField.State.CREATED:
-            raise ConflictError(f"'{field.display_name}' is already created in Kustomer ({field.attribute_name}).")
+            raise ConflictError(gettext("'%(display_name)s' is already created in Kustomer "
+                                        "(%(attribute_name)s).")
+                                        % {"display_name": field.display_name, "attribute_name": field.attribute_name})
         if field.state == CustomField.State.PENDING:
-            raise ConflictError(f"'{field.display_name}' is being created in Kustomer right now.")
+            raise ConflictError(gettext("'%(display_name)s' is being created in Kustomer right now.")
+                                % {"display_name": field.display_name})
         field.state = CustomField.State.PENDING
         field.error = ""
         field.save(update_fields=["state", "error", "updated_at"])

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext
 
 from customfields import rules, selectors, services
 from customfields.forms import SdkFieldForm
@@ -48,7 +49,9 @@ def custom_field_list(request):
             form_errors_from(exc, form)
         else:
             messages.success(
-                request, f"Creating '{field.display_name}' as {field.attribute_name} in Kustomer. Its state shows below."
+                request, gettext("Creating '%(display_name)s' as %(attribute_name)s in "
+                                 "Kustomer. Its state shows below.")
+                                 % {"display_name": field.display_name, "attribute_name": field.attribute_name}
             )
             return redirect("customfields:list")
     return _page(request, form, status=400 if form.errors else 200)
@@ -62,7 +65,9 @@ def custom_field_create(request, key: str):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Creating '{field.display_name}' as {field.attribute_name} in Kustomer. Its state shows below.")
+        messages.success(request, gettext("Creating '%(display_name)s' as %(attribute_name)s in "
+                                          "Kustomer. Its state shows below.")
+                                          % {"display_name": field.display_name, "attribute_name": field.attribute_name})
     return redirect("customfields:list")
 
 
@@ -76,7 +81,8 @@ def custom_field_retry(request, field_id: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Trying again to create '{field.display_name}' in Kustomer.")
+        messages.success(request, gettext("Trying again to create '%(display_name)s' in Kustomer.")
+                                  % {"display_name": field.display_name})
     return redirect("customfields:list")
 
 
@@ -89,8 +95,9 @@ def custom_field_delete(request, field_id: int):
         raise Http404("No such custom field.") from None
     messages.success(
         request,
-        f"Deleted '{field.display_name}': no more values are sent to it. "
-        f"Kustomer keeps the attribute {field.attribute_name} and the data already in it.",
+        gettext("Deleted '%(display_name)s': no more values are sent to it. Kustomer keeps the "
+                "attribute %(attribute_name)s and the data already in it.")
+                % {"display_name": field.display_name, "attribute_name": field.attribute_name},
     )
     return redirect("customfields:list")
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import ApplicationError
 from core.queue import enqueue_on_commit
@@ -55,7 +56,7 @@ def kustomer_app_request(*, tenant: Tenant, install: bool = False, register: boo
     does the HTTP; this writes the row it works from."""
     connection = kustomer_connection_get(tenant=tenant)
     if connection is None or connection.verify_state != KustomerConnection.VerifyState.OK:
-        raise ApplicationError("Connect and verify the Kustomer org first.")
+        raise ApplicationError(gettext("Connect and verify the Kustomer org first."))
     definition = kustomer_app_definition(tenant=tenant, connection=connection) if register else {}
     from integrations.tasks import kustomer_app_sync_task
 

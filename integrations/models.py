@@ -1,16 +1,17 @@
 """The tenant's connection to its Kustomer org (R-A3)."""
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
 
 
 class KustomerConnection(models.Model):
     class VerifyState(models.TextChoices):
-        NEVER = "never", "Not verified yet"
-        PENDING = "pending", "Verifying"
-        OK = "ok", "Verified"
-        FAILED = "failed", "Failed"
+        NEVER = "never", _("Not verified yet")
+        PENDING = "pending", _("Verifying")
+        OK = "ok", _("Verified")
+        FAILED = "failed", _("Failed")
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="kustomer_connection")
     # Normalised org API base without the /v1 suffix, e.g. https://acme.api.kustomerapp.com
@@ -99,9 +100,9 @@ class KustomerApp(models.Model):
     register (the outbox the task sends) and what the org held when last read."""
 
     class State(models.TextChoices):
-        IDLE = "idle", "Up to date with Kustomer"
-        PENDING = "pending", "Talking to Kustomer"
-        FAILED = "failed", "Failed"
+        IDLE = "idle", _("Up to date with Kustomer")
+        PENDING = "pending", _("Talking to Kustomer")
+        FAILED = "failed", _("Failed")
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="kustomer_app")
     # As Kustomer answered it: private apps are namespaced with `_<orgId>`.

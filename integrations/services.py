@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations import rules
 from integrations.kustomer.base_url import normalize_base_url
@@ -96,7 +97,7 @@ def kustomer_connection_save(
         raise ApplicationError(str(exc), field="base_url") from None
     api_key = (api_key or "").strip()
     if rate_limit_per_minute is not None and not 1 <= rate_limit_per_minute <= 100_000:
-        raise ApplicationError("Give the plan's requests per minute (1 to 100,000).", field="rate_limit_per_minute")
+        raise ApplicationError(gettext("Give the plan's requests per minute (1 to 100,000)."), field="rate_limit_per_minute")
 
     from integrations.tasks import kustomer_connection_verify_task
 
@@ -105,11 +106,11 @@ def kustomer_connection_save(
         connection = KustomerConnection.objects.select_for_update().filter(tenant=tenant).first()
         if connection is None:
             if not api_key:
-                raise ApplicationError("Enter the Kustomer API key.", field="api_key")
+                raise ApplicationError(gettext("Enter the Kustomer API key."), field="api_key")
             connection = KustomerConnection(tenant=tenant)
         if not api_key and not rules.key_may_go_to(base_url=base_url, entered_for=connection.key_entered_for):
-            raise ApplicationError("Enter the API key again: the stored key is only sent to the Kustomer URL "
-                                   "it was entered for.", field="api_key")
+            raise ApplicationError(gettext("Enter the API key again: the stored key is only "
+                                           "sent to the Kustomer URL it was entered for."), field="api_key")
         if connection.pk and connection.is_working:
             if base_url == connection.base_url and not api_key:
                 # Same org, same key: only the budget (if anything) changes.

@@ -25,7 +25,7 @@ from core.errors import ApplicationError, NotFoundError
 from core.public_url import public_url
 from tenants.pages import tenant_page
 from statusmapping import selectors as status_selectors
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext as _, ngettext
 
 # Session key of the adapter sign-in link just issued, shown once on the dashboard.
 ISSUED_LINK_KEY = "dashboard_adapter_link"
@@ -86,7 +86,8 @@ def _event_retry(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Event {event.event_id} queued again; its state shows below.")
+        messages.success(request, gettext("Event %(event_id)s queued again; its state shows below.")
+                                  % {"event_id": event.event_id})
     return redirect(reverse("home") + "#sync")
 
 
@@ -99,8 +100,9 @@ def _adapter_sign_in_link(request):
     # In the fragment: browsers never send it, so the code is in no access log or Referer.
     url = public_url(reverse("adapter:page")) + "#code=" + code
     request.session[ISSUED_LINK_KEY] = {"email": agent.email, "url": url, "minutes": SIGN_IN_MAX_AGE // 60}
-    messages.success(request, f"Adapter sign-in link for {agent.email} created; it works once, for "
-                              f"{SIGN_IN_MAX_AGE // 60} minutes.")
+    messages.success(request, gettext("Adapter sign-in link for %(email)s created; it works "
+                                      "once, for %(value)s minutes.")
+                                      % {"email": agent.email, "value": SIGN_IN_MAX_AGE // 60})
     return redirect(reverse("home") + "#agents")
 
 
@@ -111,8 +113,10 @@ def _adapter_sign_out_everywhere(request):
         raise Http404("No agent with this email.")
     ended = adapter_sessions_end(tenant=request.tenant, agent_email=email or None,
                                  reason=f"signed out everywhere by {request.user.get_username()}")
-    whose = email or "every agent"
-    messages.success(request, f"Signed {whose} out of the adapter everywhere ({ended} sign-in{'s' if ended != 1 else ''} ended).")
+    whose = email or gettext("every agent")
+    messages.success(request, ngettext("Signed %(whose)s out of the adapter everywhere (%(ended)d sign-in ended).",
+                                       "Signed %(whose)s out of the adapter everywhere (%(ended)d sign-ins ended).",
+                                       ended) % {"whose": whose, "ended": ended})
     return redirect(reverse("home") + "#agents")
 
 

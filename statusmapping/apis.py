@@ -10,6 +10,7 @@ import dataclasses
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -370,7 +371,7 @@ class StatusMappingImportApi(TenantApiMixin, APIView):
         try:
             version = int(raw) if raw not in (None, "") else None
         except ValueError:
-            raise ApplicationError("config_version must be a number.", field="config_version") from None
+            raise ApplicationError(gettext("config_version must be a number."), field="config_version") from None
         dry_run = request.query_params.get("dry_run", "") in ("1", "true", "yes")
         if dry_run:
             plan = services.status_mapping_import_plan(tenant=self.tenant, text=request.body)

@@ -45,7 +45,7 @@ class StatusInheritanceForm(forms.Form):
 
     def __init__(self, *args, available: bool = True, cc_statuses=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["sign_out_status"].choices = [("", "Keep the status mapped from Kustomer's offline status")] + [
+        self.fields["sign_out_status"].choices = [("", _("Keep the status mapped from Kustomer's offline status"))] + [
             (name, name) for name in cc_statuses]
         if not available:
             self.fields["enabled"].disabled = True

@@ -17,6 +17,8 @@ import json
 import json.scanner
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 FORMAT = "status-mapping"
 VERSION = 1
 ACTIVITIES = ("none", "call", "wrap_up")
@@ -90,9 +92,9 @@ def mapping_file_build(*, tenant: str, exported_at: str, cc_statuses: list[CCSta
 def _name(entry: dict, key: str, *, optional: bool) -> tuple[str | None, str | None]:
     value = entry.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
-        return (None, None) if optional else (None, f"{key} is missing.")
+        return (None, None) if optional else (None, gettext("%(key)s is missing.") % {"key": key})
     if not isinstance(value, str):
-        return None, f"{key} must be a status name (text)."
+        return None, gettext("%(key)s must be a status name (text).") % {"key": key}
     return value.strip(), None
 
 
@@ -102,31 +104,34 @@ def mapping_file_parse(text: str | bytes) -> tuple[MappingFile | None, list[File
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
-            return None, [FileError("file", None, "The file is not UTF-8 text.")]
+            return None, [FileError("file", None, gettext("The file is not UTF-8 text."))]
     try:
         data = _loads_with_lines(text)
     except json.JSONDecodeError as exc:
-        return None, [FileError("file", exc.lineno, f"Not JSON: {exc.msg} (column {exc.colno}).")]
+        return None, [FileError("file", exc.lineno, gettext("Not JSON: %(reason)s (column %(column)s).") % {
+            "reason": exc.msg, "column": exc.colno})]
     if not isinstance(data, dict):
-        return None, [FileError("file", 1, "The file must hold one JSON object.")]
+        return None, [FileError("file", 1, gettext("The file must hold one JSON object."))]
     if data.get("format") != FORMAT:
-        return None, [FileError("file", 1, f'Not a status mapping file (its "format" must be "{FORMAT}").')]
+        return None, [FileError("file", 1, gettext('Not a status mapping file (its "format" must be "%(format)s").') % {
+            "format": FORMAT})]
     if data.get("version") != VERSION:
-        return None, [FileError("file", 1, f"Version {data.get('version')!r} of the format is not supported "
-                                           f"(this portal reads version {VERSION}).")]
+        return None, [FileError("file", 1, gettext("Version %(version)s of the format is not supported (this portal "
+                                                   "reads version %(supported)s).") % {
+            "version": repr(data.get("version")), "supported": VERSION})]
     errors: list[FileError] = []
     lines: dict[str, int] = {}
 
     def entries(key: str):
         items = data.get(key, [])
         if not isinstance(items, list):
-            errors.append(FileError(key, getattr(data, "line", 1), f"{key} must be a list."))
+            errors.append(FileError(key, getattr(data, "line", 1), gettext("%(key)s must be a list.") % {"key": key}))
             return []
         out = []
         for i, item in enumerate(items):
             where = f"{key}[{i}]"
             if not isinstance(item, dict):
-                errors.append(FileError(where, None, "Each entry must be an object."))
+                errors.append(FileError(where, None, gettext("Each entry must be an object.")))
                 continue
             out.append((where, getattr(item, "line", None), item))
         return out
@@ -137,11 +142,11 @@ def mapping_file_parse(text: str | bytes) -> tuple[MappingFile | None, list[File
         name, problem = _name(item, "name", optional=False)
         activity = item.get("activity", "none")
         if problem is None and len(name) > 60:
-            problem = "A CC status name has at most 60 characters."
+            problem = gettext("A CC status name has at most 60 characters.")
         if problem is None and activity not in ACTIVITIES:
-            problem = f"activity must be one of {', '.join(ACTIVITIES)}."
+            problem = gettext("activity must be one of %(items)s.") % {"items": ", ".join(ACTIVITIES)}
         if problem is None and name.lower() in seen_cc:
-            problem = f"{name} is listed twice."
+            problem = gettext("%(name)s is listed twice.") % {"name": name}
         if problem:
             errors.append(FileError(where, line, problem))
             continue
@@ -156,7 +161,7 @@ def mapping_file_parse(text: str | bytes) -> tuple[MappingFile | None, list[File
             other, problem2 = _name(item, second, optional=True)
             problem = problem or problem2
             if problem is None and name.lower() in {n.lower() for n in out}:
-                problem = twice.format(name=name)
+                problem = twice % {"name": name}
             if problem:
                 errors.append(FileError(where, line, problem))
                 continue
@@ -164,8 +169,8 @@ def mapping_file_parse(text: str | bytes) -> tuple[MappingFile | None, list[File
             lines[f"{key}:{name.lower()}"] = line
         return out
 
-    mapping = pairs("mapping", "kustomer_status", "cc_status", "The Kustomer status {name} is mapped twice.")
-    push = pairs("push", "cc_status", "kustomer_status", "The CC status {name} is listed twice.")
+    mapping = pairs("mapping", "kustomer_status", "cc_status", gettext("The Kustomer status %(name)s is mapped twice."))
+    push = pairs("push", "cc_status", "kustomer_status", gettext("The CC status %(name)s is listed twice."))
     if errors:
         return None, errors
     return MappingFile(cc_statuses=tuple(cc_specs), mapping=mapping, push=push, lines=lines), []

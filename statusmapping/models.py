@@ -9,27 +9,28 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
 
 
 class Priority(models.TextChoices):
-    LATEST_WINS = "LATEST_WINS", "The latest change from the CRM or the contact center applies"
-    CRM_OVERRIDES = "CRM_OVERRIDES", "The CRM always overrides the agent's next status"
+    LATEST_WINS = "LATEST_WINS", _("The latest change from the CRM or the contact center applies")
+    CRM_OVERRIDES = "CRM_OVERRIDES", _("The CRM always overrides the agent's next status")
 
 
 class Direction(models.TextChoices):
-    ONE_WAY = "ONE_WAY", "One-way (Kustomer → contact center)"
-    TWO_WAY = "TWO_WAY", "Two-way (also contact center → Kustomer)"
+    ONE_WAY = "ONE_WAY", _("One-way (Kustomer → contact center)")
+    TWO_WAY = "TWO_WAY", _("Two-way (also contact center → Kustomer)")
 
 
 class Activity(models.TextChoices):
     """What a CC status says about the agent's work: the engine holds Kustomer changes
     while the agent is on a call or in wrap-up (R-S12)."""
 
-    NONE = "none", "No call"
-    CALL = "call", "On a call"
-    WRAP_UP = "wrap_up", "In wrap-up"
+    NONE = "none", _("No call")
+    CALL = "call", _("On a call")
+    WRAP_UP = "wrap_up", _("In wrap-up")
 
 
 class CCStatus(models.Model):
@@ -62,10 +63,10 @@ class KustomerStatus(models.Model):
     /v1/routing/statuses`, and the CC status it maps to (R-S2, R-S3: many-to-one)."""
 
     class StatusType(models.TextChoices):
-        AVAILABLE = "available", "available"
-        BUSY = "busy", "busy"
-        UNAVAILABLE = "unavailable", "unavailable"
-        OFFLINE = "offline", "offline"
+        AVAILABLE = "available", _("available")
+        BUSY = "busy", _("busy")
+        UNAVAILABLE = "unavailable", _("unavailable")
+        OFFLINE = "offline", _("offline")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="kustomer_statuses")
     kustomer_id = models.CharField(max_length=64)
@@ -238,26 +239,26 @@ class AgentPush(models.Model):
 
 
 class Source(models.TextChoices):
-    KUSTOMER = "kustomer", "Kustomer"
-    CONTACT_CENTER = "contact_center", "Contact center"
+    KUSTOMER = "kustomer", _("Kustomer")
+    CONTACT_CENTER = "contact_center", _("Contact center")
 
 
 class Feed(models.TextChoices):
-    ADAPTER = "adapter", "Adapter event"
-    API = "api", "API event"
-    WATCHER = "watcher", "Work-session watcher"
-    LOGIN = "login", "Sign-in to the contact center"
+    ADAPTER = "adapter", _("Adapter event")
+    API = "api", _("API event")
+    WATCHER = "watcher", _("Work-session watcher")
+    LOGIN = "login", _("Sign-in to the contact center")
 
 
 class Kind(models.TextChoices):
-    MANUAL = "manual", "Manual"
-    SYSTEM_NEXT = "system_next", "System (next status)"
+    MANUAL = "manual", _("Manual")
+    SYSTEM_NEXT = "system_next", _("System (next status)")
     # Addition to the contract: the agent signed in to the contact center (R-S8).
-    SIGN_IN = "sign_in", "Sign-in"
+    SIGN_IN = "sign_in", _("Sign-in")
     # The product's own kinds: the agent's Kustomer work session ended (R-O6), and a
     # change damped by the flapping guard applied when its hold ended (R-O7).
-    SIGN_OUT = "sign_out", "Kustomer sign-out"
-    DAMPED_RELEASE = "damped_release", "Applied after a hold"
+    SIGN_OUT = "sign_out", _("Kustomer sign-out")
+    DAMPED_RELEASE = "damped_release", _("Applied after a hold")
 
 
 class StatusChange(models.Model):

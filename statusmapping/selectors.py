@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings as django_settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import NotFoundError
 from statusmapping import mapping_rules, rules
@@ -51,7 +52,7 @@ def agent_get(*, tenant: Tenant, email: str) -> Agent:
     """Like `agent_get_by_email`, but a missing agent is a 404 (R-A1)."""
     agent = agent_get_by_email(tenant=tenant, email=email)
     if agent is None:
-        raise NotFoundError("No agent with this email.")
+        raise NotFoundError(gettext("No agent with this email."))
     return agent
 
 
@@ -218,7 +219,7 @@ def status_mapping_warnings(*, tenant: Tenant) -> list[dict[str, str]]:
     return mapping_rules.meaningless_mapping_warnings(
         kustomer_statuses=[(k.kustomer_id, k.name, k.status_type) for k in present],
         cc_statuses=status_map_build(cc_statuses=cc, kustomer_statuses=[]).cc_statuses,
-        mapping={k.kustomer_id: names.get(k.cc_status_id) for k in present},
+        mapping={k.kustomer_id: names.get(k.cc_status_id) for k in present}, translate=gettext,
     )
 
 
@@ -290,7 +291,7 @@ def cc_status_get(*, tenant, status_id: int):
 
     status = CCStatus.objects.filter(tenant=tenant, pk=status_id).first()
     if status is None:
-        raise NotFoundError("No such CC status.")
+        raise NotFoundError(gettext("No such CC status."))
     return status
 
 

@@ -17,6 +17,7 @@ from statusmapping.models import Direction, StatusInheritanceSettings
 from tenants.models import Tenant
 from tenants.services import audit_record
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 
 def _posted_version(request) -> int | None:
@@ -228,7 +229,7 @@ def cc_status_create(request):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"CC status {status.name} added.")
+            messages.success(request, gettext("CC status %(name)s added.") % {"name": status.name})
     else:
         messages.error(request, "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items()))
     return redirect("statusmapping:mapping")
@@ -249,14 +250,15 @@ def cc_status_edit(request, status_id: int):
                 name = status.name
                 services.cc_status_remove(status=status)
                 audit_record(tenant=request.tenant, actor=request.user, action="CC status removed", target=name)
-                messages.success(request, f"CC status {name} removed.")
+                messages.success(request, gettext("CC status %(name)s removed.") % {"name": name})
                 return redirect("statusmapping:mapping")
             if form.is_valid():
                 before = status.name
                 services.cc_status_rename(status=status, name=form.cleaned_data["name"])
                 audit_record(tenant=request.tenant, actor=request.user, action="CC status renamed", target=status.name,
                              detail=f"was {before}")
-                messages.success(request, f"CC status {before} is now called {status.name}.")
+                messages.success(request, gettext("CC status %(before)s is now called %(name)s.")
+                                          % {"before": before, "name": status.name})
                 return redirect("statusmapping:mapping")
         except ApplicationError as exc:
             form_errors_from(exc, form)
@@ -274,7 +276,8 @@ def agents_page(request):
         except ApplicationError as exc:
             form_errors_from(exc, form)
         else:
-            messages.success(request, f"Agent {agent.email} added; their Kustomer user is being looked up by email.")
+            messages.success(request, gettext("Agent %(email)s added; their Kustomer user is "
+                                              "being looked up by email.") % {"email": agent.email})
             return redirect("statusmapping:agents")
     context = {"agents": selectors.agent_list_with_statuses(tenant=request.tenant), "form": form}
     if request.GET.get("fragment") == "rows":
@@ -304,8 +307,8 @@ def agent_edit(request, agent_id: int):
             relinked = agent.email != before
             audit_record(tenant=request.tenant, actor=request.user, action="agent changed", target=agent.email,
                          detail=f"email was {before}" if relinked else "")
-            messages.success(request, f"Agent {agent.email} saved." + (
-                " Their Kustomer user is being looked up by the new email." if relinked else ""))
+            messages.success(request, (gettext("Agent %(email)s saved. Their Kustomer user is being looked up by the new email.")
+                                      if relinked else gettext("Agent %(email)s saved.")) % {"email": agent.email})
             return redirect("statusmapping:agents")
     return render(request, "statusmapping/agent_edit.html", {"agent": agent, "form": form})
 
@@ -318,7 +321,7 @@ def agent_remove(request, agent_id: int):
         email = agent.email
         services.agent_delete(agent=agent)
         audit_record(tenant=request.tenant, actor=request.user, action="agent removed", target=email)
-        messages.success(request, f"Agent {email} removed. Their status history stays.")
+        messages.success(request, gettext("Agent %(email)s removed. Their status history stays.") % {"email": email})
         return redirect("statusmapping:agents")
     return render(request, "statusmapping/agent_remove.html", {"agent": agent})
 

@@ -5,6 +5,7 @@ support staff, the one they name (`X-Tenant: <slug>` or the tenant chosen in the
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from rest_framework import exceptions, permissions
 
 from core.errors import ApplicationError
@@ -28,7 +29,8 @@ def request_tenant(request) -> Tenant:
             return tenant
         tenant = portal_tenant(request)  # the tenant opened in the portal, if any
         if tenant is None:
-            raise ApplicationError("Support staff name the tenant to act on with the X-Tenant header.", field="X-Tenant")
+            raise ApplicationError(gettext("Support staff name the tenant to act on with the "
+                                           "X-Tenant header."), field="X-Tenant")
         return tenant
     if getattr(user, "tenant_id", None):
         return user.tenant

@@ -35,12 +35,12 @@ NAVIGATION = [
 ]
 # The source document's own path of a page, where the short label abbreviates it.
 SOURCE_PATHS = {
-    "integrations:connection": "Settings › Developer settings › Kustomer connection",
-    "customfields:list": "Settings › Developer settings › Custom fields for Account and Record",
-    "statusmapping:settings": "Settings › Developer settings › Agent status",
-    "statusmapping:mapping": "Settings › Developer settings › Agent status inheritance › Status mapping › Set and manage",
-    "tenants:support_tenants": "Support › Tenants",
-    "statusmapping:support_tenants": "Support › Tenants › Status inheritance (availability switch)",
+    "integrations:connection": _("Settings › Developer settings › Kustomer connection"),
+    "customfields:list": _("Settings › Developer settings › Custom fields for Account and Record"),
+    "statusmapping:settings": _("Settings › Developer settings › Agent status"),
+    "statusmapping:mapping": _("Settings › Developer settings › Agent status inheritance › Status mapping › Set and manage"),
+    "tenants:support_tenants": _("Support › Tenants"),
+    "statusmapping:support_tenants": _("Support › Tenants › Status inheritance (availability switch)"),
 }
 SUPPORT_NAVIGATION = [
     (_("Support"), _("Tenants"), "tenants:support_tenants", 0, ()),

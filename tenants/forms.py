@@ -33,6 +33,20 @@ class AnyAccountPasswordResetForm(PasswordResetForm):
     def get_users(self, email):
         return User.objects.filter(email__iexact=email, is_active=True)
 
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        """In the person's chosen language; without one, the language of the page that
+        asked (the person asking is usually the owner of the address)."""
+        from django.conf import settings
+        from django.utils import translation
+
+        from tenants.selectors import user_language
+
+        language = user_language(user=context["user"]) or translation.get_language() or settings.LANGUAGE_CODE
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
+                              html_email_template_name)
+
 
 class ApiKeyCreateForm(forms.Form):
     name = forms.CharField(max_length=100, help_text=_("Who uses this key, e.g. 'Telephony events'."))

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Tenant(models.Model):
@@ -34,10 +35,10 @@ class Tenant(models.Model):
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        TENANT_ADMIN = "tenant_admin", "Tenant admin"
+        TENANT_ADMIN = "tenant_admin", _("Tenant admin")
         # Supervisors: see every page and read the API, change nothing.
-        VIEWER = "viewer", "Viewer (read-only)"
-        SUPPORT = "support", "Support staff"
+        VIEWER = "viewer", _("Viewer (read-only)")
+        SUPPORT = "support", _("Support staff")
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.TENANT_ADMIN)
     # Tenant admins and viewers belong to exactly one tenant; support staff to none
@@ -90,9 +91,9 @@ class AuditEntry(models.Model):
 
 
 class ApiKeyScope(models.TextChoices):
-    EVENTS_WRITE = "events:write", "Send contact-center events and agent status"
-    CONFIG_READ = "config:read", "Read configuration"
-    CONFIG_WRITE = "config:write", "Change configuration"
+    EVENTS_WRITE = "events:write", _("Send contact-center events and agent status")
+    CONFIG_READ = "config:read", _("Read configuration")
+    CONFIG_WRITE = "config:write", _("Change configuration")
 
 
 class ApiKey(models.Model):

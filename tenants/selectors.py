@@ -68,6 +68,28 @@ def audit_list(*, tenant: Tenant, limit: int = 200):
     return AuditEntry.objects.filter(tenant=tenant).select_related("actor")[:limit]
 
 
+def user_language(*, user: User) -> str | None:
+    """The language `user` chose in the portal's footer (portal.models.UserLanguage, read
+    through its reverse relation: tenants sits below portal), or None."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        return user.portal_language.language or None
+    except ObjectDoesNotExist:
+        return None
+
+
+def tenant_admin_emails_by_language(*, tenant: Tenant, default: str) -> dict[str, list[str]]:
+    """The tenant's active admins' e-mail addresses grouped by the language each chose
+    (`default` for those who chose none), so an alert reaches each in their language."""
+    grouped: dict[str, set[str]] = {}
+    rows = (User.objects.filter(tenant=tenant, role=User.Role.TENANT_ADMIN, is_active=True).exclude(email="")
+            .values_list("email", "portal_language__language"))
+    for email, language in rows:
+        grouped.setdefault(language or default, set()).add(email)
+    return {language: sorted(emails) for language, emails in sorted(grouped.items())}
+
+
 def tenant_admin_emails(*, tenant: Tenant) -> list[str]:
     """The e-mail addresses of the tenant's active admins (alerts, R-O5)."""
     return sorted(set(User.objects.filter(tenant=tenant, role=User.Role.TENANT_ADMIN, is_active=True)

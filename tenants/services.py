@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from core.errors import ApplicationError
 from tenants import keys
@@ -30,8 +31,9 @@ def region_check(region: str) -> str:
     only regions phonenumbers can read local numbers of (ISO 3166 alpha-2)."""
     region = (region or "").strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ApplicationError(f"'{region}' is not a country code phone numbers can be read in; use a two-letter "
-                               "ISO code such as US, GB or KR.", field="default_region")
+        raise ApplicationError(gettext("'%(region)s' is not a country code phone numbers can be "
+                                       "read in; use a two-letter ISO code such as US, GB or KR.")
+                                       % {"region": region}, field="default_region")
     return region
 
 
@@ -40,22 +42,25 @@ def tenant_create(*, name: str, slug: str = "", default_region: str = "US", acto
     name gives a slug cut to the column's length, a given slug is checked as given."""
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("Give the tenant a name.", field="name")
+        raise ApplicationError(gettext("Give the tenant a name."), field="name")
     if len(name) > _NAME_MAX:
-        raise ApplicationError(f"Use at most {_NAME_MAX} characters for the name.", field="name")
+        raise ApplicationError(gettext("Use at most %(max)s characters for the name.") % {"max": _NAME_MAX}, field="name")
     if slug:
         slug = slug.strip()
         if len(slug) > _SLUG_MAX:
-            raise ApplicationError(f"Use at most {_SLUG_MAX} characters for the slug.", field="slug")
+            raise ApplicationError(gettext("Use at most %(max)s characters for the slug.")
+                                   % {"max": _SLUG_MAX}, field="slug")
         if slugify(slug) != slug:
-            raise ApplicationError("Use only lower-case letters, digits and hyphens in the slug.", field="slug")
+            raise ApplicationError(gettext("Use only lower-case letters, digits and hyphens in "
+                                           "the slug."), field="slug")
     else:
         slug = slugify(name)[:_SLUG_MAX].strip("-")
         if not slug:
-            raise ApplicationError("Give the tenant a name with letters or digits, or a slug.", field="name")
+            raise ApplicationError(gettext("Give the tenant a name with letters or digits, or a slug."), field="name")
     region = region_check(default_region)
     if Tenant.objects.filter(slug=slug).exists():
-        raise ApplicationError(f"A tenant with the slug '{slug}' already exists.", field="slug")
+        raise ApplicationError(gettext("A tenant with the slug '%(slug)s' already exists.")
+                               % {"slug": slug}, field="slug")
     tenant = Tenant(name=name, slug=slug, default_region=region)
     tenant.full_clean()
     tenant.save()
@@ -102,7 +107,7 @@ def user_create(
     *, username: str, password: str, role: str, tenant: Tenant | None = None, email: str = ""
 ) -> User:
     if role == User.Role.TENANT_ADMIN and tenant is None:
-        raise ApplicationError("A tenant admin belongs to a tenant.", field="tenant")
+        raise ApplicationError(gettext("A tenant admin belongs to a tenant."), field="tenant")
     if role == User.Role.SUPPORT:
         tenant = None
     user = User(username=username, email=email, role=role, tenant=tenant, is_staff=role == User.Role.SUPPORT)
@@ -116,13 +121,14 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: list[str], created_by: 
     """Create a key and return it with its plain text, which is never available again."""
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("Name the key so you can recognise it later.", field="name")
+        raise ApplicationError(gettext("Name the key so you can recognise it later."), field="name")
     valid = set(ApiKeyScope.values)
     unknown = sorted(set(scopes) - valid)
     if unknown:
-        raise ApplicationError(f"Unknown scope(s): {', '.join(unknown)}. Valid: {', '.join(sorted(valid))}.", field="scopes")
+        raise ApplicationError(gettext("Unknown scope(s): %(unknown)s. Valid: %(items)s.")
+                               % {"unknown": ', '.join(unknown), "items": ', '.join(sorted(valid))}, field="scopes")
     if not scopes:
-        raise ApplicationError("Choose at least one scope.", field="scopes")
+        raise ApplicationError(gettext("Choose at least one scope."), field="scopes")
     new = keys.generate_key()
     key = ApiKey.objects.create(
         tenant=tenant,
@@ -206,7 +212,7 @@ TENANT_ROLES = (User.Role.TENANT_ADMIN, User.Role.VIEWER)
 
 def _tenant_role(role: str) -> str:
     if role not in TENANT_ROLES:
-        raise ApplicationError("Choose the role: admin or viewer (read-only).", field="role")
+        raise ApplicationError(gettext("Choose the role: admin or viewer (read-only)."), field="role")
     return role
 
 
@@ -221,10 +227,10 @@ def user_invite(*, tenant: Tenant, email: str, role: str = User.Role.TENANT_ADMI
     try:
         validate_email(email)
     except ValidationError:
-        raise ApplicationError("Enter the person's e-mail address.", field="email") from None
+        raise ApplicationError(gettext("Enter the person's e-mail address."), field="email") from None
     role = _tenant_role(role)
     if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError(f"{email} already has an account.", field="email")
+        raise ApplicationError(gettext("%(email)s already has an account.") % {"email": email}, field="email")
     first, _, last = (name or "").strip().partition(" ")
     with transaction.atomic():
         user = User(username=email, email=email, role=role, tenant=tenant, first_name=first[:150], last_name=last[:150])
@@ -238,7 +244,8 @@ def user_invite(*, tenant: Tenant, email: str, role: str = User.Role.TENANT_ADMI
 
 def invitation_resend(*, user: User, actor: User | None, portal_url: str) -> None:
     if user.has_usable_password():
-        raise ApplicationError(f"{user.email} already set a password: they can use “Forgot password?”.")
+        raise ApplicationError(gettext("%(email)s already set a password: they can use “Forgot "
+                                       "password?”.") % {"email": user.email})
     audit_record(tenant=user.tenant, actor=actor, action="invitation sent again", target=user.get_username())
     invitation_send(user=user, portal_url=portal_url)
 
@@ -261,13 +268,21 @@ def invitation_send(*, user: User, portal_url: str) -> None:
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
+    from django.utils import translation
+
+    from tenants.selectors import user_language
+
     context = {"user": user, "tenant": user.tenant, "link": invitation_link(user=user, portal_url=portal_url),
                "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)}
-    send_mail(
-        subject=f"You are invited to the contact center portal of {user.tenant.name if user.tenant else 'support'}",
-        message=render_to_string("tenants/invitation_email.txt", context),
-        from_email=None, recipient_list=[user.email],
-    )
+    # The invited person's own language once they chose one; until then the language
+    # of the admin who invites them (the page's).
+    with translation.override(user_language(user=user) or translation.get_language() or settings.LANGUAGE_CODE):
+        send_mail(
+            subject=gettext("You are invited to the contact center portal of %(name)s") % {
+                "name": user.tenant.name if user.tenant else gettext("support")},
+            message=render_to_string("tenants/invitation_email.txt", context),
+            from_email=None, recipient_list=[user.email],
+        )
 
 
 def _other_active_admins(user: User):
@@ -279,7 +294,8 @@ def user_role_set(*, user: User, role: str, actor: User | None) -> User:
     if user.role == role:
         return user
     if user.role == User.Role.TENANT_ADMIN and user.is_active and not _other_active_admins(user).exists():
-        raise ApplicationError("The tenant needs at least one active admin: make someone else admin first.", field="role")
+        raise ApplicationError(gettext("The tenant needs at least one active admin: make "
+                                       "someone else admin first."), field="role")
     before = user.role_label
     user.role = role
     user.save(update_fields=["role"])
@@ -294,7 +310,8 @@ def user_active_set(*, user: User, active: bool, actor: User | None) -> User:
     if user.is_active == active:
         return user
     if not active and user.role == User.Role.TENANT_ADMIN and not _other_active_admins(user).exists():
-        raise ApplicationError("The tenant needs at least one active admin: make someone else admin first.")
+        raise ApplicationError(gettext("The tenant needs at least one active admin: make "
+                                       "someone else admin first."))
     user.is_active = active
     user.save(update_fields=["is_active"])
     audit_record(tenant=user.tenant, actor=actor, action="user reactivated" if active else "user deactivated",

@@ -17,6 +17,7 @@ from tenants.forms import AnyAccountPasswordResetForm, ApiKeyCreateForm, TenantC
 from tenants.models import ApiKeyScope, Tenant, User
 from tenants.selectors import SESSION_ACTING_TENANT
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 
 def _portal_url(request) -> str:
@@ -33,7 +34,8 @@ def support_tenants(request):
         except ApplicationError as exc:
             form_errors_from(exc, form)
         else:
-            messages.success(request, f"Tenant {tenant.name} created; an invitation went to {admin.email}.")
+            messages.success(request, gettext("Tenant %(name)s created; an invitation went to "
+                                              "%(email)s.") % {"name": tenant.name, "email": admin.email})
             return redirect("tenants:support_tenants")
     tenants = (Tenant.objects.select_related("kustomer_connection").order_by("name")
                .annotate(user_count=Count("users", filter=Q(users__is_active=True))))
@@ -51,7 +53,8 @@ def users(request):
         except ApplicationError as exc:
             form_errors_from(exc, form)
         else:
-            messages.success(request, f"Invitation sent to {user.email}; the link in it sets their password.")
+            messages.success(request, gettext("Invitation sent to %(email)s; the link in it "
+                                              "sets their password.") % {"email": user.email})
             return redirect("tenants:users")
     return render(request, "tenants/users.html", {
         "people": selectors.user_list(tenant=request.tenant), "form": form,
@@ -68,13 +71,15 @@ def user_change(request, user_id: int):
     try:
         if action == "role":
             services.user_role_set(user=person, role=request.POST.get("role", ""), actor=request.user)
-            messages.success(request, f"{person.get_username()} is now {person.role_label}.")
+            messages.success(request, gettext("%(username)s is now %(role)s.")
+                                      % {"username": person.get_username(), "role": person.role_label})
         elif action in ("deactivate", "reactivate"):
             services.user_active_set(user=person, active=action == "reactivate", actor=request.user)
-            messages.success(request, f"{person.get_username()} {'can log in again' if person.is_active else 'can no longer log in'}.")
+            messages.success(request, (gettext("%(username)s can log in again.") if person.is_active
+                              else gettext("%(username)s can no longer log in.")) % {"username": person.get_username()})
         elif action == "resend":
             services.invitation_resend(user=person, actor=request.user, portal_url=_portal_url(request))
-            messages.success(request, f"Invitation sent to {person.email} again.")
+            messages.success(request, gettext("Invitation sent to %(email)s again.") % {"email": person.email})
         else:
             messages.error(request, _("Unknown action."))
     except ApplicationError as exc:
@@ -94,7 +99,7 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         user = form.user
         services.audit_record(tenant=user.tenant, actor=user, action="password set", target=user.get_username())
-        messages.success(self.request, "Password set. Log in with it now.")
+        messages.success(self.request, gettext("Password set. Log in with it now."))
         return response
 
 
@@ -118,7 +123,7 @@ class PasswordForgotView(auth_views.PasswordResetView):
 def support_tenant_open(request, slug: str):
     tenant = get_object_or_404(Tenant, slug=slug)
     request.session[SESSION_ACTING_TENANT] = tenant.pk
-    messages.success(request, f"You are now working on {tenant.name}.")
+    messages.success(request, gettext("You are now working on %(name)s.") % {"name": tenant.name})
     return redirect("home")
 
 
@@ -142,7 +147,8 @@ def api_keys(request):
             services.audit_record(tenant=request.tenant, actor=request.user, action="API key created",
                                   target=key.name, detail=f"ccp_{key.prefix}_…, scopes {', '.join(key.scopes)}")
             request.session[NEW_KEY_SESSION] = {"name": key.name, "plain": plain}
-            messages.success(request, f"API key '{key.name}' created. Copy it now: it will not be shown again.")
+            messages.success(request, gettext("API key '%(name)s' created. Copy it now: it will "
+                                              "not be shown again.") % {"name": key.name})
             return redirect("tenants:api_keys")
     keys = selectors.api_key_list(tenant=request.tenant)
     return render(request, "tenants/api_keys.html", {
@@ -158,7 +164,8 @@ def api_key_revoke(request, key_id: int):
         services.api_key_revoke(key=key)
         services.audit_record(tenant=request.tenant, actor=request.user, action="API key revoked", target=key.name,
                               detail=f"ccp_{key.prefix}_…")
-        messages.success(request, f"API key '{key.name}' revoked: requests with it are now refused.")
+        messages.success(request, gettext("API key '%(name)s' revoked: requests with it are now "
+                                          "refused.") % {"name": key.name})
         return redirect("tenants:api_keys")
     return render(request, "tenants/api_key_revoke.html", {
         "key": key, "stops": [label for value, label in ApiKeyScope.choices if value in key.scopes]})

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations import rules
 from conversations.models import Event, SyncSettings
@@ -35,7 +36,7 @@ def sync_settings_get(*, tenant: Tenant) -> SyncSettings:
 def sync_settings_update(*, tenant: Tenant, close_out_after_hours: int | None = None,
                          ambiguous_pick_latest: bool | None = None) -> SyncSettings:
     if close_out_after_hours is not None and not 0 <= close_out_after_hours <= 720:
-        raise ApplicationError("Give 0 (never) to 720 hours.", field="close_out_after_hours")
+        raise ApplicationError(gettext("Give 0 (never) to 720 hours."), field="close_out_after_hours")
     settings, _ = SyncSettings.objects.get_or_create(tenant=tenant)
     if close_out_after_hours is not None:
         settings.close_out_after_hours = close_out_after_hours

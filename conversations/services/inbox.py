@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.dates import parse_datetime
 from conversations import rules
@@ -47,8 +48,9 @@ def event_record(*, tenant: Tenant, payload: dict[str, Any], raw_body: str, rece
             .exclude(event_id=payload["id"]).exists()):
         # A session id names one call, chat or voicemail of one customer (docs/api.md).
         raise ConflictError(
-            f"Session {session_id} already belongs to another customer: a session id names one call, chat or "
-            "voicemail of one customer. Give this customer's session its own id.", field="session.id")
+            gettext("Session %(session_id)s already belongs to another customer: a session id "
+                    "names one call, chat or voicemail of one customer. Give this customer's "
+                    "session its own id.") % {"session_id": session_id}, field="session.id")
     try:
         with transaction.atomic():
             event = Event.objects.create(
@@ -69,7 +71,7 @@ def event_record(*, tenant: Tenant, payload: dict[str, Any], raw_body: str, rece
             raise
         if not hmac.compare_digest(event.body_hash, digest):
             raise ConflictError(
-                f"Event {payload['id']} was already received with a different body.", field="id"
+                gettext("Event %(id)s was already received with a different body.") % {"id": payload['id']}, field="id"
             ) from None
         return event, False
     return event, True
@@ -82,7 +84,8 @@ def event_retry(*, event: Event) -> Event:
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
         if locked.state != Event.State.FAILED:
-            raise ApplicationError(f"Only failed events can be retried; this one is {locked.state}.", field="state")
+            raise ApplicationError(gettext("Only failed events can be retried; this one is %(state)s.")
+                                   % {"state": locked.state}, field="state")
         late_files_reset(event=locked)
         EventAction.objects.filter(event=locked, state=EventAction.State.FAILED).update(
             state=EventAction.State.PENDING, error=""
@@ -104,7 +107,7 @@ def click_to_call_start(*, tenant: Tenant, agent_email: str, phone: str, kustome
 
     agent = agent_get_by_email(tenant=tenant, email=agent_email)
     if agent is None:
-        raise ApplicationError("No agent with this email in this contact center.", field="agent_email")
+        raise ApplicationError(gettext("No agent with this email in this contact center."), field="agent_email")
     agent_email = agent.email
     session_id = f"ctc-{uuid.uuid4().hex[:16]}"
     body = {

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations.models import (
     CustomerLink,
@@ -106,9 +107,10 @@ def webhook_delivery_retry(*, tenant_id: int, delivery_pk: int) -> WebhookDelive
         delivery = (WebhookDelivery.objects.select_for_update()
                     .filter(pk=delivery_pk, subscription__tenant_id=tenant_id).first())
         if delivery is None:
-            raise NotFoundError("No such webhook delivery.")
+            raise NotFoundError(gettext("No such webhook delivery."))
         if delivery.state != WebhookDelivery.State.FAILED:
-            raise ApplicationError(f"Only failed deliveries can be retried; this one is {delivery.state}.",
+            raise ApplicationError(gettext("Only failed deliveries can be retried; this one is "
+                                           "%(state)s.") % {"state": delivery.state},
                                    field="state")
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             state=WebhookDelivery.State.RECEIVED, attempts=0, processed_at=None, queued_at=timezone.now())

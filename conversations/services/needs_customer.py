@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations.models import CustomerLink, Event
 from core.errors import ApplicationError
@@ -26,9 +27,9 @@ def event_customer_choose(*, tenant: Tenant, event_pk: int, kustomer_customer_id
     with transaction.atomic():
         event = Event.objects.select_for_update().filter(tenant=tenant, pk=event_pk).first()
         if event is None or event.state != Event.State.NEEDS_CUSTOMER:
-            raise ApplicationError("This event no longer needs a customer.", field="event")
+            raise ApplicationError(gettext("This event no longer needs a customer."), field="event")
         if kustomer_customer_id and kustomer_customer_id not in {c["id"] for c in event.customer_candidates}:
-            raise ApplicationError("Choose one of the event's candidate customers.", field="customer")
+            raise ApplicationError(gettext("Choose one of the event's candidate customers."), field="customer")
         if kustomer_customer_id:
             link, _ = CustomerLink.objects.get_or_create(
                 tenant=tenant, customer_key=event.customer_key,

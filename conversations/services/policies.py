@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations import rules
 from conversations.models import CallLoggingPolicies
@@ -26,8 +27,8 @@ def kustomer_teams_read(*, tenant: Tenant) -> list[tuple[str, str]]:
     Raises ApplicationError naming the team field when they cannot be read."""
     connection = kustomer_connection_get(tenant=tenant)
     if connection is None:
-        raise ApplicationError("Connect Kustomer first: the team is looked up in your org.",
-                               errors={TEAM_FIELD: ["Connect Kustomer first: the team is looked up in your org."]})
+        raise ApplicationError(gettext("Connect Kustomer first: the team is looked up in your org."),
+                               errors={TEAM_FIELD: [gettext("Connect Kustomer first: the team is looked up in your org.")]})
     try:
         with kustomer_client_for(connection=connection, timeout=10) as client:
             teams = client.list_teams()
@@ -83,16 +84,17 @@ def call_logging_policies_update(
     changes: dict[str, Any] = {}
     if logging is not None:
         if not isinstance(logging, Mapping):
-            errors["logging"] = ["An object of session kind → open | done | skip."]
+            errors["logging"] = [gettext("An object of session kind → open | done | skip.")]
         else:
             merged = dict(row.logging or {})
             for kind, how in logging.items():
                 if kind not in rules.SESSION_KINDS:
                     errors.setdefault(f"logging.{kind}", []).append(
-                        f"Unknown session kind; one of {', '.join(rules.SESSION_KINDS)}.")
+                        gettext("Unknown session kind; one of %(items)s.") % {"items": ', '.join(rules.SESSION_KINDS)})
                 elif how not in rules.LOG_CHOICES:
                     errors.setdefault(f"logging.{kind}", []).append(
-                        f"{how!r} is not one of {', '.join(rules.LOG_CHOICES)}.")
+                        gettext("%(how)s is not one of %(items)s.")
+                        % {"how": repr(how), "items": ', '.join(rules.LOG_CHOICES)})
                 else:
                     merged[kind] = how
             changes["logging"] = merged
@@ -107,7 +109,8 @@ def call_logging_policies_update(
             e164 = rules.phone_search_key(text, tenant.default_region)
             if e164 is None:
                 errors.setdefault("connected_numbers", []).append(
-                    f"{text!r} is not a valid phone number (read with default region {tenant.default_region or 'US'}).")
+                    gettext("%(text)s is not a valid phone number (read with default region "
+                            "%(value)s).") % {"text": repr(text), "value": tenant.default_region or 'US'})
                 continue
             if e164 not in numbers:
                 numbers.append(e164)
@@ -118,7 +121,8 @@ def call_logging_policies_update(
             try:
                 validate_email(email)
             except ValidationError:
-                errors.setdefault("default_owner_email", []).append(f"{email!r} is not an email address.")
+                errors.setdefault("default_owner_email", []).append(gettext("%(email)s is not "
+                                                                            "an email address.") % {"email": repr(email)})
         changes["default_owner_email"] = email
     if default_owner_team_id is not None:
         team = _team_resolved(tenant, row, str(default_owner_team_id))
@@ -132,7 +136,7 @@ def call_logging_policies_update(
         merged = dict(getattr(row, name) or {})
         for kind, template in dict(given).items():
             template = str(template or "").strip()
-            problems = ([f"Unknown session kind; one of {', '.join(rules.SESSION_KINDS)}."]
+            problems = ([gettext("Unknown session kind; one of %(items)s.") % {"items": ', '.join(rules.SESSION_KINDS)}]
                         if kind not in rules.SESSION_KINDS else rules.template_errors(template))
             if problems:
                 errors.setdefault(f"{name}.{kind}", []).extend(problems)
@@ -141,21 +145,24 @@ def call_logging_policies_update(
         changes[name] = {k: v for k, v in merged.items() if v}
     if number_format is not None:
         if number_format not in rules.NUMBER_FORMATS:
-            errors.setdefault("number_format", []).append(f"One of {', '.join(rules.NUMBER_FORMATS)}.")
+            errors.setdefault("number_format", []).append(gettext("One of %(items)s.")
+                                                          % {"items": ', '.join(rules.NUMBER_FORMATS)})
         changes["number_format"] = number_format
     if short_abandon_seconds is not None:
         if not 0 <= int(short_abandon_seconds) <= 600:
-            errors.setdefault("short_abandon_seconds", []).append("From 0 (off) to 600 seconds.")
+            errors.setdefault("short_abandon_seconds", []).append(gettext("From 0 (off) to 600 "
+                                                                          "seconds."))
         changes["short_abandon_seconds"] = int(short_abandon_seconds)
     if delay_call_until_connected is not None:
         changes["delay_call_until_connected"] = bool(delay_call_until_connected)
     if delay_chat_until_messages is not None:
         if not 0 <= int(delay_chat_until_messages) <= 100:
-            errors.setdefault("delay_chat_until_messages", []).append("From 0 (off) to 100 messages.")
+            errors.setdefault("delay_chat_until_messages", []).append(gettext("From 0 (off) to "
+                                                                              "100 messages."))
         changes["delay_chat_until_messages"] = int(delay_chat_until_messages)
     if reopen_days is not None:
         if not 0 <= int(reopen_days) <= 365:
-            errors.setdefault("reopen_days", []).append("From 0 (off) to 365 days.")
+            errors.setdefault("reopen_days", []).append(gettext("From 0 (off) to 365 days."))
         changes["reopen_days"] = int(reopen_days)
     if errors:
         first = next(iter(errors))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import ApplicationError, ConflictError, NotFoundError
 from core.queue import enqueue_on_commit
@@ -32,10 +33,12 @@ def agent_email_clean(email: str) -> str:
     """The email normalised, or ApplicationError naming `email`."""
     email = selectors.normalize_email(email)
     if not email or "@" not in email:
-        raise ApplicationError("Enter the agent's email address.", field="email")
+        raise ApplicationError(gettext("Enter the agent's email address."), field="email")
     if len(email) > 254 or not _AGENT_EMAIL.match(email):
-        raise ApplicationError("An agent's email may hold only letters, digits and . _ + ' - before the @ and a "
-                               "domain name after it (no /, ?, #, % or spaces).", field="email")
+        # xgettext:no-python-format (the % is a character the text names, not a placeholder)
+        raise ApplicationError(gettext("An agent's email may hold only letters, digits and . _ "
+                                       "+ ' - before the @ and a domain name after it (no /, ?, "
+                                       "#, % or spaces)."), field="email")
     return email
 
 
@@ -49,7 +52,8 @@ def agent_create(*, tenant: Tenant, email: str, name: str = "") -> Agent:
         with transaction.atomic():
             agent = Agent.objects.create(tenant=tenant, email=email, name=(name or "").strip()[:200])
     except IntegrityError:
-        raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
+        raise ConflictError(gettext("An agent with the email %(email)s already exists.")
+                            % {"email": email}, field="email") from None
     if kustomer_connection_exists(tenant=tenant):
         enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
     return agent
@@ -80,7 +84,8 @@ def agent_update(*, agent: Agent, email: str, name: str = "") -> Agent:
         with transaction.atomic():
             Agent.objects.filter(pk=agent.pk).update(**fields, updated_at=timezone.now())
     except IntegrityError:
-        raise ConflictError(f"An agent with the email {email} already exists.", field="email") from None
+        raise ConflictError(gettext("An agent with the email %(email)s already exists.")
+                            % {"email": email}, field="email") from None
     agent.refresh_from_db()
     if relink and kustomer_connection_exists(tenant_id=agent.tenant_id):
         enqueue_on_commit(agent_kustomer_user_resolve_task, agent.pk)
@@ -131,10 +136,10 @@ def adapter_heartbeat_record(*, tenant: Tenant, agent_email: str, instance_id: s
     adapter instances are live now (more than one: sync pauses for them)."""
     agent = selectors.agent_get_by_email(tenant=tenant, email=agent_email)
     if agent is None:
-        raise NotFoundError("No agent with this email.", field="agent_email")
+        raise NotFoundError(gettext("No agent with this email."), field="agent_email")
     instance_id = (instance_id or "").strip()
     if not instance_id:
-        raise ApplicationError("Send the adapter's instance id.", field="instance_id")
+        raise ApplicationError(gettext("Send the adapter's instance id."), field="instance_id")
     adapter_instance_touch(agent_id=agent.pk, instance_id=instance_id, at=timezone.now())
     return agent, len(selectors.agent_live_instance_ids(agent=agent))
 

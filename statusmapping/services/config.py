@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from core.errors import ApplicationError, ConflictError
 from core.queue import enqueue_on_commit
@@ -84,22 +85,26 @@ def status_inheritance_update(
     Choosing two-way (again) queues the check of Kustomer's prerequisites; pushes go out
     only once it passed."""
     if priority is not None and priority not in Priority.values:
-        raise ApplicationError(f"Choose one of {', '.join(Priority.values)}.", field="priority")
+        raise ApplicationError(gettext("Choose one of %(items)s.")
+                               % {"items": ', '.join(Priority.values)}, field="priority")
     if direction is not None and direction not in Direction.values:
-        raise ApplicationError(f"Choose one of {', '.join(Direction.values)}.", field="direction")
+        raise ApplicationError(gettext("Choose one of %(items)s.")
+                               % {"items": ', '.join(Direction.values)}, field="direction")
     if watch_interval_seconds is not None and not 1 <= watch_interval_seconds <= 3600:
-        raise ApplicationError("Give an interval of 1 to 3,600 seconds.", field="watch_interval_seconds")
+        raise ApplicationError(gettext("Give an interval of 1 to 3,600 seconds."), field="watch_interval_seconds")
     if flap_max_changes is not None and not 0 <= flap_max_changes <= 100:
-        raise ApplicationError("Give 0 (off) to 100 changes a minute.", field="flap_max_changes")
+        raise ApplicationError(gettext("Give 0 (off) to 100 changes a minute."), field="flap_max_changes")
     if flap_hold_seconds is not None and not 5 <= flap_hold_seconds <= 600:
-        raise ApplicationError("Give a hold of 5 to 600 seconds.", field="flap_hold_seconds")
+        raise ApplicationError(gettext("Give a hold of 5 to 600 seconds."), field="flap_hold_seconds")
     sign_out = None
     if sign_out_status:
         sign_out = CCStatus.objects.filter(tenant=tenant, name__iexact=sign_out_status.strip()).first()
         if sign_out is None:
-            raise ApplicationError(f"No CC status named {sign_out_status!r}.", field="sign_out_status")
+            raise ApplicationError(gettext("No CC status named %(sign_out_status)s.")
+                                   % {"sign_out_status": repr(sign_out_status)}, field="sign_out_status")
         if sign_out.activity != Activity.NONE:
-            raise ApplicationError(f"{sign_out.name} is a status the contact center sets during calls; choose another.",
+            raise ApplicationError(gettext("%(name)s is a status the contact center sets during "
+                                           "calls; choose another.") % {"name": sign_out.name},
                                    field="sign_out_status")
     from statusmapping.tasks import two_way_prerequisites_check_task
 
@@ -110,7 +115,8 @@ def status_inheritance_update(
         settings = StatusInheritanceSettings.objects.select_for_update().get(tenant=tenant)
         if enabled and not settings.available:
             raise ApplicationError(
-                "Kustomer status inheritance is not available to this tenant yet: ask support to make it available.",
+                gettext("Kustomer status inheritance is not available to this tenant yet: ask "
+                        "support to make it available."),
                 field="enabled",
             )
         was_two_way = settings.direction == Direction.TWO_WAY and settings.enabled
@@ -170,20 +176,22 @@ def cc_status_ensure_defaults(*, tenant: Tenant) -> None:
 def cc_status_create(*, tenant: Tenant, name: str, routable: bool = False, activity: str = Activity.NONE) -> CCStatus:
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("Give the status a name.", field="name")
+        raise ApplicationError(gettext("Give the status a name."), field="name")
     if len(name) > 60:
-        raise ApplicationError("Use at most 60 characters.", field="name")
+        raise ApplicationError(gettext("Use at most 60 characters."), field="name")
     if activity not in Activity.values:
-        raise ApplicationError(f"Choose one of {', '.join(Activity.values)}.", field="activity")
+        raise ApplicationError(gettext("Choose one of %(items)s.")
+                               % {"items": ', '.join(Activity.values)}, field="activity")
     cc_status_ensure_defaults(tenant=tenant)
     if selectors.cc_status_find(tenant=tenant, name=name):
-        raise ConflictError(f"A CC status named {name} already exists.", field="name")
+        raise ConflictError(gettext("A CC status named %(name)s already exists.") % {"name": name}, field="name")
     try:
         with transaction.atomic():
             tenant_config_changed(tenant=tenant)
             return CCStatus.objects.create(tenant=tenant, name=name, routable=routable, activity=activity, position=1000)
     except IntegrityError:
-        raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
+        raise ConflictError(gettext("A CC status named %(name)s already exists.")
+                            % {"name": name}, field="name") from None
 
 
 def cc_status_rename(*, status: CCStatus, name: str) -> CCStatus:
@@ -191,18 +199,19 @@ def cc_status_rename(*, status: CCStatus, name: str) -> CCStatus:
     history keeps the names as they were)."""
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("Give the status a name.", field="name")
+        raise ApplicationError(gettext("Give the status a name."), field="name")
     if len(name) > 60:
-        raise ApplicationError("Use at most 60 characters.", field="name")
+        raise ApplicationError(gettext("Use at most 60 characters."), field="name")
     other = selectors.cc_status_find(tenant=status.tenant, name=name)
     if other is not None and other.pk != status.pk:
-        raise ConflictError(f"A CC status named {name} already exists.", field="name")
+        raise ConflictError(gettext("A CC status named %(name)s already exists.") % {"name": name}, field="name")
     try:
         with transaction.atomic():
             tenant_config_changed(tenant=status.tenant)
             CCStatus.objects.filter(pk=status.pk).update(name=name)
     except IntegrityError:
-        raise ConflictError(f"A CC status named {name} already exists.", field="name") from None
+        raise ConflictError(gettext("A CC status named %(name)s already exists.")
+                            % {"name": name}, field="name") from None
     status.refresh_from_db()
     return status
 
@@ -216,8 +225,9 @@ def cc_status_remove(*, status: CCStatus) -> None:
         tenant_config_changed(tenant=status.tenant)
         holders = list(selectors.cc_status_holders(status=status))
         if holders:
-            raise ConflictError(f"{status.name} cannot be removed while an agent holds it: "
-                                f"{', '.join(a.email for a in holders[:10])}.")
+            raise ConflictError(gettext("%(name)s cannot be removed while an agent holds it: "
+                                        "%(items)s.")
+                                        % {"name": status.name, "items": ', '.join(a.email for a in holders[:10])})
         Agent.objects.filter(tenant=status.tenant, held_cc_status=status).update(held_cc_status=None)
         status.delete()
 
@@ -313,34 +323,38 @@ def status_mapping_save(
     targets: dict[str, CCStatus | None] = {}
     for kid, cc_name in (mapping or {}).items():
         if kid not in kustomer:
-            errors.setdefault(f"mapping.{kid}", []).append("No such Kustomer status: refresh the list from Kustomer.")
+            errors.setdefault(f"mapping.{kid}", []).append(gettext("No such Kustomer status: "
+                                                                   "refresh the list from "
+                                                                   "Kustomer."))
             continue
         if cc_name in (None, ""):
             targets[kid] = None
             continue
         cc = cc_by_name.get(str(cc_name).strip().lower())
         if cc is None:
-            errors.setdefault(f"mapping.{kid}", []).append(f"No CC status named {cc_name}.")
+            errors.setdefault(f"mapping.{kid}", []).append(gettext("No CC status named %(name)s.") % {"name": cc_name})
             continue
         targets[kid] = cc
     push_targets: dict[int, str] = {}
     for cc_name, kid in (push or {}).items():
         cc = cc_by_name.get(str(cc_name).strip().lower())
         if cc is None:
-            errors.setdefault(f"push.{cc_name}", []).append(f"No CC status named {cc_name}.")
+            errors.setdefault(f"push.{cc_name}", []).append(gettext("No CC status named %(name)s.") % {"name": cc_name})
             continue
         if kid in (None, ""):
             push_targets[cc.pk] = ""
             continue
         k = kustomer.get(kid)
         if k is None or k.removed_at is not None:
-            errors.setdefault(f"push.{cc_name}", []).append("No such Kustomer status (or Kustomer no longer has it).")
+            errors.setdefault(f"push.{cc_name}", []).append(gettext("No such Kustomer status "
+                                                                    "(or Kustomer no longer has "
+                                                                    "it)."))
             continue
         push_targets[cc.pk] = kid
     with transaction.atomic():
         tenant_config_check(tenant=tenant, expected_version=expected_version)
         if errors:
-            raise ApplicationError("The map was not saved: fix the marked statuses.", errors=errors)
+            raise ApplicationError(gettext("The map was not saved: fix the marked statuses."), errors=errors)
         tenant_config_changed(tenant=tenant)
         for kid, status in kustomer.items():
             target = targets.get(kid)
@@ -361,25 +375,31 @@ def kustomer_status_alerts_email(*, tenant_id: int) -> int:
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
-    from tenants.selectors import tenant_admin_emails
+    from django.utils import translation
+
+    from tenants.selectors import tenant_admin_emails_by_language
 
     tenant = Tenant.objects.get(pk=tenant_id)
     if not StatusInheritanceSettings.objects.filter(tenant=tenant, email_new_unmapped_statuses=True).exists():
         return 0
-    recipients = tenant_admin_emails(tenant=tenant)
+    # One e-mail per language the admins chose (the portal's default for the others).
+    recipients = tenant_admin_emails_by_language(tenant=tenant, default=django_settings.LANGUAGE_CODE)
     with transaction.atomic():
         # Locked and marked in one transaction: two runs never both send about one status.
         pending = list(selectors.kustomer_statuses_new_unmapped(tenant=tenant).filter(alert_emailed_at__isnull=True)
                        .select_for_update(skip_locked=True, of=("self",)))
         if not pending or not recipients:
             return 0
-        send_mail(
-            subject=f"New Kustomer status{'es' if len(pending) > 1 else ''} not mapped: "
-                    f"{', '.join(k.name for k in pending)}",
-            message=render_to_string("statusmapping/new_statuses_email.txt", {
-                "tenant": tenant, "statuses": pending,
-                "link": django_settings.PORTAL_PUBLIC_URL.rstrip("/") + "/settings/status-mapping/"}),
-            from_email=None, recipient_list=recipients,
-        )
+        names = ", ".join(k.name for k in pending)
+        for language, emails in recipients.items():
+            with translation.override(language):
+                send_mail(
+                    subject=ngettext("New Kustomer status not mapped: %(names)s",
+                                     "New Kustomer statuses not mapped: %(names)s", len(pending)) % {"names": names},
+                    message=render_to_string("statusmapping/new_statuses_email.txt", {
+                        "tenant": tenant, "statuses": pending,
+                        "link": django_settings.PORTAL_PUBLIC_URL.rstrip("/") + "/settings/status-mapping/"}),
+                    from_email=None, recipient_list=emails,
+                )
         KustomerStatus.objects.filter(pk__in=[k.pk for k in pending]).update(alert_emailed_at=timezone.now())
     return len(pending)

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import ApplicationError
 from core.queue import enqueue_on_commit
@@ -58,7 +59,7 @@ def agent_status_change_record(
     the process's copy (`selectors.status_config_get`), and a repeated id is found by
     the unique key rather than by a look-up before every decision."""
     if timezone.is_naive(occurred_at):
-        raise ApplicationError("Give occurred_at with a time zone (e.g. ...Z).", field="occurred_at")
+        raise ApplicationError(gettext("Give occurred_at with a time zone (e.g. ...Z)."), field="occurred_at")
     email = selectors.normalize_email(agent_email)
     config = selectors.status_config_get(tenant=tenant)
     if not config.cc_by_lower:
@@ -76,13 +77,13 @@ def agent_status_change_record(
         if requested is None:
             if (existing := _status_change_find(tenant=tenant, event_id=event_id)) is not None:
                 return existing
-            raise ApplicationError(f"No CC status named {status!r}.", field="status")
+            raise ApplicationError(gettext("No CC status named %(status)s.") % {"status": repr(status)}, field="status")
     elif source != Source.KUSTOMER:
-        raise ApplicationError("Use kustomer or contact_center.", field="source")
+        raise ApplicationError(gettext("Use kustomer or contact_center."), field="source")
     elif not kustomer_status_id:
         if (existing := _status_change_find(tenant=tenant, event_id=event_id)) is not None:
             return existing
-        raise ApplicationError("Send the Kustomer status id.", field="kustomer_status_id")
+        raise ApplicationError(gettext("Send the Kustomer status id."), field="kustomer_status_id")
     elif kustomer_status_id not in config.kustomer_names:
         # Mapped since this process read the map? Read it once more, at most once a
         # second (the status may also be new in Kustomer: the decision then asks for a
@@ -178,7 +179,7 @@ def _agent_status_change_decide(
         _after_decision(tenant=tenant, read=read, change=change, outcome=outcome, config=config)
         return change
     raise ApplicationError(
-        "The agent's status is changing faster than it can be decided; send the event again.",
+        gettext("The agent's status is changing faster than it can be decided; send the event again."),
         field="agent_email", status_code=503,
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import ApplicationError
 from statusmapping import mapping_file, mapping_rules, rules, selectors
@@ -42,7 +43,7 @@ class ImportPlan:
 
 def _import_errors(errors: list[mapping_file.FileError]) -> ApplicationError:
     return ApplicationError(
-        "Nothing was imported: fix the entries below.",
+        gettext("Nothing was imported: fix the entries below."),
         errors={f"{e.entry}" + (f" (line {e.line})" if e.line else ""): [e.message] for e in errors},
     )
 
@@ -65,24 +66,29 @@ def status_mapping_import_plan(*, tenant: Tenant, text: str | bytes) -> ImportPl
         k = present.get(k_name.lower())
         if k is None:
             problems.append(mapping_file.FileError(
-                f"mapping[{i}]", line, f"This tenant's Kustomer org has no status named {k_name} "
-                                       "(refresh the statuses from Kustomer, or remove the entry)."))
+                f"mapping[{i}]", line, gettext("This tenant's Kustomer org has no status named "
+                                               "%(k_name)s (refresh the statuses from Kustomer, "
+                                               "or remove the entry).") % {"k_name": k_name}))
             continue
         if cc_name is not None and cc_name.lower() not in known_cc:
             problems.append(mapping_file.FileError(
-                f"mapping[{i}]", line, f"No CC status named {cc_name} (in this tenant or in the file's cc_statuses)."))
+                f"mapping[{i}]", line, gettext("No CC status named %(cc_name)s (in this tenant "
+                                               "or in the file's cc_statuses).") % {"cc_name": cc_name}))
             continue
         mapping[k.kustomer_id] = known_cc[cc_name.lower()] if cc_name else None
     push: dict[str, str | None] = {}
     for i, (cc_name, k_name) in enumerate(parsed.push.items()):
         line = parsed.lines.get(f"push:{cc_name.lower()}")
         if cc_name.lower() not in known_cc:
-            problems.append(mapping_file.FileError(f"push[{i}]", line, f"No CC status named {cc_name}."))
+            problems.append(mapping_file.FileError(f"push[{i}]", line, gettext("No CC status "
+                                                                               "named "
+                                                                               "%(cc_name)s.") % {"cc_name": cc_name}))
             continue
         k = present.get(k_name.lower()) if k_name else None
         if k_name and k is None:
             problems.append(mapping_file.FileError(
-                f"push[{i}]", line, f"This tenant's Kustomer org has no status named {k_name}."))
+                f"push[{i}]", line, gettext("This tenant's Kustomer org has no status named "
+                                            "%(k_name)s.") % {"k_name": k_name}))
             continue
         push[known_cc[cc_name.lower()]] = k.kustomer_id if k else None
     if problems:
@@ -137,10 +143,11 @@ def status_mapping_dry_run(
     infos.update({s.name: rules.CCStatusInfo(name=s.name, routable=s.routable, activity=s.activity)
                   for s in new_cc_statuses})
     by_lower = {name.lower(): name for name in infos}
-    errors = {f"mapping.{kid}": [f"No CC status named {name}."] for kid, name in mapping.items()
+    errors = {f"mapping.{kid}": [gettext("No CC status named %(name)s.")
+                                 % {"name": name}] for kid, name in mapping.items()
               if name and name.lower() not in by_lower}
     if errors:
-        raise ApplicationError("The dry run needs known CC statuses.", errors=errors)
+        raise ApplicationError(gettext("The dry run needs known CC statuses."), errors=errors)
     proposed = rules.StatusMap(
         kustomer_to_cc={kid: by_lower[name.lower()] for kid, name in mapping.items() if name},
         cc_statuses=infos, push_as=config.status_map.push_as,
@@ -150,7 +157,7 @@ def status_mapping_dry_run(
     for agent in selectors.agent_list(tenant=tenant):
         state = selectors.agent_rule_state(agent, config.cc_by_id)
         outcome = mapping_rules.preview_status(settings=config.settings, status_map=proposed, agent=state,
-                                       live_instances=agent.live_instances, now=now)
+                                       live_instances=agent.live_instances, now=now, translate=gettext)
         rows.append(DryRunRow(
             email=agent.email, name=agent.name, kustomer_status=config.kustomer_names.get(agent.kustomer_status_id, ""),
             current=state.cc_status, would_be=outcome.cc_status,

@@ -76,17 +76,27 @@
       return;
     }
     var w = $("email-mismatch");
-    w.textContent = "Your adapter sign-in has ended. Sign in again to keep your status in sync.";
+    w.textContent = t("ended");
     w.hidden = false;
   }
   function firstError(data) {
     if (data && data.errors) {
       for (var k in data.errors) { if (data.errors[k] && data.errors[k].length) return data.errors[k][0]; }
     }
-    return (data && data.detail) || "Something went wrong.";
+    return (data && data.detail) || t("wrong");
   }
   function $(id) { return document.getElementById(id); }
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
+  // The page's words in its language: <template id="adapter-texts"> holds one element
+  // per key (translated by the template), `{name}` placeholders filled from `vars`.
+  function t(key, vars) {
+    var box = $("adapter-texts");
+    var el = box && box.content.querySelector('[data-key="' + key + '"]');
+    var words = el ? el.textContent : key;
+    return words.replace(/\{(\w+)\}/g, function (all, name) {
+      return vars && Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : all;
+    });
+  }
 
   // ------------------------------------------------------------------ Kustomer (Cards SDK)
   if (K) {
@@ -123,7 +133,7 @@
       if (context.conversation) {
         var c = document.createElement("div");
         c.className = "muted small";
-        text(c, "Conversation " + (context.conversation.attributes && context.conversation.attributes.name || context.conversation.id));
+        text(c, t("conversation", {name: context.conversation.attributes && context.conversation.attributes.name || context.conversation.id}));
         body.appendChild(c);
       }
     } else {
@@ -134,8 +144,7 @@
     var userEmail = user && ((user.attributes && user.attributes.email) || user.email);
     var mismatch = $("email-mismatch");
     if (userEmail && userEmail.toLowerCase() !== agentEmail.toLowerCase()) {
-      text(mismatch, "Kustomer's user is " + userEmail + " but this adapter is signed in as " + agentEmail +
-        ": statuses follow only when both emails are the same.");
+      text(mismatch, t("email_mismatch", {user: userEmail, agent: agentEmail}));
       mismatch.hidden = false;
     } else {
       mismatch.hidden = true;
@@ -149,7 +158,7 @@
     expand();
     $("dial-number").value = phone;
     $("dial-customer").value = customerId || "";
-    text($("dial-for"), customerName ? "for " + customerName : (customerId ? "for customer " + customerId : ""));
+    text($("dial-for"), customerName ? t("for", {name: customerName}) : (customerId ? t("for_customer", {id: customerId}) : ""));
     text($("dial-result"), "");
     $("call").focus();
   }
@@ -162,21 +171,21 @@
     var phone = $("dial-number").value.trim();
     var result = $("dial-result");
     result.className = "small";
-    if (!phone) { result.className = "small error"; text(result, "Enter a phone number."); return; }
+    if (!phone) { result.className = "small error"; text(result, t("enter_phone")); return; }
     $("call").disabled = true;
-    text(result, "Calling " + phone + "…");
+    text(result, t("calling", {phone: phone}));
     api("POST", cfg.callUrl, {agent_email: agentEmail, phone: phone, kustomer_customer_id: $("dial-customer").value || null})
       .then(function (r) {
         if (r.ok) {
           result.className = "small ok";
-          text(result, "Calling " + phone + " (session " + r.data.session_id + ").");
+          text(result, t("calling_session", {phone: phone, session: r.data.session_id}));
           poll();
         } else {
           result.className = "small error";
           text(result, firstError(r.data));
         }
       })
-      .catch(function () { result.className = "small error"; text(result, "The contact center did not answer; try again."); })
+      .catch(function () { result.className = "small error"; text(result, t("no_answer")); })
       .then(function () { $("call").disabled = false; });
   });
 
@@ -186,17 +195,17 @@
     var wanted = select.value;
     statusCounter += 1;
     var note = $("status-note");
-    text(note, "Setting " + wanted + "…");
+    text(note, t("setting", {status: wanted}));
     api("POST", cfg.statusUrl, {
       id: "adapter-" + instanceId + "-" + Date.now() + "-" + statusCounter,
       source: "contact_center", kind: "manual", status: wanted, agent_email: agentEmail,
       occurred_at: new Date().toISOString(), instance_id: instanceId
     }).then(function (r) {
       if (!r.ok) { text(note, firstError(r.data)); return; }
-      if (r.data.decision === "applied") text(note, "Status set to " + r.data.agent_status + ".");
-      else text(note, "Not changed (" + r.data.decision.replace(/_/g, " ") + ")" + (r.data.reason ? ": " + r.data.reason : "."));
+      if (r.data.decision === "applied") text(note, t("status_set", {status: r.data.agent_status}));
+      else text(note, t("not_changed", {decision: r.data.decision.replace(/_/g, " ")}) + (r.data.reason ? ": " + r.data.reason : "."));
       poll();
-    }).catch(function () { text(note, "The contact center did not answer; try again."); });
+    }).catch(function () { text(note, t("no_answer")); });
   });
 
   // The agent changed their status in Kustomer: this adapter (the one Kustomer instance
@@ -227,25 +236,25 @@
       select.value = state.cc_status;
     }
     $("status-dot").className = "dot " + (state.cc_status ? "on" : "");
-    text($("kustomer-status"), state.kustomer_status ? "Kustomer: " + state.kustomer_status : "");
+    text($("kustomer-status"), state.kustomer_status ? t("kustomer_status", {status: state.kustomer_status}) : "");
     $("several-instances").hidden = !state.several_instances;
     var cur = state.current, body = $("current-body");
     body.innerHTML = "";
     body.className = cur ? "" : "muted";
-    if (!cur) { text(body, "Nothing in progress."); return resize(); }
+    if (!cur) { text(body, t("nothing")); return resize(); }
     var line = document.createElement("div");
     line.className = "strong";
     line.setAttribute("data-testid", "current-line");
-    text(line, (cur.channel === "chat" ? "Chat" : (cur.direction === "outbound" ? "Outbound call" : "Call")) +
-      " with " + (cur.name || cur.phone || "a customer"));
+    var who = cur.name || cur.phone || t("a_customer");
+    text(line, t(cur.channel === "chat" ? "chat_with" : (cur.direction === "outbound" ? "outbound_with" : "call_with"), {who: who}));
     body.appendChild(line);
     var meta = document.createElement("div");
     meta.className = "muted small";
-    text(meta, "Session " + cur.session_id + " · sync " + cur.state);
+    text(meta, t("session_meta", {session: cur.session_id, state: cur.state}));
     body.appendChild(meta);
     if (cur.conversation_id) {
       var a = document.createElement("a");
-      a.textContent = "Open conversation in Kustomer";
+      a.textContent = t("open_conversation");
       a.setAttribute("data-testid", "open-conversation");
       a.dataset.conversationId = cur.conversation_id;
       a.href = cur.conversation_url || "#";
@@ -254,7 +263,7 @@
     } else if (cur.error) {
       var err = document.createElement("div"); err.className = "error small"; text(err, cur.error); body.appendChild(err);
     } else {
-      var wait = document.createElement("div"); wait.className = "muted small"; text(wait, "Creating the conversation in Kustomer…"); body.appendChild(wait);
+      var wait = document.createElement("div"); wait.className = "muted small"; text(wait, t("creating")); body.appendChild(wait);
     }
     resize();
   }
