@@ -17,7 +17,7 @@ class TenantCreateForm(forms.Form):
     admin_name = forms.CharField(label=_("First admin's name"), max_length=150, required=False)
 
 
-ROLE_CHOICES = [(User.Role.TENANT_ADMIN, "Admin"), (User.Role.VIEWER, "Viewer (read-only, e.g. supervisors)")]
+ROLE_CHOICES = [(User.Role.TENANT_ADMIN, _("Admin")), (User.Role.VIEWER, _("Viewer (read-only, e.g. supervisors)"))]
 
 
 class UserInviteForm(forms.Form):

@@ -64,8 +64,14 @@ class User(AbstractUser):
         return self.role == self.Role.VIEWER and not self.is_superuser
 
     @property
-    def role_label(self) -> str:
+    def role_word(self) -> str:
+        """The role in an English word, as the audit log records it."""
         return "support" if self.is_support else ("viewer" if self.is_viewer else "admin")
+
+    @property
+    def role_label(self) -> str:
+        """The role in a word, in the language active where it is shown."""
+        return str(ROLE_WORDS[self.role_word])
 
 
 class AuditEntry(models.Model):
@@ -88,6 +94,27 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in the reader's language; the row keeps the English words (a log
+        reads the same whoever wrote it), an action not listed shows as stored."""
+        return str(AUDIT_ACTIONS.get(self.action, self.action))
+
+
+ROLE_WORDS = {"support": _("support"), "viewer": _("viewer"), "admin": _("admin")}
+
+# Every `action` that services.audit_record writes, for the audit log page.
+AUDIT_ACTIONS = {
+    "API key created": _("API key created"), "API key revoked": _("API key revoked"),
+    "CC status removed": _("CC status removed"), "CC status renamed": _("CC status renamed"),
+    "Kustomer connection changed": _("Kustomer connection changed"), "Kustomer org changed": _("Kustomer org changed"),
+    "Status mapping imported": _("Status mapping imported"), "agent changed": _("agent changed"),
+    "agent removed": _("agent removed"), "invitation sent again": _("invitation sent again"),
+    "password set": _("password set"), "role changed": _("role changed"), "tenant created": _("tenant created"),
+    "user invited": _("user invited"), "user reactivated": _("user reactivated"),
+    "user deactivated": _("user deactivated"),
+}
 
 
 class ApiKeyScope(models.TextChoices):

@@ -237,7 +237,7 @@ def user_invite(*, tenant: Tenant, email: str, role: str = User.Role.TENANT_ADMI
         user.set_unusable_password()
         user.full_clean(exclude=["password"])
         user.save()
-        audit_record(tenant=tenant, actor=actor, action="user invited", target=email, detail=f"role {user.role_label}")
+        audit_record(tenant=tenant, actor=actor, action="user invited", target=email, detail=f"role {user.role_word}")
         transaction.on_commit(lambda: invitation_send(user=user, portal_url=portal_url))
     return user
 
@@ -296,11 +296,11 @@ def user_role_set(*, user: User, role: str, actor: User | None) -> User:
     if user.role == User.Role.TENANT_ADMIN and user.is_active and not _other_active_admins(user).exists():
         raise ApplicationError(gettext("The tenant needs at least one active admin: make "
                                        "someone else admin first."), field="role")
-    before = user.role_label
+    before = user.role_word
     user.role = role
     user.save(update_fields=["role"])
     audit_record(tenant=user.tenant, actor=actor, action="role changed", target=user.get_username(),
-                 detail=f"{before} → {user.role_label}")
+                 detail=f"{before} → {user.role_word}")
     return user
 
 

@@ -27,12 +27,15 @@ from tests.tenants.factories import UserFactory
 BASE = Path(settings.BASE_DIR)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words that stay as they are in Korean: names of products, protocols and formats, and
-# what a person typed (the seeded names below).
+# data (the seeded names below, the contact center's default CC statuses).
 KEPT = re.compile(
     r"Kustomer|CCAI Platform|Contact Center \(CCAI Platform\)|CC|API|JSON|UTC|E\.164|URL|HTTP|HMAC|SHA-256|ISO|"
     r"GET|PUT|POST|PATCH|DELETE|English|한국어|Acme Support|Ann Lee|Andy Lee|Available|Unavailable|Break|Offline|"
-    r"Busy|Away|Email|Lunch|Coaching|Training|call\.answered|session\.ended|\S+@\S+|/\S*|\{\w+\}|[a-z_]+\.[a-z_.]+")
-ENGLISH_PHRASE = re.compile(r"[A-Za-z][a-z']+(?:[ ,]+[A-Za-z][a-z']+){2,}")
+    r"Busy|Away|Email|Lunch|Coaching|Training|Meeting|In-chat|On call|Wrap-up|call\.answered|session\.ended|\S+@\S+|/\S*|\{\w+\}|"
+    r"[a-z_]+\.[a-z_.]+|"
+    # The audit log's details are the record's own words (its action is translated).
+    r"role (?:admin|viewer|support)(?: → (?:admin|viewer|support))?")
+ENGLISH_PHRASE = re.compile(r"[A-Za-z][a-z']+(?:[ ,]+[A-Za-z][a-z']+){1,}")
 
 
 class _VisibleText(HTMLParser):
@@ -214,7 +217,10 @@ def test_the_adapter_reads_in_korean(client, tenant):
 @pytest.mark.django_db
 def test_the_invitation_follows_the_inviting_admins_language(admin_client, run_on_commit):  # noqa: F811
     run_on_commit(admin_client.post, "/settings/users/", {"email": "new@acme.example", "role": "viewer"}, **KOREAN)
+    users = _korean_page(admin_client, "/settings/users/")
+    assert "사용자 초대" in users and "user invited" not in users  # the audit log's action, stored in English
     (invitation,) = mail.outbox
+    assert "뷰어(으)로 초대되었습니다." in invitation.body
     assert "컨택센터 포털에 초대되었습니다" in invitation.subject
     assert "이 링크를 열어 비밀번호를 설정하세요" in invitation.body and "Open this link" not in invitation.body
     assert "사용자 이름은 new@acme.example입니다." in invitation.body
