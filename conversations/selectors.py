@@ -114,17 +114,20 @@ def event_waiting_reason(event: Event, *, now: datetime | None = None) -> str:
                                  state__in=[Event.State.ACCEPTED, Event.State.PROCESSING])
             .order_by("occurred_at", "received_at", "pk").first())
     if head is not None and head.pk != event.pk:
-        return (f"behind event {head.event_id} of the same customer (events of one customer are applied in order), "
-                f"which is {event_waiting_reason(head, now=now)}")
-    error = f" after: {event.error}" if event.error else ""
+        return gettext("behind event %(event_id)s of the same customer (events of one customer are applied in order), "
+                       "which is %(reason)s") % {"event_id": head.event_id, "reason": event_waiting_reason(head, now=now)}
+    error = gettext(" after: %(error)s") % {"error": event.error} if event.error else ""
     if event.next_attempt_at and event.next_attempt_at > now:
-        return (f"waiting for its retry at {timezone.localtime(event.next_attempt_at):%H:%M:%S} "
-                f"(in {duration_text(event.next_attempt_at - now)}){error}")
+        return gettext("waiting for its retry at %(time)s (in %(wait)s)%(error)s") % {
+            "time": f"{timezone.localtime(event.next_attempt_at):%H:%M:%S}", "wait": duration_text(event.next_attempt_at - now),
+            "error": error}
     if event.next_attempt_at:
-        return f"its retry was due {duration_text(now - event.next_attempt_at)} ago; queued for a worker{error}"
+        return gettext("its retry was due %(ago)s ago; queued for a worker%(error)s") % {
+            "ago": duration_text(now - event.next_attempt_at), "error": error}
     if event.state == Event.State.PROCESSING:
-        return f"being applied now (attempt {event.attempts}){error}"
-    return f"queued, not taken by a worker yet ({duration_text(now - event.received_at)} since received)"
+        return gettext("being applied now (attempt %(attempt)s)%(error)s") % {"attempt": event.attempts, "error": error}
+    return gettext("queued, not taken by a worker yet (%(age)s since received)") % {
+        "age": duration_text(now - event.received_at)}
 
 
 def call_logging_policies_read(*, tenant: Tenant) -> rules.Policies:

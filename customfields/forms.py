@@ -2,6 +2,7 @@ from django import forms
 
 from customfields import backfill_rules, rules
 from customfields.models import CustomField
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,10 +16,11 @@ class SdkFieldForm(forms.Form):
         help_text=_("As your app sends it, e.g. orderId. The Kustomer attribute name is made from it."),
     )
     display_name = forms.CharField(label=_("Name shown in Kustomer"), max_length=200, help_text=_("e.g. Order ID"))
-    type = forms.ChoiceField(label=_("Type"), choices=[(t.value, f"{t.label} ({t.value})") for t in rules.ValueType])
+    type = forms.ChoiceField(label=_("Type"), choices=[(t.value, format_lazy("{} ({})", _(t.label), t.value)) for t in rules.ValueType])
     klass = forms.ChoiceField(
         label=_("Where in Kustomer"),
-        choices=[(CustomField.Klass.MESSAGE, "Record (message, under Additional info)"), (CustomField.Klass.CUSTOMER, "Account (customer)")],
+        choices=[(CustomField.Klass.MESSAGE, _("Record (message, under Additional info)")),
+                 (CustomField.Klass.CUSTOMER, _("Account (customer)"))],
         initial=CustomField.Klass.MESSAGE,
     )
 

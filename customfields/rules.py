@@ -15,6 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a text for the catalogue (`make messages` knows the name): the type labels
+    and the catalogue's descriptions, which forms and pages translate; rules stay pure."""
+    return text
+
+
 @dataclass(frozen=True)
 class SessionFacts:
     session_id: str
@@ -57,12 +63,12 @@ class ValueType(str, enum.Enum):
 
 
 _TYPE_LABELS = {
-    ValueType.STR: "Short text (up to 1,024 characters)",
-    ValueType.TXT: "Long text",
-    ValueType.NUM: "Number",
-    ValueType.AT: "Date and time",
-    ValueType.BOOL: "Yes / no",
-    ValueType.URL: "Link (URL)",
+    ValueType.STR: gettext_noop("Short text (up to 1,024 characters)"),
+    ValueType.TXT: gettext_noop("Long text"),
+    ValueType.NUM: gettext_noop("Number"),
+    ValueType.AT: gettext_noop("Date and time"),
+    ValueType.BOOL: gettext_noop("Yes / no"),
+    ValueType.URL: gettext_noop("Link (URL)"),
 }
 _KUSTOMER_TYPES = {
     ValueType.STR: "string",
@@ -377,31 +383,33 @@ class CatalogueField:
         return coerce_value(self.compute(facts), self.value_type)
 
 
+# The display names are the attributes' names in Kustomer (as the source document
+# names them), the same in every language; the descriptions are the portal's words.
 CATALOGUE: tuple[CatalogueField, ...] = (
     CatalogueField("custom_user_id", Klass.CUSTOMER, "customUserIdStr", "Custom user ID",
-                   "The app user's identifier from the mobile or web SDK.", _custom_user_id),
+                   gettext_noop("The app user's identifier from the mobile or web SDK."), _custom_user_id),
     CatalogueField("queue_name", Klass.MESSAGE, "queueNameStr", "Queue name",
-                   "The contact-center queue the session went through.", _queue_name),
+                   gettext_noop("The contact-center queue the session went through."), _queue_name),
     CatalogueField("session_type", Klass.MESSAGE, "sessionTypeStr", "Session type",
-                   "call, chat or voicemail.", _session_type),
+                   gettext_noop("call, chat or voicemail."), _session_type),
     CatalogueField("session_id", Klass.MESSAGE, "sessionIdStr", "Session ID",
-                   "The contact-center session id.", _session_id),
+                   gettext_noop("The contact-center session id."), _session_id),
     CatalogueField("from_phone_number", Klass.MESSAGE, "fromPhoneNumberStr", "From phone number",
-                   "The end user's phone number in E.164 (+14155550123).", _from_phone_number),
+                   gettext_noop("The end user's phone number in E.164 (+14155550123)."), _from_phone_number),
     CatalogueField("call_duration", Klass.MESSAGE, "callDurationNum", "Call duration",
-                   "Seconds the call lasted.", _call_duration),
+                   gettext_noop("Seconds the call lasted."), _call_duration),
     CatalogueField("hold_time", Klass.MESSAGE, "holdTimeNum", "Hold time",
-                   "Seconds the end user spent on hold.", _hold_time),
+                   gettext_noop("Seconds the end user spent on hold."), _hold_time),
     CatalogueField("wait_time", Klass.MESSAGE, "waitTimeNum", "Wait time",
-                   "Seconds the end user waited before an agent answered.", _wait_time),
+                   gettext_noop("Seconds the end user waited before an agent answered."), _wait_time),
     CatalogueField("csat_rating", Klass.MESSAGE, "csatRatingNum", "CSAT rating",
-                   "The end user's satisfaction rating.", _csat_rating),
+                   gettext_noop("The end user's satisfaction rating."), _csat_rating),
     CatalogueField("csat_comment", Klass.MESSAGE, "csatCommentTxt", "CSAT comment",
-                   "The end user's comment with the rating (long text).", _csat_comment),
+                   gettext_noop("The end user's comment with the rating (long text)."), _csat_comment),
     CatalogueField("customer_menu_selection", Klass.MESSAGE, "customerMenuSelectionStr", "Customer menu selection",
-                   "The IVR or SDK menu the end user chose, e.g. Billing > Refunds.", _customer_menu_selection),
+                   gettext_noop("The IVR or SDK menu the end user chose, e.g. Billing > Refunds."), _customer_menu_selection),
     CatalogueField("email_using_in_web", Klass.MESSAGE, "emailUsingInWebStr", "Email using In-Web",
-                   "The email the end user gave in the web SDK.", _email_using_in_web),
+                   gettext_noop("The email the end user gave in the web SDK."), _email_using_in_web),
 )
 CATALOGUE_BY_KEY: Mapping[str, CatalogueField] = {f.key: f for f in CATALOGUE}
 

@@ -18,6 +18,7 @@ from django.core import mail
 from django.utils import timezone
 
 from conversations.models import Event
+from customfields.rules import CATALOGUE
 from kustomer_sandbox.store import add_status
 from portal.models import UserLanguage
 from tests.statusmapping.conftest import connected  # noqa: F401 (fixture)
@@ -28,11 +29,13 @@ BASE = Path(settings.BASE_DIR)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words that stay as they are in Korean: names of products, protocols and formats, and
 # data (the seeded names below, the contact center's default CC statuses).
+# The catalogue's fields keep their Kustomer attribute names (customfields/rules.py).
+CATALOGUE_NAMES = "|".join(re.escape(f.display_name) for f in CATALOGUE)
 KEPT = re.compile(
-    r"Kustomer|CCAI Platform|Contact Center \(CCAI Platform\)|CC|API|JSON|UTC|E\.164|URL|HTTP|HMAC|SHA-256|ISO|"
+    CATALOGUE_NAMES + r"|Kustomer|CCAI Platform|Contact Center \(CCAI Platform\)|CC|API|JSON|UTC|E\.164|URL|HTTP|HMAC|SHA-256|ISO|"
     r"GET|PUT|POST|PATCH|DELETE|English|한국어|Acme Support|Ann Lee|Andy Lee|Available|Unavailable|Break|Offline|"
     r"Busy|Away|Email|Lunch|Coaching|Training|Meeting|In-chat|On call|Wrap-up|call\.answered|session\.ended|\S+@\S+|/\S*|\{\w+\}|"
-    r"[a-z_]+\.[a-z_.]+|"
+    r"[a-z_]+\.[a-z_.]+|[a-z]+:[a-z]+|test key|“Contact center”|"
     # The audit log's details are the record's own words (its action is translated).
     r"role (?:admin|viewer|support)(?: → (?:admin|viewer|support))?")
 ENGLISH_PHRASE = re.compile(r"[A-Za-z][a-z']+(?:[ ,]+[A-Za-z][a-z']+){1,}")
@@ -257,3 +260,25 @@ def test_r_o5_the_new_status_alert_reaches_each_admin_in_their_language(
     assert korean_mail.subject == "매핑되지 않은 새 Kustomer 상태: Coaching"
     assert "Coaching" in korean_mail.body and "/settings/status-mapping/" in korean_mail.body
     assert "여기에서 매핑하세요" in korean_mail.body and english_sentences(korean_mail.body) == []
+
+
+@pytest.mark.django_db
+def test_every_other_admin_page_reads_in_korean(tenant, ready, admin_client, run_on_commit):  # noqa: F811
+    """The rest of the admin's pages, with data on them: Kustomer connection, custom
+    fields, CCAI Platform, agents and an agent's history, API keys, events and one event,
+    webhook deliveries, a CC status, the login and password pages."""
+    from statusmapping.models import CCStatus
+    from statusmapping.selectors import agent_get_by_email
+
+    run_on_commit(admin_client.post, "/settings/status-mapping/refresh/", **KOREAN)
+    event = _needs_customer_event(tenant)
+    agent = agent_get_by_email(tenant=tenant, email="agent1@example.com")
+    status = CCStatus.objects.filter(tenant=tenant).first()
+    for path in ("/settings/kustomer/", "/settings/custom-fields/", "/settings/ccai-platform/", "/agents/",
+                 f"/agents/{agent.pk}/history/", f"/agents/{agent.pk}/edit/", "/settings/api-keys/", "/sync/events/",
+                 f"/sync/events/{event.pk}/", "/sync/webhooks/",
+                 f"/settings/status-mapping/cc-statuses/{status.pk}/"):
+        _korean_page(admin_client, path)
+    admin_client.logout()
+    for path in ("/login/", "/password/forgot/", "/password/forgot/sent/"):
+        _korean_page(admin_client, path)
