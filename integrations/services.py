@@ -6,7 +6,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from integrations import rules
 from integrations.kustomer.base_url import normalize_base_url
@@ -127,7 +127,7 @@ def kustomer_connection_save(
             connection.pending_started_at = now
             connection.pending_error = ""
             connection.save()
-            enqueue_on_commit(kustomer_connection_verify_task, connection.pk, True)
+            enqueue_on_commit(kustomer_connection_verify_task, connection.pk, True, get_language())
             return connection
         if api_key:
             connection.api_key_encrypted = encrypt_secret(api_key)
@@ -140,7 +140,7 @@ def kustomer_connection_save(
         connection.verify_started_at = now
         connection.pending_state = ""
         connection.save()
-        enqueue_on_commit(kustomer_connection_verify_task, connection.pk)
+        enqueue_on_commit(kustomer_connection_verify_task, connection.pk, False, get_language())
     return connection
 
 
@@ -158,7 +158,7 @@ def kustomer_connection_verify_again(*, connection: KustomerConnection) -> None:
 
     KustomerConnection.objects.filter(pk=connection.pk).update(
         verify_state=KustomerConnection.VerifyState.PENDING, verify_started_at=timezone.now())
-    enqueue_on_commit(kustomer_connection_verify_task, connection.pk)
+    enqueue_on_commit(kustomer_connection_verify_task, connection.pk, False, get_language())
 
 
 def kustomer_connection_record_error(*, connection: KustomerConnection, error: str) -> None:

@@ -42,13 +42,18 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
 
 
 @shared_task(bind=True, acks_late=True, max_retries=50)
-def kustomer_connection_verify_task(self, connection_id: int, pending: bool = False) -> None:
+def kustomer_connection_verify_task(self, connection_id: int, pending: bool = False, language: str | None = None) -> None:
     """Retries only while the check's deadline allows (the verification decides); the
-    cap is a backstop, the deadline ends it."""
+    cap is a backstop, the deadline ends it. `language`: the admin's who asked, so the
+    recorded words read in it (the portal's default without one)."""
+    from django.conf import settings
+    from django.utils import translation
+
     from integrations.verification import VerificationRetry
 
     try:
-        services.kustomer_connection_verify(connection_id=connection_id, pending=pending)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            services.kustomer_connection_verify(connection_id=connection_id, pending=pending)
     except KustomerConnection.DoesNotExist:
         logger.info("kustomer connection %s is gone; nothing to verify", connection_id)
     except VerificationRetry as exc:

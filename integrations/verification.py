@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from integrations.kustomer.roles import key_roles, missing_roles
 from integrations.kustomer.errors import (
@@ -39,9 +40,9 @@ State = KustomerConnection.VerifyState
 # What the product needs besides a valid key, checked at verification: (what, call).
 # A 403 on one of them names the role the key lacks.
 _PROBES = (
-    ("Reading users (agents are linked by email)", lambda c, me: c.list_users(email=me.email or "nobody@invalid")),
-    ("Reading routing statuses", lambda c, me: c.list_routing_statuses()),
-    ("Managing outbound webhooks", lambda c, me: c.list_outbound_webhooks()),
+    (gettext_noop("Reading users (agents are linked by email)"), lambda c, me: c.list_users(email=me.email or "nobody@invalid")),
+    (gettext_noop("Reading routing statuses"), lambda c, me: c.list_routing_statuses()),
+    (gettext_noop("Managing outbound webhooks"), lambda c, me: c.list_outbound_webhooks()),
 )
 _ROLES = re.compile(r"roles?\W+((?:org\.[a-z_.]+(?:,\s*)?)+)", re.IGNORECASE)
 
@@ -66,33 +67,38 @@ def error_in_words(exc: KustomerError, *, base_url: str, timeout: float, what: s
     """Kustomer's or the network's failure as a person would say it."""
     host = urlsplit(base_url).netloc or base_url
     if isinstance(exc, KustomerTimeoutError):
-        return f"Timed out: {host} gave no answer within {timeout:g} s."
+        return gettext("Timed out: %(host)s gave no answer within %(seconds)s s.") % {"host": host, "seconds": f"{timeout:g}"}
     if isinstance(exc, KustomerConnectionError):
         causes = list(_causes(exc))
         text = " ".join(str(c) for c in causes)
         if any(isinstance(c, socket.gaierror) for c in causes) or re.search(
                 r"Name or service not known|nodename nor servname|getaddrinfo|Temporary failure in name resolution|"
                 r"NameResolution", text):
-            return f"Name not found: no server is called {urlsplit(base_url).hostname} (check the URL)."
+            return gettext("Name not found: no server is called %(host)s (check the URL).") % {
+                "host": urlsplit(base_url).hostname}
         if any(isinstance(c, ConnectionRefusedError) for c in causes) or "Connection refused" in text:
-            return f"Connection refused: nothing answers at {host} (check the URL and port)."
+            return gettext("Connection refused: nothing answers at %(host)s (check the URL and port).") % {"host": host}
         if any(isinstance(c, ssl.SSLError) for c in causes) or "SSL" in text:
-            return f"Secure connection to {host} failed (TLS certificate)."
-        return f"Could not reach {host} ({exc.message})."
+            return gettext("Secure connection to %(host)s failed (TLS certificate).") % {"host": host}
+        return gettext("Could not reach %(host)s (%(reason)s).") % {"host": host, "reason": exc.message}
     if isinstance(exc, KustomerAuthError) and exc.status == 403:
         roles = _ROLES.search(f"{exc.body} {exc.message}")
-        role = f": it needs one of the roles {roles.group(1).strip().rstrip(',')}" if roles else ""
-        return f"Key lacks a role (403): {what or 'this request'} was refused{role}."
+        what = gettext(what) if what else gettext("this request")
+        if roles:
+            return gettext("Key lacks a role (403): %(what)s was refused: it needs one of the roles %(roles)s.") % {
+                "what": what, "roles": roles.group(1).strip().rstrip(",")}
+        return gettext("Key lacks a role (403): %(what)s was refused.") % {"what": what}
     if isinstance(exc, KustomerAuthError):
         if exc.status is None:
             return exc.message
-        return "Key refused (401): Kustomer does not accept this API key (check it is complete and not revoked)."
+        return gettext("Key refused (401): Kustomer does not accept this API key (check it is complete and not revoked).")
     if isinstance(exc, KustomerNotFoundError):
-        return f"No Kustomer API at {base_url} (404): check the URL."
+        return gettext("No Kustomer API at %(url)s (404): check the URL.") % {"url": base_url}
     if isinstance(exc, KustomerRateLimitedError):
-        return f"Kustomer's rate limit is reached (429); it asked to wait {exc.retry_after:g} s."
+        return gettext("Kustomer's rate limit is reached (429); it asked to wait %(seconds)s s.") % {
+            "seconds": f"{exc.retry_after:g}"}
     if isinstance(exc, KustomerServerError):
-        return f"Kustomer had a problem ({exc.status}); trying again."
+        return gettext("Kustomer had a problem (%(status)s); trying again.") % {"status": exc.status}
     return str(exc)
 
 
@@ -117,8 +123,8 @@ def _check(client, *, base_url: str, timeout: float):
 def roles_missing_in_words(missing) -> str:
     """The roles a key lacks, as the admin picks them in Kustomer's Add API Key dialog."""
     parts = [f"{need.role} ({need.what})" for need in missing]
-    return ("Key lacks a role: create a key that also has " + ", ".join(parts)
-            + ". Kustomer's roles cannot be added to an existing key.")
+    return gettext("Key lacks a role: create a key that also has %(roles)s. Kustomer's roles cannot be added to an "
+                   "existing key.") % {"roles": ", ".join(parts)}
 
 
 class VerificationRetry(Exception):

@@ -282,3 +282,20 @@ def test_every_other_admin_page_reads_in_korean(tenant, ready, admin_client, run
     admin_client.logout()
     for path in ("/login/", "/password/forgot/", "/password/forgot/sent/"):
         _korean_page(admin_client, path)
+
+
+
+@pytest.mark.django_db
+def test_r_a3_the_verification_words_are_in_the_language_of_the_admin_who_saved(
+        tenant, admin_client, sandbox_org, run_on_commit):  # noqa: F811
+    """The check runs in a worker: the task carries the admin's language, so the words
+    it records (shown on the connection page) read in it."""
+    from integrations.models import KustomerConnection
+
+    form = {"base_url": sandbox_org.base_url, "api_key": "not-the-key", "rate_limit_per_minute": 100}
+    run_on_commit(admin_client.post, "/settings/kustomer/", form, **KOREAN)
+    connection = KustomerConnection.objects.get(tenant=tenant)
+    assert connection.verify_state == KustomerConnection.VerifyState.FAILED
+    assert connection.last_error.startswith("키 거부(401)")
+    page = _korean_page(admin_client, "/settings/kustomer/")
+    assert connection.last_error in page and "실패" in page
