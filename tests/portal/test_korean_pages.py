@@ -292,7 +292,7 @@ def test_r_a3_the_verification_words_are_in_the_language_of_the_admin_who_saved(
     it records (shown on the connection page) read in it."""
     from integrations.models import KustomerConnection
 
-    form = {"base_url": sandbox_org.base_url, "api_key": "not-the-key", "rate_limit_per_minute": 100}
+    form = {"base_url": sandbox_org.base_url, "api_key": "not-the-key", "rate_limit_per_minute": 1000}
     run_on_commit(admin_client.post, "/settings/kustomer/", form, **KOREAN)
     connection = KustomerConnection.objects.get(tenant=tenant)
     assert connection.verify_state == KustomerConnection.VerifyState.FAILED
