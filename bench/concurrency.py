@@ -234,7 +234,7 @@ class ConcurrencyBench:
                                                           pool="threads", concurrency=THREADS)
             prefork_0, per_cpu_prefork, sp = self.backlog("conc-p0", tenants, per_tenant, files, latency_ms=0,
                                                           pool="prefork", concurrency=1)
-            threads_150, _, s150 = self.backlog("conc-t150", tenants, per_tenant, files, latency_ms=150,
+            threads_150, per_cpu_150, s150 = self.backlog("conc-t150", tenants, per_tenant, files, latency_ms=150,
                                                 pool="threads", concurrency=THREADS)
             failed = s0.get("failed", 0) + s150.get("failed", 0) + sp.get("failed", 0)
             self.row(f"applied/s at 150 ms per request ÷ at 0 ms ({count} tenants, 1 worker × {THREADS} threads)",
@@ -252,10 +252,13 @@ class ConcurrencyBench:
                 "to the last one's finish; worker CPU from /proc (the process and its pool children). The sandbox, "
                 "PostgreSQL, Redis, gunicorn (webhook deliveries) and the worker share this machine's 2 cores. "
                 f"States: threads 0 ms {dict(s0)}, prefork {dict(sp)}, threads 150 ms {dict(s150)}. "
-                "Per worker core: a threaded worker is CPU-bound at 0 ms (its CPU seconds ≈ the run's seconds), and "
-                "its events per CPU second are those of a prefork process (the ratio in the row below it): threads "
-                "take away the waiting, not the Python work per event. The prefork reference moves most with the "
-                "machine's other load (it waits on the sandbox and PostgreSQL between its steps).")
+                f"Worker CPU seconds: threads 0 ms {sum(s0.values()) / per_cpu_threads:.1f}, prefork "
+                f"{sum(sp.values()) / per_cpu_prefork:.1f}, threads 150 ms {sum(s150.values()) / per_cpu_150:.1f}. "
+                "Per worker core: at 0 ms a threaded worker is about CPU-bound (its CPU seconds near the run's "
+                "seconds): threads take away the waiting, not the Python work per event, which is mostly the "
+                "event's SQL (docs/concurrency.md; tests/conversations/test_queries_per_event.py holds the "
+                "statements per event under a ceiling). The prefork reference moves most with the machine's other "
+                "load (it waits on the sandbox and PostgreSQL between its steps).")
 
             # Steady feeds: one worker for the three runs.
             seconds = 15.0 if self.quick else 40.0
