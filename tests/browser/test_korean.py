@@ -79,11 +79,14 @@ def test_korean_walk_of_the_admins_main_pages(playwright_browser, portal_url):
 
 
 # The newer pages (R-O1 Needs a customer, R-O4 import and dry run, R-O3 backfill, sync
-# settings, call logging policies) and the agent's adapter panel, where Korean texts
-# run longer than the English ones.
+# settings, call logging policies), the other admin pages and the agent's adapter panel,
+# where Korean texts run longer than the English ones.
 NEWER_PAGES = ["/sync/needs-customer/", "/settings/status-mapping/", "/settings/status-mapping/import/",
                "/settings/custom-fields/backfill/", "/settings/sync-settings/", "/settings/call-logging-policies/",
-               "/settings/agent-status/", "/settings/users/", "/"]
+               "/settings/agent-status/", "/settings/users/", "/",
+               # and the older ones, whose Korean runs longer too
+               "/settings/kustomer/", "/settings/custom-fields/", "/settings/ccai-platform/", "/agents/",
+               "/sync/events/", "/sync/webhooks/", "/settings/api-keys/"]
 
 
 def test_the_newer_pages_in_korean_fit_a_phone_and_read_in_korean(playwright_browser, portal_url):
