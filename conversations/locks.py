@@ -46,7 +46,7 @@ def tenant_slot(tenant_id: int, slots: int) -> Iterator[int | None]:
     start = random.randrange(slots)  # spread the holders over the slots: fewer misses
     for offset in range(slots):
         slot = (start + offset) % slots
-        with try_advisory_lock(tenant_slot_key(tenant_id, slot), file_prefix="customer") as taken:
+        with try_advisory_lock(tenant_slot_key(tenant_id, slot), file_prefix="tenant-slot") as taken:
             if taken:
                 yield slot
                 return

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext
 
 from conversations import rules
@@ -237,13 +237,11 @@ def customers_held(*, tenant: Tenant, since: datetime, until: datetime, after_pk
     """R-O3: for each customer (CustomerLink pk after `after_pk`, in order) with a session
     in [since, until], its newest such session."""
     links = _held_links(tenant, since, until)
-    customer_pks = list(links.filter(conversation__customer_id__gt=after_pk).order_by("conversation__customer_id")
-                        .values_list("conversation__customer_id", flat=True).distinct()[:limit])
-    newest = []
-    for customer_pk in customer_pks:
-        link = links.filter(conversation__customer_id=customer_pk).order_by("-started_at", "-pk")[:1]
-        newest.extend(_held(link))
-    return newest
+    # One query: each customer's newest link (the subquery), customers in pk order.
+    newest = Subquery(links.filter(conversation__customer_id=OuterRef("conversation__customer_id"))
+                      .order_by("-started_at", "-pk").values("pk")[:1])
+    return _held(links.filter(conversation__customer_id__gt=after_pk).annotate(newest_pk=newest)
+                 .filter(pk=F("newest_pk")).order_by("conversation__customer_id")[:limit])
 
 
 def customers_held_count(*, tenant: Tenant, since: datetime, until: datetime) -> int:

@@ -26,25 +26,24 @@ def session_facts(ctx: EventContext) -> Any:
         link = ctx.session_link
     else:
         link = SessionLink.objects.filter(tenant=ctx.tenant, session_id=facts.session_id).first()
-    rating = data.get("rating") if facts.type == rules.CSAT_SUBMITTED else None
-    return SessionFacts(
-        session_id=facts.session_id,
-        session_type=rules.session_kind(facts),
-        channel=facts.channel,
-        source=facts.source,
-        started_at=link.started_at if link else facts.occurred_at,
-        queue_name=facts.queue,
-        menu=facts.menu,
-        from_phone=facts.phone,
-        end_user_identifier=facts.identifier,
-        end_user_email=facts.email,
-        call_duration_seconds=data.get("duration_seconds") if facts.type == rules.SESSION_ENDED else None,
-        hold_seconds=data.get("hold_seconds"),
-        wait_seconds=data.get("wait_seconds"),
-        csat_rating=rating,
-        csat_comment=data.get("comment") if facts.type == rules.CSAT_SUBMITTED else None,
-        custom_data=dict(data.get("custom_data") or {}),
-    )
+    return SessionFacts(session_id=facts.session_id, started_at=link.started_at if link else facts.occurred_at,
+                        custom_data=dict(data.get("custom_data") or {}), **_session_fields(facts))
+
+
+def _session_fields(facts: rules.EventFacts) -> dict[str, Any]:
+    """What one event says of its session, in SessionFacts' terms (live: this event's;
+    a backfill merges them over the session's events, held_session_facts)."""
+    data = facts.data
+    csat = facts.type == rules.CSAT_SUBMITTED
+    return {
+        "session_type": rules.session_kind(facts), "channel": facts.channel, "source": facts.source,
+        "queue_name": facts.queue, "menu": facts.menu, "from_phone": facts.phone,
+        "end_user_identifier": facts.identifier, "end_user_email": facts.email,
+        "call_duration_seconds": data.get("duration_seconds") if facts.type == rules.SESSION_ENDED else None,
+        "hold_seconds": data.get("hold_seconds"), "wait_seconds": data.get("wait_seconds"),
+        "csat_rating": data.get("rating") if csat else None,
+        "csat_comment": data.get("comment") if csat else None,
+    }
 
 
 def custom_field_values(ctx: EventContext, klass: str) -> dict[str, Any]:
@@ -127,15 +126,7 @@ def held_session_facts(*, link: SessionLink, events: list) -> Any:
     for event in events:
         facts = event_facts(event)
         data = facts.data
-        one = {
-            "session_type": rules.session_kind(facts), "channel": facts.channel, "source": facts.source,
-            "queue_name": facts.queue, "menu": facts.menu, "from_phone": facts.phone,
-            "end_user_identifier": facts.identifier, "end_user_email": facts.email,
-            "call_duration_seconds": data.get("duration_seconds") if facts.type == rules.SESSION_ENDED else None,
-            "hold_seconds": data.get("hold_seconds"), "wait_seconds": data.get("wait_seconds"),
-            "csat_rating": data.get("rating") if facts.type == rules.CSAT_SUBMITTED else None,
-            "csat_comment": data.get("comment") if facts.type == rules.CSAT_SUBMITTED else None,
-        }
+        one = _session_fields(facts)
         merged.update({k: v for k, v in one.items() if v is not None and v != ""})
         custom_data.update(dict(data.get("custom_data") or {}))
     merged.setdefault("session_type", "call")

@@ -105,3 +105,33 @@ def test_r_o3_the_page_starts_a_backfill_and_shows_progress_result_and_cancel(ad
     assert admin_client.post(f"{PAGE}{job.pk}/cancel/").status_code == 302
     html = admin_client.get(PAGE).content.decode()
     assert 'data-state="cancelled"' in html and 'data-active="0"' in html and "backfill-cancel-" not in html
+
+
+@pytest.mark.django_db
+def test_r_o3_account_fields_take_each_customers_newest_session_in_range_in_customer_order(tenant):
+    """Account backfills write each customer once, from its newest session in the range,
+    paging by the customer's link."""
+    from datetime import timedelta
+
+    from conversations.models import CustomerLink, SessionLink, SyncedConversation
+    from conversations.selectors import customers_held
+
+    now = timezone.now()
+
+    def customer(n: int, starts: list[int]) -> CustomerLink:
+        link = CustomerLink.objects.create(tenant=tenant, customer_key=f"phone:+1415555000{n}", external_id=f"c{n}",
+                                           kustomer_customer_id=f"kc{n}")
+        conv = SyncedConversation.objects.create(tenant=tenant, customer=link, kustomer_customer_id=f"kc{n}",
+                                                 external_id=f"conv{n}", kustomer_conversation_id=f"kv{n}")
+        for days_ago in starts:
+            SessionLink.objects.create(tenant=tenant, session_id=f"s{n}-{days_ago}", conversation=conv,
+                                       started_at=now - timedelta(days=days_ago))
+        return link
+
+    first, second, third = customer(1, [5, 2, 9]), customer(2, [1]), customer(3, [40])  # the third is out of range
+    since = now - timedelta(days=30)
+    held = customers_held(tenant=tenant, since=since, until=now)
+    assert [(h.customer_pk, h.session_id) for h in held] == [(first.pk, "s1-2"), (second.pk, "s2-1")]
+    assert [h.session_id for h in customers_held(tenant=tenant, since=since, until=now, after_pk=first.pk)] == ["s2-1"]
+    assert [h.session_id for h in customers_held(tenant=tenant, since=since, until=now, limit=1)] == ["s1-2"]
+    assert third.pk > second.pk
